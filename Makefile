@@ -1,0 +1,36 @@
+# Two commands do all the set-up: `make demo` (the main job) and `make test` (the checks).
+# Both install uv if it is missing and sync the locked environment into .venv first.
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+export UV_NO_PROGRESS := 1
+
+.PHONY: setup demo test lint typecheck unit benchmarks clean
+
+.venv/.synced: pyproject.toml uv.lock
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
+		|| python3 -m pip install --quiet --disable-pip-version-check uv
+	$(UV) sync --frozen
+	@touch $@
+
+setup: .venv/.synced
+
+demo: .venv/.synced
+	$(UV) run --frozen endpointlab examples run rtb-ctr
+	$(UV) run --frozen endpointlab examples run image-classifier --limit 5
+
+lint: .venv/.synced
+	$(UV) run --frozen ruff check .
+	$(UV) run --frozen ruff format --check .
+
+typecheck: .venv/.synced
+	$(UV) run --frozen mypy
+
+unit: .venv/.synced
+	$(UV) run --frozen pytest
+
+test: lint typecheck unit
+
+benchmarks: .venv/.synced
+	$(UV) run --frozen python benchmarks/container_overhead.py
+
+clean:
+	rm -rf .venv build .pytest_cache .mypy_cache .ruff_cache

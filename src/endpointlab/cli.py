@@ -1,0 +1,161 @@
+"""The ``endpointlab`` command line: the only module that parses flags.
+
+Each subcommand turns its flags into settings objects and calls into the package; expected
+failures (a broken artifact, a bad setting) end with a one-line message and exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import NoReturn
+
+import click
+
+from endpointlab import __version__
+from endpointlab.config import ContainerSettings, SettingsError
+from endpointlab.models.errors import ArtifactError
+
+USAGE_ERROR = 2
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"endpointlab: error: {message}", err=True)
+    sys.exit(USAGE_ERROR)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="endpointlab")
+def main() -> None:
+    """Choose how to host a model: a local SageMaker emulator plus a benchmark pipeline."""
+
+
+NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", type=int, default=4566, show_default=True, help="Port to bind.")
+@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="State dir.")
+def serve(host: str, port: int, data_dir: Path | None) -> None:
+    """Run the SageMaker-compatible emulator: control plane, runtime, CloudWatch and S3 on one
+    port; point unmodified boto3 code at it with AWS_ENDPOINT_URL. (Not yet available.)"""
+    _fail(f"'endpointlab serve' {NOT_YET}")
+
+
+@main.command()
+def load() -> None:
+    """Drive a traffic shape at an endpoint through the SageMaker runtime API and record every
+    request. (Not yet available.)"""
+    _fail(f"'endpointlab load' {NOT_YET}")
+
+
+@main.command()
+def bench() -> None:
+    """Deploy each configuration of a plan, load it, collect metrics, price it and recommend the
+    cheapest one that meets the latency and error objective. (Not yet available.)"""
+    _fail(f"'endpointlab bench' {NOT_YET}")
+
+
+@main.command()
+def report() -> None:
+    """Render the HTML report of a saved benchmark result file. (Not yet available.)"""
+    _fail(f"'endpointlab report' {NOT_YET}")
+
+
+@main.command()
+@click.argument("model_archive", type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--port",
+    type=int,
+    default=None,
+    help="Port to bind (0 picks a free one). Default: SAGEMAKER_BIND_TO_PORT or 8080.",
+)
+@click.option(
+    "--workers",
+    type=int,
+    default=None,
+    help="Worker processes. Default: SAGEMAKER_MODEL_SERVER_WORKERS or one per CPU.",
+)
+@click.option(
+    "--model-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to unpack the artifact (SageMaker's /opt/ml/model). Default: a temporary dir.",
+)
+def container(
+    model_archive: Path, host: str, port: int | None, workers: int | None, model_dir: Path | None
+) -> None:
+    """Serve MODEL_ARCHIVE (a model.tar.gz) as a SageMaker inference container does.
+
+    GET /ping answers 200 once the model is loaded; POST /invocations runs the artifact's
+    handler (code/inference.py or the built-in one). Honours SAGEMAKER_PROGRAM,
+    SAGEMAKER_MODEL_SERVER_WORKERS, SAGEMAKER_MODEL_SERVER_TIMEOUT and
+    SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT from the environment.
+    """
+    from endpointlab.emulator.workers import run_container
+
+    try:
+        settings = ContainerSettings.from_env(
+            host=host, port=port, workers=workers, model_dir=model_dir
+        )
+        code = run_container(
+            model_archive,
+            settings,
+            ready=lambda url: click.echo(f"Serving {model_archive} at {url}", nl=True),
+        )
+    except (ArtifactError, SettingsError) as exc:
+        _fail(str(exc))
+    sys.exit(code)
+
+
+@main.group()
+def examples() -> None:
+    """Example models built from synthetic data (no downloads)."""
+
+
+@examples.command("list")
+def examples_list() -> None:
+    """Name the example models."""
+    from endpointlab.models.examples import list_examples
+
+    for spec in list_examples():
+        click.echo(f"{spec.name:<18} {spec.description}")
+
+
+@examples.command("build")
+@click.argument("out_dir", type=click.Path(path_type=Path))
+@click.option("--name", "names", multiple=True, help="Build only this example (repeatable).")
+def examples_build(out_dir: Path, names: tuple[str, ...]) -> None:
+    """Write OUT_DIR/<name>/model.tar.gz and OUT_DIR/<name>/invoke_args.jsonl for each example."""
+    from endpointlab.models.examples import build_examples
+
+    try:
+        built = build_examples(out_dir, list(names) or None)
+    except ValueError as exc:
+        _fail(str(exc))
+    for example in built:
+        click.echo(f"{example.name:<18} {example.archive}")
+
+
+@examples.command("run")
+@click.argument("name", default="rtb-ctr")
+@click.option(
+    "--dir",
+    "out_dir",
+    type=click.Path(path_type=Path),
+    default=Path("build/examples"),
+    show_default=True,
+    help="Where the example artifacts are (built there if missing).",
+)
+@click.option("--limit", type=int, default=None, help="Send only the first N sample requests.")
+def examples_run(name: str, out_dir: Path, limit: int | None) -> None:
+    """Build example NAME if needed, serve it in a container, send its sample requests and
+    print each response."""
+    from endpointlab.demo import DemoError, run_example
+
+    try:
+        run_example(name, out_dir, limit=limit, echo=click.echo)
+    except (DemoError, ValueError) as exc:
+        _fail(str(exc))

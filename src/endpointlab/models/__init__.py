@@ -1,0 +1,1 @@
+"""Model artifacts as SageMaker takes them: archives, the inference-handler contract, examples."""

@@ -1,0 +1,20 @@
+"""Errors raised while unpacking a model artifact or serving a request through its handler."""
+
+from __future__ import annotations
+
+
+class ArtifactError(Exception):
+    """A model artifact that cannot be used: broken archive, unsafe entry, no loadable model."""
+
+
+class InferenceError(Exception):
+    """A request the handler refuses, carrying the HTTP status the container answers with.
+
+    Mirrors the inference toolkit's ``GenericInferenceToolkitError``: 415 for an unsupported
+    content type, 406 for an unsupported accept, 400 for a body that cannot be decoded.
+    """
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message

@@ -1,0 +1,116 @@
+"""The import rules of docs/architecture.md, checked on the source tree with ``ast``."""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[2] / "src" / "endpointlab"
+BENCHMARK_SIDE = ("loadgen", "bench", "analysis", "reports")
+# Inside the emulator, imports run one way: wire -> services -> control / endpoints -> workers.
+EMULATOR_FORBIDDEN = {
+    "wire": ("services", "control", "endpoints", "workers"),
+    "services": ("wire",),
+    "control": ("wire", "services"),
+    "endpoints": ("wire", "services"),
+    "workers": ("wire", "services", "control", "endpoints"),
+}
+IMPURE_MODULES = ("time", "socket", "subprocess", "os", "boto3", "botocore", "http", "urllib")
+
+
+def modules() -> Iterator[tuple[str, ast.Module]]:
+    for path in sorted(PACKAGE.rglob("*.py")):
+        relative = path.relative_to(PACKAGE.parent).with_suffix("")
+        name = ".".join(relative.parts).removesuffix(".__init__")
+        yield name, ast.parse(path.read_text(), filename=str(path))
+
+
+def imported(tree: ast.Module, module: str) -> set[str]:
+    names: set[str] = set()
+    package = module.rsplit(".", 1)[0]
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")
+                base = base[: len(base) - node.level + 1]
+                names.add(".".join([*base, node.module or ""]).rstrip("."))
+            elif node.module:
+                names.add(node.module)
+    return names
+
+
+def within(name: str, prefix: str) -> bool:
+    return name == prefix or name.startswith(prefix + ".")
+
+
+ALL = list(modules())
+
+
+def test_the_tree_is_found() -> None:
+    assert any(name == "endpointlab.cli" for name, _ in ALL)
+
+
+@pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])
+def test_emulator_and_benchmark_side_never_import_each_other(module: str, tree: ast.Module) -> None:
+    names = imported(tree, module)
+    side = [f"endpointlab.{part}" for part in BENCHMARK_SIDE]
+    if within(module, "endpointlab.emulator"):
+        assert not [n for n in names if any(within(n, s) for s in side)]
+    if any(within(module, s) for s in side):
+        assert not [n for n in names if within(n, "endpointlab.emulator")]
+
+
+@pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])
+def test_emulator_layers_import_one_way(module: str, tree: ast.Module) -> None:
+    for layer, forbidden in EMULATOR_FORBIDDEN.items():
+        if within(module, f"endpointlab.emulator.{layer}"):
+            bad = [
+                n
+                for n in imported(tree, module)
+                if any(within(n, f"endpointlab.emulator.{f}") for f in forbidden)
+            ]
+            assert not bad, f"{module} ({layer}) must not import {bad}"
+
+
+@pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])
+def test_workers_know_nothing_about_aws_and_analysis_is_pure(module: str, tree: ast.Module) -> None:
+    names = imported(tree, module)
+    if within(module, "endpointlab.emulator.workers"):
+        assert not [n for n in names if within(n, "boto3") or within(n, "botocore")]
+    if within(module, "endpointlab.analysis"):
+        assert not [n for n in names if any(within(n, m) for m in IMPURE_MODULES)]
+
+
+@pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])
+def test_only_config_reads_the_environment_and_only_cli_parses_flags(
+    module: str, tree: ast.Module
+) -> None:
+    names = imported(tree, module)
+    if module != "endpointlab.cli":
+        assert not ({"argparse", "click", "typer"} & names), f"{module} parses flags"
+    if module == "endpointlab.config":
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and _dotted(node.func) in ("os.getenv", "os.environ.get"):
+            pytest.fail(f"{module} reads the environment at line {node.lineno}")
+        if isinstance(node, ast.Subscript) and _dotted(node.value) == "os.environ":
+            if isinstance(node.ctx, ast.Load):
+                pytest.fail(f"{module} reads os.environ at line {node.lineno}")
+
+
+@pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])
+def test_every_module_has_a_docstring(module: str, tree: ast.Module) -> None:
+    assert ast.get_docstring(tree), f"{module} needs a short docstring at its top"
+
+
+def _dotted(node: ast.expr) -> str:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        return f"{_dotted(node.value)}.{node.attr}"
+    return ""
