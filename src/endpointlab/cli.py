@@ -13,7 +13,7 @@ from typing import NoReturn
 import click
 
 from endpointlab import __version__
-from endpointlab.config import ContainerSettings, SettingsError
+from endpointlab.config import ContainerSettings, EmulatorSettings, SettingsError
 from endpointlab.models.errors import ArtifactError
 
 USAGE_ERROR = 2
@@ -35,12 +35,41 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
 
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", type=int, default=4566, show_default=True, help="Port to bind.")
-@click.option("--data-dir", type=click.Path(path_type=Path), default=None, help="State dir.")
-def serve(host: str, port: int, data_dir: Path | None) -> None:
-    """Run the SageMaker-compatible emulator: control plane, runtime, CloudWatch and S3 on one
-    port; point unmodified boto3 code at it with AWS_ENDPOINT_URL. (Not yet available.)"""
-    _fail(f"'endpointlab serve' {NOT_YET}")
+@click.option("--port", type=int, default=4566, show_default=True, help="Port (0: a free one).")
+@click.option(
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where models, endpoints and artifacts persist. Default: ENDPOINTLAB_DATA_DIR or "
+    "./.endpointlab",
+)
+@click.option("--region", default=None, help="Region in ARNs. Default: AWS_DEFAULT_REGION.")
+def serve(host: str, port: int, data_dir: Path | None, region: str | None) -> None:
+    """Run the SageMaker-compatible emulator on one port.
+
+    Unmodified boto3 code talks to it when AWS_ENDPOINT_URL points at it. Without --auth any
+    credentials are accepted, so it binds 127.0.0.1 unless told otherwise. Ctrl-C stops it and
+    every worker; endpoints come back InService at the next start.
+    """
+    from endpointlab.emulator.server import run_emulator
+
+    try:
+        settings = EmulatorSettings.from_env(host=host, port=port, data_dir=data_dir, region=region)
+    except SettingsError as exc:
+        _fail(str(exc))
+
+    def announce(url: str) -> None:
+        click.echo(f"endpointlab emulator listening on {url} (data in {settings.data_dir})")
+        click.echo("Point boto3 at it with:")
+        click.echo(f"  export AWS_ENDPOINT_URL={url}")
+        click.echo(f"  export AWS_DEFAULT_REGION={settings.region}")
+        click.echo("  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test")
+
+    try:
+        code = run_emulator(settings, announce)
+    except OSError as exc:
+        _fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
+    sys.exit(code)
 
 
 @main.command()

@@ -98,3 +98,43 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError as exc:
         raise SettingsError(f"{name} must be an integer, got {raw!r}") from exc
+
+
+DEFAULT_EMULATOR_PORT = 4566
+DEFAULT_REGION = "us-east-1"
+
+
+@dataclass(frozen=True)
+class EmulatorSettings:
+    """How ``endpointlab serve`` runs: where it listens, where it keeps state, which region."""
+
+    host: str = "127.0.0.1"
+    port: int = DEFAULT_EMULATOR_PORT
+    data_dir: Path = Path(".endpointlab")
+    region: str = DEFAULT_REGION
+    invocation_timeout_s: float = DEFAULT_TIMEOUT_S
+    startup_timeout_s: float = 240.0
+
+    @classmethod
+    def from_env(
+        cls,
+        environ: Mapping[str, str] | None = None,
+        *,
+        host: str = "127.0.0.1",
+        port: int | None = None,
+        data_dir: Path | None = None,
+        region: str | None = None,
+    ) -> EmulatorSettings:
+        """Flags win; then ENDPOINTLAB_DATA_DIR / AWS_DEFAULT_REGION; then defaults."""
+        env = os.environ if environ is None else environ
+        resolved_port = DEFAULT_EMULATOR_PORT if port is None else port
+        if not 0 <= resolved_port <= 65535:
+            raise SettingsError(f"port {resolved_port} is out of range 0-65535")
+        directory = data_dir or Path(env.get("ENDPOINTLAB_DATA_DIR") or ".endpointlab")
+        chosen_region = region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        return cls(
+            host=host,
+            port=resolved_port,
+            data_dir=directory,
+            region=chosen_region or DEFAULT_REGION,
+        )

@@ -1,0 +1,1 @@
+"""The control plane's domain: resources, the registry, persistence and endpoint lifecycle."""

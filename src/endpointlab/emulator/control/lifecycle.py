@@ -1,0 +1,268 @@
+"""Endpoint lifecycle: Creating -> InService | Failed, Updating (blue/green), Deleting.
+
+Each transition is recorded in the registry (and so persisted) before the work that follows
+it, so a restart resumes from a state that can always be deleted. Deployments run as background
+tasks; the control-plane call returns as soon as the new state is recorded, as on AWS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from endpointlab.emulator.control.artifacts import ArtifactCache
+from endpointlab.emulator.control.registry import Registry, validation_error
+from endpointlab.emulator.control.resources import (
+    Endpoint,
+    EndpointConfig,
+    EndpointStatus,
+    ResourceKind,
+    VariantState,
+    variant_states,
+)
+from endpointlab.emulator.endpoints.base import DeploymentError, ModelPackage
+from endpointlab.emulator.endpoints.fleet import Fleet, FleetManager
+from endpointlab.emulator.errors import ServiceError
+from endpointlab.models.errors import ArtifactError
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Lifecycle:
+    """Creates, updates, scales and deletes endpoints against the registry and the fleets."""
+
+    def __init__(
+        self,
+        registry: Registry,
+        fleets: FleetManager,
+        artifacts: ArtifactCache,
+        clock: Clock = utc_now,
+    ) -> None:
+        self.registry = registry
+        self.fleets = fleets
+        self.artifacts = artifacts
+        self._clock = clock
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    def _lock(self, name: str) -> asyncio.Lock:
+        return self._locks.setdefault(name.lower(), asyncio.Lock())
+
+    def _spawn(self, work: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def create_endpoint(self, name: str, config_name: str, spec: dict[str, Any]) -> Endpoint:
+        config = self.registry.endpoint_config(config_name)
+        now = self._clock()
+        endpoint = Endpoint(
+            name=name,
+            arn=self.registry.arn(ResourceKind.ENDPOINT, name),
+            config_name=config.name,
+            status=EndpointStatus.CREATING,
+            creation_time=now,
+            last_modified_time=now,
+            variants=variant_states(config),
+            spec=spec,
+        )
+        self.registry.add(endpoint)
+        self._spawn(self._deploy(name, config, updating=False))
+        return endpoint
+
+    def update_endpoint(self, name: str, config_name: str) -> Endpoint:
+        endpoint = self.registry.endpoint(name)
+        config = self.registry.endpoint_config(config_name)
+        if endpoint.status is EndpointStatus.FAILED:
+            raise validation_error(f'Cannot update failed endpoint "{endpoint.arn}".')
+        if endpoint.status is not EndpointStatus.IN_SERVICE:
+            raise validation_error(f'Cannot update in-progress endpoint "{endpoint.arn}".')
+        now = self._clock()
+        updating = endpoint.with_status(
+            EndpointStatus.UPDATING,
+            now,
+            pending_config_name=config.name,
+            pending_since=now,
+            failure_reason=None,
+        )
+        self.registry.put(updating)
+        self._spawn(self._deploy(name, config, updating=True))
+        return updating
+
+    def delete_endpoint(self, name: str) -> None:
+        endpoint = self.registry.endpoint(name)
+        if endpoint.status is EndpointStatus.DELETING:
+            return
+        self.registry.put(endpoint.with_status(EndpointStatus.DELETING, self._clock()))
+        self._spawn(self._delete(name))
+
+    async def _deploy(self, name: str, config: EndpointConfig, *, updating: bool) -> None:
+        async with self._lock(name):
+            try:
+                fleet = await self._start_fleet(config)
+            except (DeploymentError, ArtifactError, ServiceError) as exc:
+                reason = exc.message if isinstance(exc, ServiceError) else str(exc)
+                self._record_failure(name, reason, updating=updating)
+                return
+            current = self.registry.find_endpoint(name)
+            if current is None or current.status is EndpointStatus.DELETING:
+                await fleet.stop()
+                return
+            previous = self.fleets.activate(name, fleet)
+            self.registry.put(
+                current.with_status(
+                    EndpointStatus.IN_SERVICE,
+                    self._clock(),
+                    config_name=config.name,
+                    pending_config_name=None,
+                    pending_since=None,
+                    variants=_running_states(config, fleet),
+                )
+            )
+        if previous is not None:
+            await previous.stop()
+
+    def _record_failure(self, name: str, reason: str, *, updating: bool) -> None:
+        current = self.registry.find_endpoint(name)
+        if current is None or current.status is EndpointStatus.DELETING:
+            return
+        log.warning("endpoint %s failed to deploy: %s", name, reason)
+        # A failed update leaves the old fleet serving: InService with the reason recorded.
+        status = EndpointStatus.IN_SERVICE if updating else EndpointStatus.FAILED
+        self.registry.put(
+            current.with_status(
+                status,
+                self._clock(),
+                failure_reason=reason[:1024],
+                pending_config_name=None,
+                pending_since=None,
+            )
+        )
+
+    async def _start_fleet(self, config: EndpointConfig) -> Fleet:
+        packages = {}
+        for variant in config.variants:
+            model = self.registry.model(variant.model_name)
+            url = model.primary.model_data_url
+            assert url is not None
+            model_dir = await asyncio.to_thread(self.artifacts.unpack, url)
+            packages[model.name] = ModelPackage(
+                model_name=model.name,
+                model_dir=model_dir,
+                environment=dict(model.primary.environment),
+            )
+        fleet = self.fleets.build(config.name, config.variants, packages)
+        await fleet.start()
+        return fleet
+
+    async def _delete(self, name: str) -> None:
+        async with self._lock(name):
+            fleet = self.fleets.deactivate(name)
+            if fleet is not None:
+                await fleet.stop()
+            with contextlib.suppress(ServiceError):
+                self.registry.remove(ResourceKind.ENDPOINT, name)
+
+    async def update_weights_and_capacities(
+        self, name: str, desired: list[dict[str, Any]]
+    ) -> Endpoint:
+        endpoint = self.registry.endpoint(name)
+        if endpoint.status is not EndpointStatus.IN_SERVICE:
+            raise validation_error(f'Cannot update in-progress endpoint "{endpoint.arn}".')
+        fleet = self.fleets.get(name)
+        assert fleet is not None
+        known = {v.name for v in endpoint.variants}
+        for item in desired:
+            if item["VariantName"] not in known:
+                raise validation_error(
+                    f"The variant name {item['VariantName']} does not exist in endpoint "
+                    f'"{endpoint.arn}".'
+                )
+        updating = endpoint.with_status(EndpointStatus.UPDATING, self._clock())
+        self.registry.put(updating)
+        self._spawn(self._apply_weights(name, fleet, desired))
+        return updating
+
+    async def _apply_weights(self, name: str, fleet: Fleet, desired: list[dict[str, Any]]) -> None:
+        async with self._lock(name):
+            reason = None
+            for item in desired:
+                variant = item["VariantName"]
+                if "DesiredWeight" in item:
+                    fleet.set_weight(variant, float(item["DesiredWeight"]))
+                if "DesiredInstanceCount" in item:
+                    try:
+                        await fleet.variants[variant].runtime.scale_to(item["DesiredInstanceCount"])
+                    except DeploymentError as exc:
+                        reason = str(exc)
+            current = self.registry.find_endpoint(name)
+            if current is None or current.status is EndpointStatus.DELETING:
+                return
+            states = tuple(
+                replace(
+                    state,
+                    current_weight=fleet.variants[state.name].weight,
+                    desired_weight=fleet.variants[state.name].weight,
+                    current_instance_count=fleet.variants[state.name].runtime.instance_count,
+                    desired_instance_count=fleet.variants[state.name].runtime.instance_count,
+                )
+                for state in current.variants
+            )
+            self.registry.put(
+                current.with_status(
+                    EndpointStatus.IN_SERVICE, self._clock(), variants=states, failure_reason=reason
+                )
+            )
+
+    async def restore(self) -> None:
+        """After a restart: bring every recorded endpoint back to its serving state."""
+        for endpoint in self.registry.endpoints():
+            if endpoint.status is EndpointStatus.DELETING:
+                await self._delete(endpoint.name)
+            elif endpoint.status is EndpointStatus.FAILED:
+                continue
+            else:
+                try:
+                    config = self.registry.endpoint_config(endpoint.config_name)
+                except ServiceError as exc:
+                    self._record_failure(endpoint.name, exc.message, updating=False)
+                    continue
+                # An update interrupted by the restart is dropped: the old config serves again.
+                self.registry.put(
+                    replace(endpoint, status=EndpointStatus.CREATING, pending_config_name=None)
+                    if endpoint.status is EndpointStatus.CREATING
+                    else replace(
+                        endpoint,
+                        status=EndpointStatus.UPDATING,
+                        pending_config_name=None,
+                        pending_since=None,
+                    )
+                )
+                await self._deploy(endpoint.name, config, updating=False)
+
+    async def drain(self) -> None:
+        """Wait for background transitions (used at shutdown and by tests)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _running_states(config: EndpointConfig, fleet: Fleet) -> tuple[VariantState, ...]:
+    return tuple(
+        replace(
+            state,
+            current_instance_count=fleet.variants[state.name].runtime.instance_count,
+            desired_instance_count=fleet.variants[state.name].runtime.instance_count,
+        )
+        for state in variant_states(config)
+    )

@@ -1,0 +1,182 @@
+"""The one registry of models, endpoint configs and endpoints shared by control and data plane.
+
+Lookups, creation, deletion and listing, with the exact errors SageMaker gives: a missing
+resource is ``ValidationException: Could not find endpoint "arn:..."``; a duplicate is
+``Cannot create already existing endpoint "arn:..."``. Every change is written to the store.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
+
+from endpointlab.emulator.control.resources import (
+    Endpoint,
+    EndpointConfig,
+    EndpointStatus,
+    Model,
+    ResourceKind,
+    arn,
+)
+from endpointlab.emulator.control.store import Record, Store, kind_of
+from endpointlab.emulator.errors import ServiceError
+
+R = TypeVar("R", Model, EndpointConfig, Endpoint)
+
+
+def validation_error(message: str) -> ServiceError:
+    return ServiceError("ValidationException", message)
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """The filters, order and page of a List* call, already validated by the wire layer."""
+
+    sort_by: str = "CreationTime"
+    sort_order: str = "Descending"
+    max_results: int = 10
+    next_token: str | None = None
+    name_contains: str | None = None
+    creation_time_before: datetime | None = None
+    creation_time_after: datetime | None = None
+    last_modified_time_before: datetime | None = None
+    last_modified_time_after: datetime | None = None
+    status_equals: str | None = None
+
+
+class Registry:
+    """In-memory maps backed by the store; safe to call from the event loop and worker threads."""
+
+    def __init__(self, store: Store, region: str) -> None:
+        self.region = region
+        self._store = store
+        self._lock = threading.RLock()
+        self._records: dict[ResourceKind, dict[str, Record]] = {kind: {} for kind in ResourceKind}
+        for kind in ResourceKind:
+            for record in store.load_all(kind):
+                self._records[kind][record.name.lower()] = record
+
+    def arn(self, kind: ResourceKind, name: str) -> str:
+        return arn(self.region, kind, name)
+
+    def add(self, record: Record) -> None:
+        """Store a new record; a name already taken (in any case) is refused as AWS does."""
+        kind = kind_of(record)
+        with self._lock:
+            if record.name.lower() in self._records[kind]:
+                raise validation_error(
+                    f'Cannot create already existing {kind.label} "{self.arn(kind, record.name)}".'
+                )
+            self._store.put(record)
+            self._records[kind][record.name.lower()] = record
+
+    def put(self, record: Record) -> None:
+        """Replace an existing record (an endpoint changing state)."""
+        with self._lock:
+            self._store.put(record)
+            self._records[kind_of(record)][record.name.lower()] = record
+
+    def remove(self, kind: ResourceKind, name: str) -> None:
+        with self._lock:
+            self.get(kind, name)
+            self._store.delete(kind, name)
+            del self._records[kind][name.lower()]
+
+    def get(self, kind: ResourceKind, name: str) -> Record:
+        record = self._records[kind].get(name.lower())
+        if record is None:
+            raise validation_error(f'Could not find {kind.label} "{self.arn(kind, name)}".')
+        return record
+
+    def model(self, name: str) -> Model:
+        record = self.get(ResourceKind.MODEL, name)
+        assert isinstance(record, Model)
+        return record
+
+    def endpoint_config(self, name: str) -> EndpointConfig:
+        record = self.get(ResourceKind.ENDPOINT_CONFIG, name)
+        assert isinstance(record, EndpointConfig)
+        return record
+
+    def endpoint(self, name: str) -> Endpoint:
+        record = self.get(ResourceKind.ENDPOINT, name)
+        assert isinstance(record, Endpoint)
+        return record
+
+    def find_endpoint(self, name: str) -> Endpoint | None:
+        record = self._records[ResourceKind.ENDPOINT].get(name.lower())
+        return record if isinstance(record, Endpoint) else None
+
+    def endpoints(self) -> list[Endpoint]:
+        return [r for r in self._records[ResourceKind.ENDPOINT].values() if isinstance(r, Endpoint)]
+
+    def all(self, kind: ResourceKind) -> list[Record]:
+        with self._lock:
+            return list(self._records[kind].values())
+
+
+def list_page(records: Iterable[R], query: ListQuery) -> tuple[list[R], str | None]:
+    """Filter, sort and page records as SageMaker's List* operations do."""
+    chosen = [r for r in records if _matches(r, query)]
+    key = _sort_key(query.sort_by)
+    chosen.sort(key=key, reverse=query.sort_order == "Descending")
+    start = _decode_token(query.next_token)
+    page = chosen[start : start + query.max_results]
+    end = start + len(page)
+    token = _encode_token(end) if end < len(chosen) else None
+    return page, token
+
+
+def _matches(record: Model | EndpointConfig | Endpoint, query: ListQuery) -> bool:
+    if query.name_contains and query.name_contains.lower() not in record.name.lower():
+        return False
+    if query.creation_time_before and not record.creation_time < query.creation_time_before:
+        return False
+    if query.creation_time_after and not record.creation_time > query.creation_time_after:
+        return False
+    if isinstance(record, Endpoint):
+        modified = record.last_modified_time
+        if query.last_modified_time_before and not modified < query.last_modified_time_before:
+            return False
+        if query.last_modified_time_after and not modified > query.last_modified_time_after:
+            return False
+        if query.status_equals and record.status != EndpointStatus(query.status_equals):
+            return False
+    return True
+
+
+def _sort_key(sort_by: str) -> Callable[[Model | EndpointConfig | Endpoint], tuple[str, str]]:
+    def key(record: Model | EndpointConfig | Endpoint) -> tuple[str, str]:
+        if sort_by == "Name":
+            return (record.name, "")
+        if sort_by == "Status" and isinstance(record, Endpoint):
+            return (record.status.value, record.name)
+        return (record.creation_time.isoformat(), record.name)
+
+    return key
+
+
+def _encode_token(offset: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"offset": offset}).encode()).decode()
+
+
+def _decode_token(token: str | None) -> int:
+    if not token:
+        return 0
+    try:
+        offset = json.loads(base64.urlsafe_b64decode(token.encode()))["offset"]
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise validation_error("Invalid pagination token because of the parameters.") from exc
+    if not isinstance(offset, int) or offset < 0:
+        raise validation_error("Invalid pagination token because of the parameters.")
+    return offset
+
+
+def names_of(records: Sequence[Record]) -> list[str]:
+    return [record.name for record in records]

@@ -1,0 +1,148 @@
+"""SageMaker hosting resources as small typed records: Model, EndpointConfig, Endpoint.
+
+Fields are snake_case; enum values are the AWS strings. Each record also keeps ``spec``, the
+validated create request exactly as the client sent it, because Describe* echoes every optional
+member back and the emulator should not lose one it does not interpret.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+ACCOUNT_ID = "123456789012"
+
+
+class EndpointStatus(StrEnum):
+    OUT_OF_SERVICE = "OutOfService"
+    CREATING = "Creating"
+    UPDATING = "Updating"
+    SYSTEM_UPDATING = "SystemUpdating"
+    ROLLING_BACK = "RollingBack"
+    IN_SERVICE = "InService"
+    DELETING = "Deleting"
+    FAILED = "Failed"
+    UPDATE_ROLLBACK_FAILED = "UpdateRollbackFailed"
+
+
+class ResourceKind(StrEnum):
+    """The ARN resource type of each record, also its name in messages and storage."""
+
+    MODEL = "model"
+    ENDPOINT_CONFIG = "endpoint-config"
+    ENDPOINT = "endpoint"
+
+    @property
+    def label(self) -> str:
+        return {"model": "model", "endpoint-config": "endpoint configuration"}.get(
+            self.value, self.value
+        )
+
+
+def arn(region: str, kind: ResourceKind, name: str) -> str:
+    # AWS lower-cases the resource name in hosting ARNs (DEMO-x -> endpoint/demo-x).
+    return f"arn:aws:sagemaker:{region}:{ACCOUNT_ID}:{kind.value}/{name.lower()}"
+
+
+@dataclass(frozen=True)
+class Container:
+    """One ContainerDefinition: the image is recorded, the artifact and environment are used."""
+
+    image: str | None
+    model_data_url: str | None
+    environment: Mapping[str, str] = field(default_factory=dict)
+    hostname: str | None = None
+
+
+@dataclass(frozen=True)
+class Model:
+    name: str
+    arn: str
+    containers: tuple[Container, ...]
+    creation_time: datetime
+    spec: Mapping[str, Any]
+
+    @property
+    def primary(self) -> Container:
+        return self.containers[0]
+
+
+@dataclass(frozen=True)
+class ServerlessConfig:
+    memory_size_mb: int
+    max_concurrency: int
+    provisioned_concurrency: int | None = None
+
+
+@dataclass(frozen=True)
+class Variant:
+    """A production variant of an endpoint config: what to run, on what, with how much traffic."""
+
+    name: str
+    model_name: str
+    initial_weight: float = 1.0
+    instance_type: str | None = None
+    initial_instance_count: int | None = None
+    serverless: ServerlessConfig | None = None
+
+    @property
+    def is_serverless(self) -> bool:
+        return self.serverless is not None
+
+
+@dataclass(frozen=True)
+class EndpointConfig:
+    name: str
+    arn: str
+    variants: tuple[Variant, ...]
+    creation_time: datetime
+    spec: Mapping[str, Any]
+    asynchronous: bool = False
+
+
+@dataclass(frozen=True)
+class VariantState:
+    """The live shape of one variant of an endpoint: weights and instance counts."""
+
+    name: str
+    current_weight: float
+    desired_weight: float
+    current_instance_count: int
+    desired_instance_count: int
+    serverless: ServerlessConfig | None = None
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    arn: str
+    config_name: str
+    status: EndpointStatus
+    creation_time: datetime
+    last_modified_time: datetime
+    variants: tuple[VariantState, ...] = ()
+    failure_reason: str | None = None
+    pending_config_name: str | None = None
+    pending_since: datetime | None = None
+    spec: Mapping[str, Any] = field(default_factory=dict)
+
+    def with_status(self, status: EndpointStatus, now: datetime, **changes: Any) -> Endpoint:
+        return replace(self, status=status, last_modified_time=now, **changes)
+
+
+def variant_states(config: EndpointConfig) -> tuple[VariantState, ...]:
+    """The initial live state of every variant of ``config``, before any instance runs."""
+    return tuple(
+        VariantState(
+            name=variant.name,
+            current_weight=variant.initial_weight,
+            desired_weight=variant.initial_weight,
+            current_instance_count=0,
+            desired_instance_count=variant.initial_instance_count or 0,
+            serverless=variant.serverless,
+        )
+        for variant in config.variants
+    )

@@ -1,0 +1,214 @@
+"""SQLite persistence of models, endpoint configs and endpoints under the data directory.
+
+Every change is written through in its own transaction, so a restart (or a crash) finds exactly
+the records that were acknowledged to clients. Records are stored as JSON documents keyed by kind
+and lower-cased name (SageMaker names differing only by case collide, as their ARNs do).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from endpointlab.emulator.control.resources import (
+    Container,
+    Endpoint,
+    EndpointConfig,
+    EndpointStatus,
+    Model,
+    ResourceKind,
+    ServerlessConfig,
+    Variant,
+    VariantState,
+)
+
+Record = Model | EndpointConfig | Endpoint
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS resources (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+)
+"""
+
+
+class Store:
+    """A small write-through document store; ``path=None`` keeps everything in memory."""
+
+    def __init__(self, path: Path | None) -> None:
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(
+            str(path) if path else ":memory:", check_same_thread=False, isolation_level=None
+        )
+        self._db.execute("PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(_SCHEMA)
+        self._lock = threading.Lock()
+
+    def put(self, record: Record) -> None:
+        kind = kind_of(record)
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO resources (kind, key, body) VALUES (?, ?, ?)",
+                (kind.value, record.name.lower(), json.dumps(_dump(record))),
+            )
+
+    def delete(self, kind: ResourceKind, name: str) -> None:
+        with self._lock:
+            self._db.execute(
+                "DELETE FROM resources WHERE kind = ? AND key = ?", (kind.value, name.lower())
+            )
+
+    def load_all(self, kind: ResourceKind) -> Iterator[Record]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body FROM resources WHERE kind = ?", (kind.value,)
+            ).fetchall()
+        for (body,) in rows:
+            yield _load(kind, json.loads(body))
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def kind_of(record: Record) -> ResourceKind:
+    if isinstance(record, Model):
+        return ResourceKind.MODEL
+    if isinstance(record, EndpointConfig):
+        return ResourceKind.ENDPOINT_CONFIG
+    return ResourceKind.ENDPOINT
+
+
+def _time(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _serverless(value: ServerlessConfig | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return {
+        "memory_size_mb": value.memory_size_mb,
+        "max_concurrency": value.max_concurrency,
+        "provisioned_concurrency": value.provisioned_concurrency,
+    }
+
+
+def _load_serverless(value: dict[str, Any] | None) -> ServerlessConfig | None:
+    return ServerlessConfig(**value) if value else None
+
+
+def _dump(record: Record) -> dict[str, Any]:
+    if isinstance(record, Model):
+        return {
+            "name": record.name,
+            "arn": record.arn,
+            "creation_time": _time(record.creation_time),
+            "spec": record.spec,
+            "containers": [
+                {
+                    "image": c.image,
+                    "model_data_url": c.model_data_url,
+                    "environment": dict(c.environment),
+                    "hostname": c.hostname,
+                }
+                for c in record.containers
+            ],
+        }
+    if isinstance(record, EndpointConfig):
+        return {
+            "name": record.name,
+            "arn": record.arn,
+            "creation_time": _time(record.creation_time),
+            "spec": record.spec,
+            "asynchronous": record.asynchronous,
+            "variants": [
+                {
+                    "name": v.name,
+                    "model_name": v.model_name,
+                    "initial_weight": v.initial_weight,
+                    "instance_type": v.instance_type,
+                    "initial_instance_count": v.initial_instance_count,
+                    "serverless": _serverless(v.serverless),
+                }
+                for v in record.variants
+            ],
+        }
+    return {
+        "name": record.name,
+        "arn": record.arn,
+        "config_name": record.config_name,
+        "status": record.status.value,
+        "creation_time": _time(record.creation_time),
+        "last_modified_time": _time(record.last_modified_time),
+        "failure_reason": record.failure_reason,
+        "pending_config_name": record.pending_config_name,
+        "pending_since": _time(record.pending_since),
+        "spec": record.spec,
+        "variants": [
+            {
+                "name": v.name,
+                "current_weight": v.current_weight,
+                "desired_weight": v.desired_weight,
+                "current_instance_count": v.current_instance_count,
+                "desired_instance_count": v.desired_instance_count,
+                "serverless": _serverless(v.serverless),
+            }
+            for v in record.variants
+        ],
+    }
+
+
+def _load(kind: ResourceKind, data: dict[str, Any]) -> Record:
+    created = _parse_time(data["creation_time"])
+    assert created is not None
+    if kind is ResourceKind.MODEL:
+        return Model(
+            name=data["name"],
+            arn=data["arn"],
+            creation_time=created,
+            spec=data["spec"],
+            containers=tuple(Container(**c) for c in data["containers"]),
+        )
+    if kind is ResourceKind.ENDPOINT_CONFIG:
+        return EndpointConfig(
+            name=data["name"],
+            arn=data["arn"],
+            creation_time=created,
+            spec=data["spec"],
+            asynchronous=data["asynchronous"],
+            variants=tuple(
+                Variant(**{**v, "serverless": _load_serverless(v["serverless"])})
+                for v in data["variants"]
+            ),
+        )
+    modified = _parse_time(data["last_modified_time"])
+    assert modified is not None
+    return Endpoint(
+        name=data["name"],
+        arn=data["arn"],
+        config_name=data["config_name"],
+        status=EndpointStatus(data["status"]),
+        creation_time=created,
+        last_modified_time=modified,
+        failure_reason=data["failure_reason"],
+        pending_config_name=data["pending_config_name"],
+        pending_since=_parse_time(data["pending_since"]),
+        spec=data["spec"],
+        variants=tuple(
+            VariantState(**{**v, "serverless": _load_serverless(v["serverless"])})
+            for v in data["variants"]
+        ),
+    )

@@ -1,0 +1,1 @@
+"""Endpoint kinds (real-time, later serverless and asynchronous) behind one small interface."""

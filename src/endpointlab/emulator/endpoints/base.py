@@ -1,0 +1,64 @@
+"""The interface every endpoint kind implements, and what an invocation reports back.
+
+A production variant runs as one ``VariantRuntime`` (real-time instances, serverless capacity,
+or an asynchronous queue), picked by ``endpoints.fleet.build_variant`` from its config. The
+runtime service only sees this interface.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from endpointlab.models.contract import InvocationRequest, InvocationResponse
+
+
+class DeploymentError(Exception):
+    """A variant could not be brought into service; the message becomes FailureReason."""
+
+
+@dataclass(frozen=True)
+class ModelPackage:
+    """What a variant runs: the unpacked model directory and the container environment."""
+
+    model_name: str
+    model_dir: Path
+    environment: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class InvocationOutcome:
+    """The container's answer plus the measured timings the metrics and errors need.
+
+    ``response`` is None when the container gave no answer (timeout or a worker that died);
+    ``failure`` then says which.
+    """
+
+    response: InvocationResponse | None
+    model_latency_s: float
+    failure: str | None = None
+    timed_out: bool = False
+    cold_start_s: float | None = None
+
+
+class VariantRuntime(Protocol):
+    """One production variant's capacity: start, stop, invoke, scale_to."""
+
+    name: str
+
+    @property
+    def instance_count(self) -> int: ...
+
+    async def start(self) -> None:
+        """Bring the initial capacity up; raise DeploymentError if the model cannot serve."""
+
+    async def stop(self) -> None:
+        """Stop every process of the variant; in-flight requests finish or fail."""
+
+    async def invoke(self, request: InvocationRequest) -> InvocationOutcome:
+        """Serve one request on this variant's capacity."""
+
+    async def scale_to(self, instances: int) -> None:
+        """Change the number of instances (real-time) or warm capacity."""

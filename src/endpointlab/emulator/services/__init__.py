@@ -1,0 +1,1 @@
+"""Service modules, one per AWS API: parsed parameters in, a domain call, output members out."""

@@ -1,0 +1,33 @@
+"""Protocol codecs that make the emulator speak AWS wire formats, driven by botocore's models.
+
+One codec per protocol (awsJson in ``json_rpc``, restJson1 in ``rest_json``), generic over service
+models; they turn HTTP requests into ``ParsedRequest`` and results or ``ServiceError`` into
+``WireResponse``. This package knows nothing about SageMaker semantics.
+"""
+
+from endpointlab.emulator.wire.exchange import ParsedRequest, WireResponse, new_request_id
+from endpointlab.emulator.wire.json_rpc import JsonRpcCodec
+from endpointlab.emulator.wire.models import EMULATED_SERVICES, service_model
+from endpointlab.emulator.wire.rest_json import RestJsonCodec
+from endpointlab.emulator.wire.validation import (
+    Validator,
+    Violation,
+    format_violations,
+    validate,
+    validation_error,
+)
+
+__all__ = [
+    "EMULATED_SERVICES",
+    "JsonRpcCodec",
+    "ParsedRequest",
+    "RestJsonCodec",
+    "Validator",
+    "Violation",
+    "WireResponse",
+    "format_violations",
+    "new_request_id",
+    "service_model",
+    "validate",
+    "validation_error",
+]

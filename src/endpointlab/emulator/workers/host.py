@@ -1,0 +1,237 @@
+"""Start worker processes from a preloaded fork server and talk to them over Unix sockets.
+
+The emulator's event loop must not fork itself, so workers come from multiprocessing's fork
+server, which imports numpy, scikit-learn, XGBoost and onnxruntime once with native thread
+pools limited to one thread; each worker then costs a fork and a model load. ``RemoteWorker``
+sends request frames and awaits replies under a deadline, and notices a worker's death.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import signal
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from multiprocessing.context import BaseContext
+from typing import Any
+
+from endpointlab.emulator.workers.framed_child import WorkerSpec, serve_frames
+from endpointlab.emulator.workers.frames import (
+    KIND_FAILED,
+    KIND_READY,
+    LENGTH,
+    MAX_FRAME,
+    Reply,
+    decode_reply,
+    encode_request,
+    frame_kind,
+    status_text,
+)
+from endpointlab.models.contract import InvocationRequest
+
+PRELOAD = [
+    "numpy",
+    "joblib",
+    "sklearn.ensemble",
+    "sklearn.linear_model",
+    "xgboost",
+    "onnxruntime",
+    "threadpoolctl",
+    "endpointlab.models.contract",
+    "endpointlab.emulator.workers.framed_child",
+]
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+class WorkerStartError(Exception):
+    """A worker that could not load its model; the message is the reason."""
+
+
+class WorkerState(Enum):
+    STARTING = "starting"
+    READY = "ready"
+    BUSY = "busy"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class CallResult:
+    """One call's outcome: a reply, or why there is none."""
+
+    reply: Reply | None
+    elapsed_s: float
+    timed_out: bool = False
+    failure: str | None = None
+
+
+class WorkerHost:
+    """Owns the fork server; every worker of every endpoint is started through it."""
+
+    def __init__(self) -> None:
+        self._context: BaseContext | None = None
+
+    def _ctx(self) -> BaseContext:
+        if self._context is None:
+            # The fork server inherits the environment when it starts: one native thread each.
+            for name in THREAD_VARIABLES:
+                os.environ[name] = "1"
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(PRELOAD)
+            self._context = ctx
+        return self._context
+
+    def warm_up(self) -> None:
+        """Start the fork server now (it takes a second or two to import the libraries)."""
+        from multiprocessing import forkserver
+
+        self._ctx()
+        forkserver.ensure_running()
+
+    async def spawn(self, spec: WorkerSpec, *, ready_timeout_s: float) -> RemoteWorker:
+        """Start a worker and wait until its model is loaded (WorkerStartError otherwise)."""
+        ctx = self._ctx()
+        parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        process = ctx.Process(  # type: ignore[attr-defined]
+            target=serve_frames, args=(spec, child), name="endpointlab-worker", daemon=False
+        )
+        started = time.perf_counter()
+        try:
+            await asyncio.to_thread(process.start)
+        finally:
+            child.close()
+        parent.setblocking(False)
+        reader, writer = await asyncio.open_unix_connection(sock=parent)
+        worker = RemoteWorker(process, reader, writer, started)
+        await worker.wait_ready(ready_timeout_s)
+        return worker
+
+
+class RemoteWorker:
+    """The emulator's handle on one worker process."""
+
+    def __init__(
+        self,
+        process: Any,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        started: float,
+    ) -> None:
+        self._process = process
+        self._reader = reader
+        self._writer = writer
+        self.started = started
+        self.state = WorkerState.STARTING
+        self.setup_s: float | None = None
+        self.load_s: float | None = None
+        self._on_exit: list[Callable[[RemoteWorker], None]] = []
+        asyncio.get_running_loop().add_reader(process.sentinel, self._exited)
+
+    @property
+    def pid(self) -> int:
+        return int(self._process.pid)
+
+    @property
+    def alive(self) -> bool:
+        return self.state is not WorkerState.DEAD
+
+    def on_exit(self, callback: Callable[[RemoteWorker], None]) -> None:
+        self._on_exit.append(callback)
+
+    async def _frame(self) -> bytes:
+        header = await self._reader.readexactly(LENGTH.size)
+        (size,) = LENGTH.unpack(header)
+        if size > MAX_FRAME:
+            raise ConnectionError(f"frame of {size} bytes from worker {self.pid}")
+        return await self._reader.readexactly(size)
+
+    async def wait_ready(self, timeout_s: float) -> None:
+        try:
+            async with asyncio.timeout(timeout_s):
+                frame = await self._frame()
+        except TimeoutError:
+            await self.stop(grace_s=0)
+            raise WorkerStartError(f"the model did not load within {timeout_s:g} s") from None
+        except (asyncio.IncompleteReadError, ConnectionError):
+            await self.stop(grace_s=0)
+            raise WorkerStartError(f"the worker {self._describe_exit()} while loading") from None
+        if frame_kind(frame) == KIND_FAILED:
+            await self.stop(grace_s=1)
+            raise WorkerStartError(status_text(frame))
+        if frame_kind(frame) != KIND_READY:
+            await self.stop(grace_s=0)
+            raise WorkerStartError("the worker sent an unexpected frame while loading")
+        self.load_s = float(status_text(frame))
+        self.setup_s = time.perf_counter() - self.started
+        self.state = WorkerState.READY
+
+    async def call(self, request: InvocationRequest, timeout_s: float) -> CallResult:
+        """Send one request; a timeout kills the worker (it may be stuck in native code)."""
+        started = time.perf_counter()
+        if self.state is WorkerState.DEAD:
+            return CallResult(None, 0.0, failure=f"the worker {self._describe_exit()}")
+        self.state = WorkerState.BUSY
+        try:
+            self._writer.write(encode_request(request))
+            async with asyncio.timeout(timeout_s):
+                frame = await self._frame()
+        except TimeoutError:
+            await self.stop(grace_s=0)
+            return CallResult(None, time.perf_counter() - started, timed_out=True)
+        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+            await self._wait_exit()
+            return CallResult(
+                None,
+                time.perf_counter() - started,
+                failure=f"The worker {self._describe_exit()} while handling the request.",
+            )
+        if self.state is WorkerState.BUSY:
+            self.state = WorkerState.READY
+        return CallResult(decode_reply(frame), time.perf_counter() - started)
+
+    async def stop(self, grace_s: float = 5.0) -> None:
+        """Close the socket (the worker exits at end of stream), then terminate, then kill."""
+        with contextlib.suppress(OSError, RuntimeError):
+            self._writer.close()
+        if grace_s > 0:
+            await self._wait_exit(grace_s)
+        if self._process.is_alive():
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+            await self._wait_exit(5.0)
+        self._mark_dead()
+
+    async def _wait_exit(self, timeout_s: float = 2.0) -> None:
+        deadline = time.monotonic() + timeout_s
+        while self._process.is_alive() and time.monotonic() < deadline:
+            await asyncio.sleep(0.005)  # polling the child's exit status, not simulating work
+
+    def _exited(self) -> None:
+        self._mark_dead()
+
+    def _mark_dead(self) -> None:
+        if self.state is WorkerState.DEAD:
+            return
+        self.state = WorkerState.DEAD
+        with contextlib.suppress(ValueError, OSError, RuntimeError):
+            asyncio.get_running_loop().remove_reader(self._process.sentinel)
+        with contextlib.suppress(OSError, RuntimeError):
+            self._writer.close()
+        for callback in self._on_exit:
+            callback(self)
+
+    def _describe_exit(self) -> str:
+        code = self._process.exitcode
+        if code is None:
+            return "stopped answering"
+        if code < 0:
+            try:
+                return f"was killed by {signal.Signals(-code).name}"
+            except ValueError:
+                return f"was killed by signal {-code}"
+        return f"exited with code {code}"
