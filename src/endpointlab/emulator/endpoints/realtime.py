@@ -9,9 +9,9 @@ others keep serving, so the endpoint stays InService.
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import collections
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from endpointlab.catalogue import instance_type
 from endpointlab.emulator.control.resources import Variant
@@ -32,12 +32,6 @@ class RealtimeSettings:
     replace_backoff_s: float = 1.0
 
 
-@dataclass
-class _Job:
-    request: InvocationRequest
-    future: asyncio.Future[InvocationOutcome] = field(repr=False)
-
-
 def workers_per_instance(package: ModelPackage, vcpus: int) -> int:
     configured = package.environment.get("SAGEMAKER_MODEL_SERVER_WORKERS")
     if configured and configured.strip().isdigit() and int(configured) > 0:
@@ -46,7 +40,12 @@ def workers_per_instance(package: ModelPackage, vcpus: int) -> int:
 
 
 class Instance:
-    """One ml.* instance: a queue and the worker processes that drain it."""
+    """One ml.* instance: worker processes taking its requests one at a time each.
+
+    A request takes an idle worker at once or waits, in arrival order, for the next one freed
+    (the instance's queue). A worker that dies or overruns the timeout is replaced in the
+    background and joins the idle set when its model is loaded.
+    """
 
     def __init__(
         self,
@@ -58,64 +57,90 @@ class Instance:
     ) -> None:
         self.label = label
         self._spec = spec
+        self._size = workers
         self._host = host
         self._settings = settings
-        self._queue: asyncio.Queue[_Job] = asyncio.Queue()
-        self._workers: list[RemoteWorker | None] = [None] * workers
-        self._tasks: list[asyncio.Task[None]] = []
+        self._workers: set[RemoteWorker] = set()
+        self._idle: list[RemoteWorker] = []
+        self._waiters: collections.deque[asyncio.Future[RemoteWorker]] = collections.deque()
+        self._replacing: set[asyncio.Task[None]] = set()
         self._stopping = False
+        self._drained = asyncio.Event()
+        self._drained.set()
         self.outstanding = 0
 
     async def start(self) -> None:
         results = await asyncio.gather(
-            *(self._spawn() for _ in self._workers), return_exceptions=True
+            *(self._spawn() for _ in range(self._size)), return_exceptions=True
         )
-        failures = [r for r in results if isinstance(r, BaseException)]
         started = [r for r in results if isinstance(r, RemoteWorker)]
+        failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             await asyncio.gather(*(w.stop(grace_s=1) for w in started))
             raise failures[0]
-        for slot, worker in enumerate(started):
-            self._workers[slot] = worker
-            self._tasks.append(asyncio.create_task(self._drain(slot)))
+        for worker in started:
+            self._adopt(worker)
 
     async def _spawn(self) -> RemoteWorker:
         return await self._host.spawn(self._spec, ready_timeout_s=self._settings.startup_timeout_s)
 
+    def _adopt(self, worker: RemoteWorker) -> None:
+        self._workers.add(worker)
+        worker.on_exit(self._lost)
+        self._release(worker)
+
     async def invoke(self, request: InvocationRequest) -> InvocationOutcome:
-        future: asyncio.Future[InvocationOutcome] = asyncio.get_running_loop().create_future()
         self.outstanding += 1
+        self._drained.clear()
         try:
-            self._queue.put_nowait(_Job(request, future))
-            return await future
+            worker = await self._acquire()
+            try:
+                result = await worker.call(request, self._settings.invocation_timeout_s)
+            finally:
+                self._release(worker)
         finally:
             self.outstanding -= 1
+            if self.outstanding == 0:
+                self._drained.set()
+        reply = result.reply
+        return InvocationOutcome(
+            response=reply.response if reply else None,
+            model_latency_s=reply.model_ns / 1e9 if reply else result.elapsed_s,
+            failure=result.failure,
+            timed_out=result.timed_out,
+        )
 
-    async def _drain(self, slot: int) -> None:
-        while not self._stopping:
-            worker = self._workers[slot]
-            if worker is None or not worker.alive:
-                worker = await self._replace(slot)
-                if worker is None:
-                    return
-            job = await self._queue.get()
-            if job.future.done():  # the client went away while the request queued
-                continue
-            if not worker.alive:  # died while idle: serve this job on its replacement
-                self._queue.put_nowait(job)
-                continue
-            result = await worker.call(job.request, self._settings.invocation_timeout_s)
-            model_s = result.reply.model_ns / 1e9 if result.reply else result.elapsed_s
-            outcome = InvocationOutcome(
-                response=result.reply.response if result.reply else None,
-                model_latency_s=model_s,
-                failure=result.failure,
-                timed_out=result.timed_out,
-            )
-            if not job.future.done():
-                job.future.set_result(outcome)
+    async def _acquire(self) -> RemoteWorker:
+        while self._idle:
+            worker = self._idle.pop()
+            if worker.alive:
+                return worker
+        waiter: asyncio.Future[RemoteWorker] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        return await waiter
 
-    async def _replace(self, slot: int) -> RemoteWorker | None:
+    def _release(self, worker: RemoteWorker) -> None:
+        if not worker.alive:
+            return
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(worker)
+                return
+        self._idle.append(worker)
+
+    def _lost(self, worker: RemoteWorker) -> None:
+        """A worker exited (crash, timeout kill): start its replacement."""
+        self._workers.discard(worker)
+        if worker in self._idle:
+            self._idle.remove(worker)
+        if self._stopping:
+            return
+        task = asyncio.get_running_loop().create_task(self._replace())
+        self._replacing.add(task)
+        task.add_done_callback(self._replacing.discard)
+
+    async def _replace(self) -> None:
         while not self._stopping:
             try:
                 worker = await self._spawn()
@@ -125,30 +150,36 @@ class Instance:
                 continue
             if self._stopping:
                 await worker.stop(grace_s=1)
-                return None
+                return
             log.info("%s: worker replaced (pid %d)", self.label, worker.pid)
-            self._workers[slot] = worker
-            return worker
-        return None
+            self._adopt(worker)
+            return
 
     async def stop(self) -> None:
+        """Let requests already here finish (blue/green retirement), then stop the workers."""
         self._stopping = True
-        for task in self._tasks:
+        for task in list(self._replacing):
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        await asyncio.gather(*(w.stop() for w in self._workers if w is not None))
-        while not self._queue.empty():
-            job = self._queue.get_nowait()
-            if not job.future.done():
-                job.future.set_result(
-                    InvocationOutcome(None, 0.0, failure="The instance was stopped.")
-                )
+        await asyncio.gather(*self._replacing, return_exceptions=True)
+        if self._workers:
+            try:
+                async with asyncio.timeout(self._settings.invocation_timeout_s):
+                    await self._drained.wait()
+            except TimeoutError:
+                log.warning("%s: stopping, %d requests unfinished", self.label, self.outstanding)
+        await asyncio.gather(*(w.stop() for w in list(self._workers)))
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_exception(InstanceStoppedError(f"{self.label} was stopped"))
 
     @property
     def worker_pids(self) -> list[int]:
-        return [w.pid for w in self._workers if w is not None and w.alive]
+        return [w.pid for w in self._workers if w.alive]
+
+
+class InstanceStoppedError(Exception):
+    """The instance stopped while a request waited for one of its workers."""
 
 
 class RealtimeVariant:
@@ -210,7 +241,10 @@ class RealtimeVariant:
         if not self._instances:
             return InvocationOutcome(None, 0.0, failure="The variant has no running instance.")
         chosen = min(self._instances, key=lambda instance: instance.outstanding)
-        return await chosen.invoke(request)
+        try:
+            return await chosen.invoke(request)
+        except InstanceStoppedError as exc:
+            return InvocationOutcome(None, 0.0, failure=str(exc))
 
     async def stop(self) -> None:
         instances, self._instances = self._instances, []

@@ -9,6 +9,7 @@ sends request frames and awaits replies under a deadline, and notices a worker's
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import multiprocessing
 import os
@@ -19,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from multiprocessing.context import BaseContext
-from typing import Any
+from typing import Any, cast
 
 from endpointlab.emulator.workers.framed_child import WorkerSpec, serve_frames
 from endpointlab.emulator.workers.frames import (
@@ -70,6 +71,65 @@ class CallResult:
     failure: str | None = None
 
 
+class FrameProtocol(asyncio.Protocol):
+    """Splits the worker's byte stream into frames and hands each to whoever awaits it."""
+
+    def __init__(self) -> None:
+        self._buffer = bytearray()
+        self._frames: collections.deque[bytes] = collections.deque()
+        self._waiter: asyncio.Future[bytes] | None = None
+        self._transport: asyncio.Transport | None = None
+        self._lost: BaseException | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # uvloop's transports implement the interface without subclassing asyncio.Transport.
+        self._transport = cast(asyncio.Transport, transport)
+
+    def data_received(self, data: bytes) -> None:
+        buffer = self._buffer
+        buffer += data
+        while len(buffer) >= LENGTH.size:
+            (size,) = LENGTH.unpack_from(buffer)
+            if size > MAX_FRAME:
+                self.connection_lost(ConnectionError(f"a frame of {size} bytes"))
+                return
+            end = LENGTH.size + size
+            if len(buffer) < end:
+                return
+            frame = bytes(buffer[LENGTH.size : end])
+            del buffer[:end]
+            waiter = self._waiter
+            if waiter is not None and not waiter.done():
+                self._waiter = None
+                waiter.set_result(frame)
+            else:
+                self._frames.append(frame)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._lost = exc or ConnectionError("the worker closed its socket")
+        waiter, self._waiter = self._waiter, None
+        if waiter is not None and not waiter.done():
+            waiter.set_exception(self._lost)
+
+    async def next_frame(self) -> bytes:
+        if self._frames:
+            return self._frames.popleft()
+        if self._lost is not None:
+            raise ConnectionError(str(self._lost))
+        waiter: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        self._waiter = waiter
+        return await waiter
+
+    def send(self, data: bytes) -> None:
+        if self._transport is None or self._transport.is_closing():
+            raise ConnectionError("the worker's socket is closed")
+        self._transport.write(data)
+
+    def close(self) -> None:
+        if self._transport is not None:
+            self._transport.close()
+
+
 class WorkerHost:
     """Owns the fork server; every worker of every endpoint is started through it."""
 
@@ -106,8 +166,10 @@ class WorkerHost:
         finally:
             child.close()
         parent.setblocking(False)
-        reader, writer = await asyncio.open_unix_connection(sock=parent)
-        worker = RemoteWorker(process, reader, writer, started)
+        _, protocol = await asyncio.get_running_loop().create_unix_connection(
+            FrameProtocol, sock=parent
+        )
+        worker = RemoteWorker(process, protocol, started)
         await worker.wait_ready(ready_timeout_s)
         return worker
 
@@ -118,13 +180,11 @@ class RemoteWorker:
     def __init__(
         self,
         process: Any,
-        reader: asyncio.StreamReader,
-        writer: asyncio.StreamWriter,
+        protocol: FrameProtocol,
         started: float,
     ) -> None:
         self._process = process
-        self._reader = reader
-        self._writer = writer
+        self._protocol = protocol
         self.started = started
         self.state = WorkerState.STARTING
         self.setup_s: float | None = None
@@ -144,11 +204,7 @@ class RemoteWorker:
         self._on_exit.append(callback)
 
     async def _frame(self) -> bytes:
-        header = await self._reader.readexactly(LENGTH.size)
-        (size,) = LENGTH.unpack(header)
-        if size > MAX_FRAME:
-            raise ConnectionError(f"frame of {size} bytes from worker {self.pid}")
-        return await self._reader.readexactly(size)
+        return await self._protocol.next_frame()
 
     async def wait_ready(self, timeout_s: float) -> None:
         try:
@@ -157,7 +213,7 @@ class RemoteWorker:
         except TimeoutError:
             await self.stop(grace_s=0)
             raise WorkerStartError(f"the model did not load within {timeout_s:g} s") from None
-        except (asyncio.IncompleteReadError, ConnectionError):
+        except ConnectionError:
             await self.stop(grace_s=0)
             raise WorkerStartError(f"the worker {self._describe_exit()} while loading") from None
         if frame_kind(frame) == KIND_FAILED:
@@ -177,13 +233,13 @@ class RemoteWorker:
             return CallResult(None, 0.0, failure=f"the worker {self._describe_exit()}")
         self.state = WorkerState.BUSY
         try:
-            self._writer.write(encode_request(request))
+            self._protocol.send(encode_request(request))
             async with asyncio.timeout(timeout_s):
                 frame = await self._frame()
         except TimeoutError:
             await self.stop(grace_s=0)
             return CallResult(None, time.perf_counter() - started, timed_out=True)
-        except (asyncio.IncompleteReadError, ConnectionError, OSError):
+        except (ConnectionError, OSError):
             await self._wait_exit()
             return CallResult(
                 None,
@@ -197,7 +253,7 @@ class RemoteWorker:
     async def stop(self, grace_s: float = 5.0) -> None:
         """Close the socket (the worker exits at end of stream), then terminate, then kill."""
         with contextlib.suppress(OSError, RuntimeError):
-            self._writer.close()
+            self._protocol.close()
         if grace_s > 0:
             await self._wait_exit(grace_s)
         if self._process.is_alive():
@@ -221,7 +277,7 @@ class RemoteWorker:
         with contextlib.suppress(ValueError, OSError, RuntimeError):
             asyncio.get_running_loop().remove_reader(self._process.sentinel)
         with contextlib.suppress(OSError, RuntimeError):
-            self._writer.close()
+            self._protocol.close()
         for callback in self._on_exit:
             callback(self)
 
