@@ -28,7 +28,7 @@ def extract_model_archive(archive: Path, model_dir: Path) -> Path:
     if not archive.is_file():
         raise ArtifactError(f"model artifact {archive} does not exist")
     try:
-        with tarfile.open(archive, mode="r:*") as tar:
+        with _open_tar(archive) as tar:
             members = tar.getmembers()
             for member in members:
                 _check_member(member)
@@ -42,6 +42,17 @@ def extract_model_archive(archive: Path, model_dir: Path) -> Path:
             f"model artifact {archive} is not a readable tar.gz archive ({exc})"
         ) from exc
     return model_dir
+
+
+def _open_tar(archive: Path) -> tarfile.TarFile:
+    """A gzip tar (what SageMaker requires), or an uncompressed one."""
+    with archive.open("rb") as handle:
+        gzipped = handle.read(2) == b"\x1f\x8b"
+    try:
+        return tarfile.open(archive, mode="r:gz" if gzipped else "r:")
+    except tarfile.ReadError as exc:
+        kind = "gzip data is not a tar archive" if gzipped else "neither gzip nor tar"
+        raise tarfile.ReadError(f"{kind}: {exc}") from exc
 
 
 def _check_member(member: tarfile.TarInfo) -> None:
