@@ -1,4 +1,4 @@
-"""What the emulator's InvokeEndpoint path costs over a direct POST to the worker and over the model.
+"""What the emulator's InvokeEndpoint path costs over a direct POST to a worker and over the model.
 
 In one run, for the ``rtb-ctr`` example: in-process ``handler.invoke`` (the physical floor), a
 direct ``POST /invocations`` to ``endpointlab container`` with one worker, and ``InvokeEndpoint``

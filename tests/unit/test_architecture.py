@@ -98,9 +98,9 @@ def test_only_config_reads_the_environment_and_only_cli_parses_flags(
     for node in ast.walk(tree):
         if isinstance(node, ast.Call) and _dotted(node.func) in ("os.getenv", "os.environ.get"):
             pytest.fail(f"{module} reads the environment at line {node.lineno}")
-        if isinstance(node, ast.Subscript) and _dotted(node.value) == "os.environ":
-            if isinstance(node.ctx, ast.Load):
-                pytest.fail(f"{module} reads os.environ at line {node.lineno}")
+        reads = isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load)
+        if reads and _dotted(node.value) == "os.environ":
+            pytest.fail(f"{module} reads os.environ at line {node.lineno}")
 
 
 @pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])

@@ -59,7 +59,7 @@ def test_unsafe_entries_are_refused_and_nothing_is_written(
 def test_not_a_tar_gz_is_refused(tmp_path: Path, content: bytes) -> None:
     archive = tmp_path / "model.tar.gz"
     archive.write_bytes(content)
-    with pytest.raises(ArtifactError, match="not a readable tar.gz"):
+    with pytest.raises(ArtifactError, match=r"not a readable tar\.gz"):
         extract_model_archive(archive, tmp_path / "model")
 
 
@@ -104,8 +104,8 @@ def test_pickled_object_without_predict_is_refused(tmp_path: Path) -> None:
 def test_broken_user_code_is_refused(tmp_path: Path) -> None:
     code = tmp_path / "src" / "code"
     code.mkdir(parents=True)
-    (code / "inference.py").write_text("def model_fn(model_dir):\n    return 1\nsyntax error here\n")
-    with pytest.raises(ArtifactError, match="importing code/inference.py failed: SyntaxError"):
+    (code / "inference.py").write_text("def model_fn(model_dir):\n    return 1\nsyntax error\n")
+    with pytest.raises(ArtifactError, match=r"importing code/inference\.py failed: SyntaxError"):
         load_handler(extract_model_archive(tmp_path / "src", tmp_path / "m"), {})
 
 

@@ -12,7 +12,12 @@ import pytest
 import xgboost
 
 from endpointlab.models.artifact import extract_model_archive, pack_model_dir
-from endpointlab.models.contract import InferenceHandler, InvocationRequest, load_handler
+from endpointlab.models.contract import (
+    InferenceHandler,
+    InvocationRequest,
+    InvocationResponse,
+    load_handler,
+)
 from endpointlab.models.errors import ArtifactError
 from tests.unit import model_fixtures as fx
 
@@ -40,14 +45,18 @@ def decode_body(body: bytes, content_type: str) -> np.ndarray:
     return np.load(io.BytesIO(body))
 
 
-def deployed(model_dir: Path, tmp_path: Path, environment: dict[str, str] | None = None) -> InferenceHandler:
+def deployed(
+    model_dir: Path, tmp_path: Path, environment: dict[str, str] | None = None
+) -> InferenceHandler:
     """Pack the directory as model.tar.gz, extract it as SageMaker would, and load the handler."""
     archive = pack_model_dir(model_dir, tmp_path / "model.tar.gz")
     target = extract_model_archive(archive, tmp_path / "opt-ml-model")
     return load_handler(target, environment or {})
 
 
-def invoke(handler: InferenceHandler, body: bytes, content_type: str | None, accept: str | None = None):
+def invoke(
+    handler: InferenceHandler, body: bytes, content_type: str | None, accept: str | None = None
+) -> InvocationResponse:
     return handler.invoke(InvocationRequest(body=body, content_type=content_type, accept=accept))
 
 
@@ -56,7 +65,8 @@ def expected_predictions(kind: str, model_dir: Path) -> np.ndarray:
         model = fx.write_sklearn(model_dir)
         return model.predict(ROWS)
     if kind.startswith("xgboost"):
-        name = {"xgboost-json": "model.json", "xgboost-ubj": "model.ubj", "xgboost-model": "xgboost-model"}[kind]
+        names = {"xgboost-json": "model.json", "xgboost-ubj": "model.ubj"}
+        name = names.get(kind, "xgboost-model")
         booster = fx.write_xgboost(model_dir, name)
         return booster.predict(xgboost.DMatrix(ROWS.astype(np.float32)))
     weights = fx.write_onnx(model_dir)
@@ -67,7 +77,10 @@ CONTENT_TYPES = ["text/csv", "application/json", "application/x-npy", "applicati
 ACCEPTS = ["text/csv", "application/json", "application/x-npy"]
 
 
-@pytest.mark.parametrize("kind", ["sklearn", "xgboost-json", "xgboost-ubj", "xgboost-model", "onnx"])
+KINDS = ["sklearn", "xgboost-json", "xgboost-ubj", "xgboost-model", "onnx"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
 @pytest.mark.parametrize("content_type", CONTENT_TYPES)
 @pytest.mark.parametrize("accept", ACCEPTS)
 def test_builtin_handlers_round_trip_every_content_type(
@@ -225,7 +238,7 @@ def test_sagemaker_program_selects_another_entry_module(tmp_path: Path) -> None:
 
 def test_missing_sagemaker_program_module_is_refused(tmp_path: Path) -> None:
     fx.write_sklearn(tmp_path / "src")
-    with pytest.raises(ArtifactError, match="SAGEMAKER_PROGRAM names absent.py"):
+    with pytest.raises(ArtifactError, match=r"SAGEMAKER_PROGRAM names absent\.py"):
         deployed(tmp_path / "src", tmp_path, {"SAGEMAKER_PROGRAM": "absent.py"})
 
 
