@@ -13,7 +13,12 @@ from typing import NoReturn
 import click
 
 from endpointlab import __version__
-from endpointlab.config import ContainerSettings, EmulatorSettings, SettingsError
+from endpointlab.config import (
+    ContainerSettings,
+    EmulatorSettings,
+    ServerlessOptions,
+    SettingsError,
+)
 from endpointlab.models.errors import ArtifactError
 
 USAGE_ERROR = 2
@@ -44,7 +49,76 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
     "./.endpointlab",
 )
 @click.option("--region", default=None, help="Region in ARNs. Default: AWS_DEFAULT_REGION.")
-def serve(host: str, port: int, data_dir: Path | None, region: str | None) -> None:
+@click.option(
+    "--auth",
+    "auth_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="JSON file of SigV4 keys and their IAM-style policies; every request must then be "
+    "signed by a listed key and allowed. Default: any credentials are accepted.",
+)
+@click.option(
+    "--metrics-retention",
+    default=None,
+    metavar="DURATION",
+    help="How long CloudWatch metric samples are kept: seconds, or a number with s/m/h/d/w "
+    "(e.g. 3h, 15d). Default: 15d.",
+)
+@click.option(
+    "--s3-endpoint",
+    default=None,
+    metavar="URL",
+    help="Read model artifacts (s3:// ModelDataUrl) and write async outputs in this S3 or "
+    "S3-compatible service instead of the emulator's own S3; 'aws' means AWS S3 itself with "
+    "the standard AWS configuration. Default: ENDPOINTLAB_S3_ENDPOINT, else the emulator's S3.",
+)
+@click.option(
+    "--serverless-keep-warm",
+    default=None,
+    metavar="DURATION",
+    help="How long an idle serverless instance stays warm before it is reclaimed (seconds, or "
+    "with s/m/h). Default: 5m.",
+)
+@click.option(
+    "--serverless-mb-per-vcpu",
+    type=float,
+    default=None,
+    help="Memory that buys one vCPU of a serverless instance's CPU share. Default: 1769 "
+    "(Lambda's ratio; SageMaker publishes none).",
+)
+@click.option(
+    "--serverless-endpoint-quota",
+    type=int,
+    default=None,
+    help="Account quota of serverless endpoints (ResourceLimitExceeded beyond). Default: 50.",
+)
+@click.option(
+    "--serverless-concurrency-quota",
+    type=int,
+    default=None,
+    help="Account quota of MaxConcurrency summed over serverless endpoints. Default: 1000.",
+)
+@click.option(
+    "--serverless-cpu-quota/--no-serverless-cpu-quota",
+    default=True,
+    show_default=True,
+    help="Hold each serverless instance to its CPU share with cgroup quotas where the host "
+    "allows (root, cgroup v1 cpu controller); thread pools are sized to the share either way.",
+)
+def serve(
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    region: str | None,
+    auth_file: Path | None,
+    metrics_retention: str | None,
+    s3_endpoint: str | None,
+    serverless_keep_warm: str | None,
+    serverless_mb_per_vcpu: float | None,
+    serverless_endpoint_quota: int | None,
+    serverless_concurrency_quota: int | None,
+    serverless_cpu_quota: bool,
+) -> None:
     """Run the SageMaker-compatible emulator on one port.
 
     Unmodified boto3 code talks to it when AWS_ENDPOINT_URL points at it. Without --auth any
@@ -54,7 +128,22 @@ def serve(host: str, port: int, data_dir: Path | None, region: str | None) -> No
     from endpointlab.emulator.server import run_emulator
 
     try:
-        settings = EmulatorSettings.from_env(host=host, port=port, data_dir=data_dir, region=region)
+        settings = EmulatorSettings.from_env(
+            host=host,
+            port=port,
+            data_dir=data_dir,
+            region=region,
+            auth_file=auth_file,
+            metrics_retention=metrics_retention,
+            s3_endpoint=s3_endpoint,
+            serverless=ServerlessOptions.parse(
+                keep_warm=serverless_keep_warm,
+                mb_per_vcpu=serverless_mb_per_vcpu,
+                max_endpoints=serverless_endpoint_quota,
+                max_total_concurrency=serverless_concurrency_quota,
+                cpu_quota=serverless_cpu_quota,
+            ),
+        )
     except SettingsError as exc:
         _fail(str(exc))
 
@@ -63,10 +152,15 @@ def serve(host: str, port: int, data_dir: Path | None, region: str | None) -> No
         click.echo("Point boto3 at it with:")
         click.echo(f"  export AWS_ENDPOINT_URL={url}")
         click.echo(f"  export AWS_DEFAULT_REGION={settings.region}")
-        click.echo("  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test")
+        if settings.auth_file is None:
+            click.echo("  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test")
+        else:
+            click.echo(f"  and credentials of a key listed in {settings.auth_file}")
 
     try:
         code = run_emulator(settings, announce)
+    except SettingsError as exc:  # a malformed --auth file, refused before anything binds
+        _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")
     sys.exit(code)

@@ -102,6 +102,73 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
 
 DEFAULT_EMULATOR_PORT = 4566
 DEFAULT_REGION = "us-east-1"
+# CloudWatch keeps one-minute data for 15 days; the emulator keeps raw samples as long.
+DEFAULT_METRICS_RETENTION_S = 15 * 86_400.0
+_DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
+
+
+def parse_duration(text: str) -> float:
+    """Seconds in ``text``: a number of seconds or a number with s, m, h, d or w (``15d``)."""
+    raw = text.strip().lower()
+    scale = _DURATION_UNITS.get(raw[-1:])
+    number = raw[:-1] if scale is not None else raw
+    try:
+        seconds = float(number) * (scale or 1.0)
+    except ValueError as exc:
+        raise SettingsError(f"{text!r} is not a duration (e.g. 3600, 90m, 15d)") from exc
+    if not seconds > 0 or seconds == float("inf"):
+        raise SettingsError(f"the duration {text!r} must be positive")
+    return seconds
+
+
+# Serverless endpoints. SageMaker documents no keep-warm period; Lambda, on which serverless
+# inference runs, is measured to keep idle environments for roughly 5 to 15 minutes, so the
+# emulator keeps an idle instance 5 minutes. One vCPU per 1,769 MB is Lambda's documented ratio
+# (SageMaker publishes none). The quotas are SageMaker's documented defaults (us-east-1).
+DEFAULT_SERVERLESS_KEEP_WARM_S = 300.0
+DEFAULT_SERVERLESS_MB_PER_VCPU = 1769.0
+DEFAULT_SERVERLESS_ENDPOINTS = 50
+DEFAULT_SERVERLESS_CONCURRENCY = 1000
+
+
+@dataclass(frozen=True)
+class ServerlessOptions:
+    """How serverless endpoints behave here (``serve --serverless-*``): keep-warm period,
+    memory per vCPU, the account quotas, and whether CPU shares are enforced with cgroups."""
+
+    keep_warm_s: float = DEFAULT_SERVERLESS_KEEP_WARM_S
+    mb_per_vcpu: float = DEFAULT_SERVERLESS_MB_PER_VCPU
+    max_endpoints: int = DEFAULT_SERVERLESS_ENDPOINTS
+    max_total_concurrency: int = DEFAULT_SERVERLESS_CONCURRENCY
+    cpu_quota: bool = True
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        keep_warm: str | None = None,
+        mb_per_vcpu: float | None = None,
+        max_endpoints: int | None = None,
+        max_total_concurrency: int | None = None,
+        cpu_quota: bool = True,
+    ) -> ServerlessOptions:
+        """Options from flags (None: the default), each checked."""
+        options = cls(
+            keep_warm_s=cls.keep_warm_s if keep_warm is None else parse_duration(keep_warm),
+            mb_per_vcpu=cls.mb_per_vcpu if mb_per_vcpu is None else mb_per_vcpu,
+            max_endpoints=cls.max_endpoints if max_endpoints is None else max_endpoints,
+            max_total_concurrency=(
+                cls.max_total_concurrency
+                if max_total_concurrency is None
+                else max_total_concurrency
+            ),
+            cpu_quota=cpu_quota,
+        )
+        if not options.mb_per_vcpu > 0:
+            raise SettingsError("--serverless-mb-per-vcpu must be positive")
+        if options.max_endpoints < 0 or options.max_total_concurrency < 0:
+            raise SettingsError("serverless quotas cannot be negative")
+        return options
 
 
 @dataclass(frozen=True)
@@ -114,6 +181,16 @@ class EmulatorSettings:
     region: str = DEFAULT_REGION
     invocation_timeout_s: float = DEFAULT_TIMEOUT_S
     startup_timeout_s: float = 240.0
+    # SigV4 keys and their access policies (``serve --auth FILE``); None accepts any credentials.
+    auth_file: Path | None = None
+    # How long metric samples are kept (``serve --metrics-retention``), and how often the
+    # worker processes' CPU, memory and disk utilisation is sampled.
+    metrics_retention_s: float = DEFAULT_METRICS_RETENTION_S
+    metrics_sample_interval_s: float = 10.0
+    # Where model artifacts and async outputs live (``serve --s3-endpoint``): None is the
+    # emulator's own S3 under the data directory; a URL an external S3; "aws" AWS itself.
+    s3_endpoint: str | None = None
+    serverless: ServerlessOptions = field(default_factory=ServerlessOptions)
 
     @classmethod
     def from_env(
@@ -124,8 +201,13 @@ class EmulatorSettings:
         port: int | None = None,
         data_dir: Path | None = None,
         region: str | None = None,
+        auth_file: Path | None = None,
+        metrics_retention: str | None = None,
+        s3_endpoint: str | None = None,
+        serverless: ServerlessOptions | None = None,
     ) -> EmulatorSettings:
-        """Flags win; then ENDPOINTLAB_DATA_DIR / AWS_DEFAULT_REGION; then defaults."""
+        """Flags win; then ENDPOINTLAB_DATA_DIR / AWS_DEFAULT_REGION / ENDPOINTLAB_S3_ENDPOINT;
+        then defaults."""
         env = os.environ if environ is None else environ
         resolved_port = DEFAULT_EMULATOR_PORT if port is None else port
         if not 0 <= resolved_port <= 65535:
@@ -137,4 +219,24 @@ class EmulatorSettings:
             port=resolved_port,
             data_dir=directory,
             region=chosen_region or DEFAULT_REGION,
+            auth_file=auth_file,
+            metrics_retention_s=(
+                DEFAULT_METRICS_RETENTION_S
+                if metrics_retention is None
+                else parse_duration(metrics_retention)
+            ),
+            s3_endpoint=_s3_endpoint(s3_endpoint or env.get("ENDPOINTLAB_S3_ENDPOINT") or None),
+            serverless=serverless or ServerlessOptions(),
         )
+
+
+def _s3_endpoint(value: str | None) -> str | None:
+    """``aws``, an http(s) URL, or None (the emulator's own S3)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.lower() == "aws":
+        return "aws"
+    if not text.startswith(("http://", "https://")) or not text.split("://", 1)[1]:
+        raise SettingsError(f"--s3-endpoint must be an http(s) URL or 'aws', got {value!r}")
+    return text.rstrip("/")

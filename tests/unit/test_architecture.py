@@ -12,11 +12,13 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "endpointlab"
 BENCHMARK_SIDE = ("loadgen", "bench", "analysis", "reports")
 # Inside the emulator, imports run one way: wire -> services -> control / endpoints -> workers.
 EMULATOR_FORBIDDEN = {
-    "wire": ("services", "control", "endpoints", "workers"),
+    "wire": ("services", "control", "endpoints", "workers", "metrics"),
     "services": ("wire",),
     "control": ("wire", "services"),
     "endpoints": ("wire", "services"),
     "workers": ("wire", "services", "control", "endpoints"),
+    # Metrics are a leaf the data plane records into and the CloudWatch service reads from.
+    "metrics": ("wire", "services", "control", "endpoints", "workers"),
 }
 IMPURE_MODULES = ("time", "socket", "subprocess", "os", "boto3", "botocore", "http", "urllib")
 

@@ -1,8 +1,9 @@
 """The emulator's ASGI application: one port, requests routed to a codec and a service.
 
-awsJson requests (``POST /`` with ``X-Amz-Target``) go by target prefix; restJson requests go by
-method and path. The codec parses, the service acts, the codec serialises the result or the
-``ServiceError``; anything unexpected becomes the protocol's InternalFailure, never a traceback.
+awsJson requests (``POST /`` with ``X-Amz-Target``) go by target prefix; awsQuery and rpc-v2-cbor
+ones to the protocol route claiming their head; restJson ones by method and path. The codec
+parses, the service acts, the codec serialises the result or the ``ServiceError``; anything
+unexpected becomes the protocol's InternalFailure, never a traceback.
 """
 
 from __future__ import annotations
@@ -12,8 +13,16 @@ from collections.abc import Awaitable, Callable, Mapping, MutableMapping, Sequen
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from endpointlab.emulator.auth import Api, Authenticator, Principal
 from endpointlab.emulator.errors import ServiceError
-from endpointlab.emulator.wire import JsonRpcCodec, RestJsonCodec, WireResponse, new_request_id
+from endpointlab.emulator.timing import mark_arrival
+from endpointlab.emulator.wire import (
+    JsonRpcCodec,
+    ParsedRequest,
+    RestJsonCodec,
+    WireResponse,
+    new_request_id,
+)
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +54,73 @@ class RestRoute:
     service: Service
 
 
+class ProtocolCodec(Protocol):
+    """A codec for requests told apart by their head rather than X-Amz-Target or REST path
+    (awsQuery form posts, Smithy rpc-v2-cbor), e.g. ``wire.QueryCodec`` and ``wire.CborCodec``."""
+
+    @property
+    def model(self) -> Any: ...
+
+    def parse_request(
+        self, path: str, query: str, headers: Mapping[str, str], body: bytes
+    ) -> ParsedRequest: ...
+
+    def serialize(
+        self, operation: Any, result: Mapping[str, Any], *, request_id: str | None = None
+    ) -> WireResponse: ...
+
+    def serialize_error(
+        self, error: ServiceError, request_id: str | None = None
+    ) -> WireResponse: ...
+
+
+@dataclass(frozen=True)
+class ProtocolRoute:
+    """A service behind a ``ProtocolCodec``; ``claims`` picks its requests by their head."""
+
+    claims: Callable[[RequestHead], bool]
+    codec: ProtocolCodec
+    service: Service
+
+
+Route = JsonRoute | RestRoute | ProtocolRoute
 Lifespan = Callable[[], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class RequestHead:
+    """What routing may look at before the body is read."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+
+    @property
+    def signing_service(self) -> str | None:
+        """The service in the SigV4 credential scope (header or presigned query), if signed."""
+        authorization = self.headers.get("authorization", "")
+        credential = ""
+        if authorization.startswith("AWS4-HMAC-SHA256"):
+            for part in authorization[len("AWS4-HMAC-SHA256") :].split(","):
+                key, _, value = part.strip().partition("=")
+                if key == "Credential":
+                    credential = value
+        elif "X-Amz-Credential=" in self.query:
+            from urllib.parse import parse_qs
+
+            credential = parse_qs(self.query).get("X-Amz-Credential", [""])[0]
+        scope = credential.split("/")
+        return scope[3] if len(scope) == 5 else None
+
+
+class AsgiRoute(Protocol):
+    """A service that speaks HTTP itself (S3 streams bodies; Prometheus text): it claims a
+    request by its head and then handles it as an ASGI app."""
+
+    def claims(self, head: RequestHead) -> bool: ...
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None: ...
 
 
 class EmulatorApp:
@@ -56,11 +131,22 @@ class EmulatorApp:
         json_routes: Mapping[str, JsonRoute],
         rest_routes: Sequence[RestRoute],
         *,
+        asgi_routes: Sequence[AsgiRoute] = (),
+        protocol_routes: Sequence[ProtocolRoute] = (),
         on_startup: Lifespan | None = None,
         on_shutdown: Lifespan | None = None,
+        authenticator: Authenticator | None = None,
     ) -> None:
         self._json = dict(json_routes)
         self._rest = list(rest_routes)
+        self._asgi = list(asgi_routes)
+        self._protocols = list(protocol_routes)
+        # With an authenticator every json/rest request must be signed by a listed key and be
+        # allowed by its policies; ASGI routes call the authenticator themselves (S3) or are
+        # deliberately open (Prometheus /metrics).
+        self._auth = authenticator
+        routes: list[Route] = [*self._json.values(), *self._rest, *self._protocols]
+        self._apis = {route: Api.of(route.codec.model) for route in routes}
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
 
@@ -90,30 +176,43 @@ class EmulatorApp:
                 return
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
+        mark_arrival()
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
-        body = await _read_body(receive, headers)
-        request_id = new_request_id()
         method: str = scope["method"]
         raw_path: bytes = scope.get("raw_path") or scope["path"].encode()
         path = raw_path.decode("latin-1")
         query = scope.get("query_string", b"").decode("latin-1")
+        head = RequestHead(method, path, query, headers)
+        if self._asgi:
+            for route in self._asgi:
+                if route.claims(head):
+                    await route(scope, receive, send)
+                    return
+        body = await _read_body(receive, headers)
+        request_id = new_request_id()
         target = headers.get("x-amz-target")
-        if target is not None and method == "POST" and path == "/":
-            response = await self._json_call(target, headers, body, request_id)
+        protocol = next((r for r in self._protocols if r.claims(head)), None)
+        if protocol is not None:
+            response = await self._protocol_call(protocol, head, body, request_id)
+        elif method == "POST" and path == "/" and (target is not None or _is_aws_json(headers)):
+            # No X-Amz-Target on an awsJson post is Coral's UnknownOperationException.
+            response = await self._json_call(target or "", head, body, request_id)
         else:
             response = await self._rest_call(method, path, query, headers, body, request_id)
         await _send(send, response)
 
     async def _json_call(
-        self, target: str, headers: Mapping[str, str], body: bytes | None, request_id: str
+        self, target: str, head: RequestHead, body: bytes | None, request_id: str
     ) -> WireResponse:
         prefix = target.split(".", 1)[0].strip()
         route = self._json.get(prefix) or next(iter(self._json.values()))
         codec = route.codec
         try:
             if body is None:
-                raise _too_large()
-            parsed = codec.parse(headers, body)
+                raise _too_large(codec.validation_code)
+            principal = self._authenticate(route, head, body)
+            parsed = codec.parse(head.headers, body)
+            self._authorize(principal, route, parsed)
             result = await route.service.handle(parsed.name, parsed.params)
             return codec.serialize(parsed.operation, result, request_id=request_id)
         except ServiceError as error:
@@ -140,8 +239,10 @@ class EmulatorApp:
         codec = route.codec
         try:
             if body is None:
-                raise _too_large()
+                raise _too_large(codec.validation_code)
+            principal = self._authenticate(route, RequestHead(method, path, query, headers), body)
             parsed = codec.parse(method, path, query, headers, body, lower_case_names=True)
+            self._authorize(principal, route, parsed)
             result = await route.service.handle(parsed.name, parsed.params)
             return codec.serialize(parsed.operation, result, request_id=request_id)
         except ServiceError as error:
@@ -150,6 +251,34 @@ class EmulatorApp:
             log.exception("internal error handling %s %s", method, path)
             return codec.serialize_error(_internal(), request_id)
 
+    async def _protocol_call(
+        self, route: ProtocolRoute, head: RequestHead, body: bytes | None, request_id: str
+    ) -> WireResponse:
+        codec = route.codec
+        try:
+            if body is None:
+                raise _too_large()
+            principal = self._authenticate(route, head, body)
+            parsed = codec.parse_request(head.path, head.query, head.headers, body)
+            self._authorize(principal, route, parsed)
+            result = await route.service.handle(parsed.name, parsed.params)
+            return codec.serialize(parsed.operation, result, request_id=request_id)
+        except ServiceError as error:
+            return codec.serialize_error(error, request_id)
+        except Exception:
+            log.exception("internal error handling %s %s", head.method, head.path)
+            return codec.serialize_error(_internal(), request_id)
+
+    def _authenticate(self, route: Route, head: RequestHead, body: bytes) -> Principal | None:
+        if self._auth is None:
+            return None
+        return self._auth.authenticate(head, self._apis[route], body)
+
+    def _authorize(self, principal: Principal | None, route: Route, parsed: ParsedRequest) -> None:
+        # Before the service acts: nothing of a denied request happens.
+        if self._auth is not None and principal is not None:
+            self._auth.authorize(principal, self._apis[route], parsed.name, parsed.params)
+
 
 def _internal() -> ServiceError:
     return ServiceError(
@@ -157,10 +286,13 @@ def _internal() -> ServiceError:
     )
 
 
-def _too_large() -> ServiceError:
-    return ServiceError(
-        "ValidationError", "The request body exceeds the emulator's limit.", status=413
-    )
+def _too_large(code: str = "ValidationError") -> ServiceError:
+    """``code`` is the service's validation error (ValidationException on the control plane)."""
+    return ServiceError(code, "The request body exceeds the emulator's limit.", status=413)
+
+
+def _is_aws_json(headers: Mapping[str, str]) -> bool:
+    return headers.get("content-type", "").startswith("application/x-amz-json-")
 
 
 async def _read_body(receive: Receive, headers: Mapping[str, str]) -> bytes | None:

@@ -9,25 +9,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from types import FrameType
+from typing import Any
 
 import uvicorn
 
-from endpointlab.config import EmulatorSettings
+from endpointlab.config import EmulatorSettings, available_cpus
 from endpointlab.emulator.app import EmulatorApp, JsonRoute, RestRoute
+from endpointlab.emulator.auth import AuthConfig, Authenticator, load_auth_file
 from endpointlab.emulator.control.artifacts import ArtifactCache
 from endpointlab.emulator.control.lifecycle import Lifecycle, utc_now
 from endpointlab.emulator.control.registry import Registry
 from endpointlab.emulator.control.resources import Variant
 from endpointlab.emulator.control.store import Store
-from endpointlab.emulator.endpoints.base import DeploymentError, ModelPackage, VariantRuntime
+from endpointlab.emulator.endpoints.base import ModelPackage, VariantRuntime
 from endpointlab.emulator.endpoints.fleet import FleetManager
 from endpointlab.emulator.endpoints.realtime import RealtimeSettings, RealtimeVariant
+from endpointlab.emulator.endpoints.serverless import ServerlessSettings, ServerlessVariant
+from endpointlab.emulator.monitoring import Monitoring, running_instances
+from endpointlab.emulator.objects import (
+    LocalObjectStore,
+    ObjectStore,
+    RemoteObjectStore,
+    Uploads,
+    artifact_fetcher,
+)
+from endpointlab.emulator.objects.remote import s3_client
+from endpointlab.emulator.services.s3 import S3Route
 from endpointlab.emulator.services.sagemaker import SageMakerService
-from endpointlab.emulator.services.sagemaker_runtime import SageMakerRuntimeService
-from endpointlab.emulator.wire import JsonRpcCodec, RestJsonCodec, service_model
+from endpointlab.emulator.services.sagemaker_runtime import EXTRA_HEADERS, SageMakerRuntimeService
+from endpointlab.emulator.wire import JsonRpcCodec, RestJsonCodec, WireResponse, service_model
+from endpointlab.emulator.wire.rest_xml import RestXmlCodec
+from endpointlab.emulator.workers.cpu_quota import CpuQuotas
 from endpointlab.emulator.workers.host import WorkerHost
 
 log = logging.getLogger(__name__)
@@ -36,50 +53,113 @@ log = logging.getLogger(__name__)
 MODEL_DATA_URL_OVERRIDES = {"Url": r".+"}
 
 
+class RuntimeCodec(RestJsonCodec):
+    """The runtime's restJson codec, also writing the unmodeled headers a service puts under
+    ``EXTRA_HEADERS`` in its result (the serverless cold-start header)."""
+
+    def serialize(
+        self, operation: Any, result: Mapping[str, Any], *, request_id: str | None = None
+    ) -> WireResponse:
+        extra = result.get(EXTRA_HEADERS)
+        if not extra:
+            return super().serialize(operation, result, request_id=request_id)
+        members = {k: v for k, v in result.items() if k != EXTRA_HEADERS}
+        reply = super().serialize(operation, members, request_id=request_id)
+        return WireResponse(reply.status, [*reply.headers, *extra.items()], reply.body)
+
+
 class Emulator:
     """Every part of the local cloud, wired together; ``app`` is what uvicorn serves."""
 
-    def __init__(self, settings: EmulatorSettings) -> None:
+    def __init__(self, settings: EmulatorSettings, *, auth: AuthConfig | None = None) -> None:
         self.settings = settings
+        if auth is None and settings.auth_file is not None:
+            auth = load_auth_file(settings.auth_file)  # AuthFileError before any state is made
+        self.authenticator = None if auth is None else Authenticator(auth, settings.region)
         data_dir = settings.data_dir
         self.host = WorkerHost()
         self.store = Store(data_dir / "state.sqlite3")
-        self.registry = Registry(self.store, settings.region)
+        self.registry = Registry(self.store, settings.region, settings.serverless)
         self.fleets = FleetManager(self._variant_factory)
-        self.artifacts = ArtifactCache(data_dir / "artifacts")
+        # S3: the emulator's own buckets; artifacts and async outputs use them too, unless
+        # --s3-endpoint names an external S3.
+        self.s3_store = LocalObjectStore(data_dir / "s3")
+        self.s3_uploads = Uploads(self.s3_store)
+        self.objects: ObjectStore = self.s3_store
+        if settings.s3_endpoint is not None:
+            client = s3_client(settings.s3_endpoint, settings.region)
+            self.objects = RemoteObjectStore(client, data_dir / "s3-cache")
+        self.artifacts = ArtifactCache(
+            data_dir / "artifacts", fetch_object=artifact_fetcher(self.objects)
+        )
         self.lifecycle = Lifecycle(self.registry, self.fleets, self.artifacts, utc_now)
+        self.monitoring = Monitoring(
+            settings, lambda: running_instances(self.registry, self.fleets)
+        )
+        metrics = self.monitoring.recorder
         self._realtime = RealtimeSettings(
             invocation_timeout_s=settings.invocation_timeout_s,
             startup_timeout_s=settings.startup_timeout_s,
         )
+        options = settings.serverless
+        self._serverless = ServerlessSettings(
+            keep_warm_s=options.keep_warm_s,
+            mb_per_vcpu=options.mb_per_vcpu,
+            host_cpus=available_cpus(),
+            invocation_timeout_s=settings.invocation_timeout_s,
+        )
+        self._cpu_quotas: CpuQuotas | None = None
         sagemaker = JsonRpcCodec(
             service_model("sagemaker"), pattern_overrides=MODEL_DATA_URL_OVERRIDES
         )
-        runtime = RestJsonCodec(
+        runtime = RuntimeCodec(
             service_model("sagemaker-runtime"), validation_code="ValidationError"
         )
         self.app = EmulatorApp(
-            {"SageMaker": JsonRoute(sagemaker, SageMakerService(self.lifecycle, utc_now))},
-            [RestRoute(runtime, SageMakerRuntimeService(self.registry, self.fleets))],
+            {
+                "SageMaker": JsonRoute(sagemaker, SageMakerService(self.lifecycle, utc_now)),
+                **self.monitoring.json_routes,
+            },
+            [RestRoute(runtime, SageMakerRuntimeService(self.registry, self.fleets, metrics))],
+            asgi_routes=[*self.monitoring.asgi_routes, self._s3_route()],
+            protocol_routes=self.monitoring.protocol_routes,
             on_startup=self.start,
             on_shutdown=self.stop,
+            authenticator=self.authenticator,
+        )
+
+    def _s3_route(self) -> S3Route:
+        """Last among the ASGI routes: it claims every unsigned GET/PUT/DELETE left over."""
+        codec = RestXmlCodec(service_model("s3"))
+        return S3Route(
+            codec,
+            self.s3_store,
+            self.s3_uploads,
+            region=self.settings.region,
+            authenticator=self.authenticator,
         )
 
     def _variant_factory(self, variant: Variant, package: ModelPackage) -> VariantRuntime:
         if variant.serverless is not None:
-            raise DeploymentError(
-                f"Production variant {variant.name} is serverless; serverless endpoints are not "
-                "available in this version of the emulator."
+            if self._cpu_quotas is None:
+                enforce = self.settings.serverless.cpu_quota
+                self._cpu_quotas = CpuQuotas.detect() if enforce else CpuQuotas(None)
+            return ServerlessVariant(
+                variant, package, self.host, self._serverless, self._cpu_quotas
             )
         return RealtimeVariant(variant, package, self.host, self._realtime)
 
     async def start(self) -> None:
         await asyncio.to_thread(self.host.warm_up)
         await self.lifecycle.restore()
+        self.monitoring.start()
 
     async def stop(self) -> None:
         await self.lifecycle.drain()
         await self.fleets.shutdown()
+        if self._cpu_quotas is not None:
+            self._cpu_quotas.close()
+        await self.monitoring.stop()
         self.store.close()
 
 
@@ -108,12 +188,25 @@ class _Server(uvicorn.Server):
         if self.started:
             self._on_ready()
 
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        # SIGINT/SIGTERM is how `serve` is meant to stop: shut down and return 0. uvicorn would
+        # re-raise the signal after shutdown (exit status 1 after "Aborted!", or death by
+        # SIGTERM), which tells supervisors the emulator failed.
+        if self.should_exit and sig == signal.SIGINT:
+            self.force_exit = True  # a second Ctrl-C skips waiting for open connections
+        else:
+            self.should_exit = True
+
 
 def run_emulator(settings: EmulatorSettings, ready: Callable[[str], None]) -> int:
-    """Serve until interrupted; returns the process exit status."""
+    """Serve until interrupted; returns the process exit status.
+
+    A malformed auth file raises ``AuthFileError`` (a ``SettingsError``) before anything binds.
+    """
+    auth = load_auth_file(settings.auth_file) if settings.auth_file is not None else None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     sock = bind(settings.host, settings.port)
-    emulator = Emulator(settings)
+    emulator = Emulator(settings, auth=auth)
     config = uvicorn.Config(
         emulator.app,
         loop="uvloop",

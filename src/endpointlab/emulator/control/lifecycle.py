@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -18,9 +18,11 @@ from typing import Any
 from endpointlab.emulator.control.artifacts import ArtifactCache
 from endpointlab.emulator.control.registry import Registry, validation_error
 from endpointlab.emulator.control.resources import (
+    Deployed,
     Endpoint,
     EndpointConfig,
     EndpointStatus,
+    Model,
     ResourceKind,
     VariantState,
     variant_states,
@@ -36,7 +38,10 @@ Clock = Callable[[], datetime]
 
 
 def utc_now() -> datetime:
-    return datetime.now(UTC)
+    """Now, to the millisecond: SageMaker reports times in milliseconds, so a time a client
+    read back (e.g. for CreationTimeAfter) must compare equal to the one recorded."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 class Lifecycle:
@@ -107,10 +112,26 @@ class Lifecycle:
         self.registry.put(endpoint.with_status(EndpointStatus.DELETING, self._clock()))
         self._spawn(self._delete(name))
 
-    async def _deploy(self, name: str, config: EndpointConfig, *, updating: bool) -> None:
+    async def _deploy(
+        self,
+        name: str,
+        config: EndpointConfig,
+        *,
+        updating: bool,
+        models: tuple[Model, ...] | None = None,
+        restored: Endpoint | None = None,
+    ) -> None:
+        """Start ``config``'s fleet and route the endpoint to it.
+
+        ``models`` are the models to run (default: looked up by name now); ``restored`` is the
+        endpoint as recorded before a restart, whose weights, instance counts and (if it was
+        InService) LastModifiedTime the new fleet takes over unchanged.
+        """
         async with self._lock(name):
             try:
-                fleet = await self._start_fleet(config)
+                fleet, states, used = await self._start_fleet(
+                    config, models, restored.variants if restored else ()
+                )
             except (DeploymentError, ArtifactError, ServiceError) as exc:
                 reason = exc.message if isinstance(exc, ServiceError) else str(exc)
                 self._record_failure(name, reason, updating=updating)
@@ -120,14 +141,16 @@ class Lifecycle:
                 await fleet.stop()
                 return
             previous = self.fleets.activate(name, fleet)
+            unchanged = restored is not None and restored.status is EndpointStatus.IN_SERVICE
             self.registry.put(
                 current.with_status(
                     EndpointStatus.IN_SERVICE,
-                    self._clock(),
+                    current.last_modified_time if unchanged else self._clock(),
                     config_name=config.name,
                     pending_config_name=None,
                     pending_since=None,
-                    variants=_running_states(config, fleet),
+                    variants=states,
+                    deployed=Deployed(config, used),
                 )
             )
         if previous is not None:
@@ -150,21 +173,32 @@ class Lifecycle:
             )
         )
 
-    async def _start_fleet(self, config: EndpointConfig) -> Fleet:
-        packages = {}
+    async def _start_fleet(
+        self,
+        config: EndpointConfig,
+        models: tuple[Model, ...] | None,
+        recorded: tuple[VariantState, ...],
+    ) -> tuple[Fleet, tuple[VariantState, ...], tuple[Model, ...]]:
+        """Start the fleet; return it, its variants' live state and the models it runs."""
+        given = {model.name.lower(): model for model in models or ()}
+        packages: dict[str, ModelPackage] = {}
+        used: dict[str, Model] = {}
         for variant in config.variants:
-            model = self.registry.model(variant.model_name)
+            model = given.get(variant.model_name.lower()) or self.registry.model(variant.model_name)
             url = model.primary.model_data_url
             assert url is not None
             model_dir = await asyncio.to_thread(self.artifacts.unpack, url)
-            packages[model.name] = ModelPackage(
+            # Keyed as the variant names it: model names are case-insensitive.
+            packages[variant.model_name] = ModelPackage(
                 model_name=model.name,
                 model_dir=model_dir,
                 environment=dict(model.primary.environment),
             )
-        fleet = self.fleets.build(config.name, config.variants, packages)
+            used[model.name.lower()] = model
+        running = _as_recorded(config, recorded)
+        fleet = self.fleets.build(config.name, running.variants, packages)
         await fleet.start()
-        return fleet
+        return fleet, _running_states(running, fleet), tuple(used.values())
 
     async def _delete(self, name: str) -> None:
         async with self._lock(name):
@@ -183,11 +217,19 @@ class Lifecycle:
         fleet = self.fleets.get(name)
         assert fleet is not None
         known = {v.name for v in endpoint.variants}
+        seen: set[str] = set()
         for item in desired:
-            if item["VariantName"] not in known:
+            # SageMaker's wording, as moto reproduces it (no first-party capture found).
+            variant = item["VariantName"]
+            if variant in seen:
                 raise validation_error(
-                    f"The variant name {item['VariantName']} does not exist in endpoint "
-                    f'"{endpoint.arn}".'
+                    f'The variant name "{variant}" was non-unique within the request.'
+                )
+            seen.add(variant)
+            if variant not in known:
+                raise validation_error(
+                    f'The variant name(s) "{variant}" is/are not present within endpoint '
+                    f'configuration "{endpoint.config_name}".'
                 )
         updating = endpoint.with_status(EndpointStatus.UPDATING, self._clock())
         self.registry.put(updating)
@@ -226,35 +268,72 @@ class Lifecycle:
             )
 
     async def restore(self) -> None:
-        """After a restart: bring every recorded endpoint back to its serving state."""
+        """After a restart: bring every recorded endpoint back to its serving state.
+
+        An endpoint that served comes back on the config and models it ran, with the weights and
+        instance counts it had, even if they were deleted since; an update interrupted by the
+        restart is dropped (the old deployment serves again); an interrupted creation resumes.
+        """
+        deployments: dict[str, Coroutine[Any, Any, None]] = {}
         for endpoint in self.registry.endpoints():
             if endpoint.status is EndpointStatus.DELETING:
                 await self._delete(endpoint.name)
-            elif endpoint.status is EndpointStatus.FAILED:
                 continue
+            if endpoint.status is EndpointStatus.FAILED:
+                continue
+            models = None
+            if endpoint.deployed is not None:
+                config, models = endpoint.deployed.config, endpoint.deployed.models
             else:
                 try:
                     config = self.registry.endpoint_config(endpoint.config_name)
                 except ServiceError as exc:
                     self._record_failure(endpoint.name, exc.message, updating=False)
                     continue
-                # An update interrupted by the restart is dropped: the old config serves again.
-                self.registry.put(
-                    replace(endpoint, status=EndpointStatus.CREATING, pending_config_name=None)
-                    if endpoint.status is EndpointStatus.CREATING
-                    else replace(
-                        endpoint,
-                        status=EndpointStatus.UPDATING,
-                        pending_config_name=None,
-                        pending_since=None,
-                    )
+            interrupted = endpoint.status is EndpointStatus.CREATING
+            self.registry.put(
+                replace(
+                    endpoint,
+                    status=EndpointStatus.CREATING if interrupted else EndpointStatus.UPDATING,
+                    pending_config_name=None,
+                    pending_since=None,
                 )
-                await self._deploy(endpoint.name, config, updating=False)
+            )
+            deployments[endpoint.name] = self._deploy(
+                endpoint.name, config, updating=False, models=models, restored=endpoint
+            )
+        # Endpoints come back side by side, as their instances would on AWS; one that cannot
+        # must not keep the others (or the emulator) from starting.
+        results = await asyncio.gather(*deployments.values(), return_exceptions=True)
+        for name, result in zip(deployments, results, strict=True):
+            if isinstance(result, Exception):
+                log.error("endpoint %s could not be restored", name, exc_info=result)
+                self._record_failure(
+                    name, f"The endpoint could not be restored: {result}", updating=False
+                )
 
     async def drain(self) -> None:
         """Wait for background transitions (used at shutdown and by tests)."""
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+
+def _as_recorded(config: EndpointConfig, recorded: tuple[VariantState, ...]) -> EndpointConfig:
+    """``config`` with each variant's weight and instance count as ``recorded`` (if any)."""
+    states = {state.name: state for state in recorded}
+    variants = []
+    for variant in config.variants:
+        state = states.get(variant.name)
+        if state is None:
+            variants.append(variant)
+            continue
+        count = variant.initial_instance_count
+        if not variant.is_serverless and state.desired_instance_count > 0:
+            count = state.desired_instance_count
+        variants.append(
+            replace(variant, initial_weight=state.current_weight, initial_instance_count=count)
+        )
+    return replace(config, variants=tuple(variants))
 
 
 def _running_states(config: EndpointConfig, fleet: Fleet) -> tuple[VariantState, ...]:

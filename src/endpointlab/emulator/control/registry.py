@@ -2,7 +2,8 @@
 
 Lookups, creation, deletion and listing, with the exact errors SageMaker gives: a missing
 resource is ``ValidationException: Could not find endpoint "arn:..."``; a duplicate is
-``Cannot create already existing endpoint "arn:..."``. Every change is written to the store.
+``Cannot create already existing endpoint "arn:..."``; a serverless endpoint beyond the account's
+quotas is ``ResourceLimitExceeded``. Every change is written to the store.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
+from endpointlab.config import ServerlessOptions
 from endpointlab.emulator.control.resources import (
     Endpoint,
     EndpointConfig,
@@ -25,6 +27,7 @@ from endpointlab.emulator.control.resources import (
     arn,
 )
 from endpointlab.emulator.control.store import Record, Store, kind_of
+from endpointlab.emulator.endpoints.serverless_policy import Usage, quota_breach, quota_message
 from endpointlab.emulator.errors import ServiceError
 
 R = TypeVar("R", Model, EndpointConfig, Endpoint)
@@ -53,9 +56,12 @@ class ListQuery:
 class Registry:
     """In-memory maps backed by the store; safe to call from the event loop and worker threads."""
 
-    def __init__(self, store: Store, region: str) -> None:
+    def __init__(
+        self, store: Store, region: str, serverless: ServerlessOptions | None = None
+    ) -> None:
         self.region = region
         self._store = store
+        self._serverless = serverless or ServerlessOptions()
         self._lock = threading.RLock()
         self._records: dict[ResourceKind, dict[str, Record]] = {kind: {} for kind in ResourceKind}
         for kind in ResourceKind:
@@ -73,12 +79,19 @@ class Registry:
                 raise validation_error(
                     f'Cannot create already existing {kind.label} "{self.arn(kind, record.name)}".'
                 )
+            if isinstance(record, Endpoint):
+                self._check_serverless_quotas(record.name, record.config_name)
             self._store.put(record)
             self._records[kind][record.name.lower()] = record
 
     def put(self, record: Record) -> None:
-        """Replace an existing record (an endpoint changing state)."""
+        """Replace an existing record (an endpoint changing state); an update to a serverless
+        config is checked against the account's quotas first."""
         with self._lock:
+            if isinstance(record, Endpoint) and record.pending_config_name is not None:
+                before = self.find_endpoint(record.name)
+                if before is None or before.pending_config_name != record.pending_config_name:
+                    self._check_serverless_quotas(record.name, record.pending_config_name)
             self._store.put(record)
             self._records[kind_of(record)][record.name.lower()] = record
 
@@ -119,6 +132,34 @@ class Registry:
     def all(self, kind: ResourceKind) -> list[Record]:
         with self._lock:
             return list(self._records[kind].values())
+
+    def _check_serverless_quotas(self, endpoint: str, config_name: str) -> None:
+        """ResourceLimitExceeded if ``endpoint`` on ``config_name`` would take the account past
+        its number of serverless endpoints or their total MaxConcurrency (CreateEndpoint and
+        UpdateEndpoint fail at once, as on AWS)."""
+        record = self._records[ResourceKind.ENDPOINT_CONFIG].get(config_name.lower())
+        wanted = _serverless_usage(endpoint, record if isinstance(record, EndpointConfig) else None)
+        if wanted is None:
+            return
+        others = []
+        for other in self.endpoints():
+            if other.name.lower() == endpoint.lower():
+                continue
+            usage = _serverless_usage(other.name, self._config_of(other))
+            if usage is not None:
+                others.append(usage)
+        options = self._serverless
+        breach = quota_breach(others, wanted, options.max_endpoints, options.max_total_concurrency)
+        if breach is not None:
+            raise ServiceError("ResourceLimitExceeded", quota_message(breach))
+
+    def _config_of(self, endpoint: Endpoint) -> EndpointConfig | None:
+        """The config an endpoint runs, or is being updated to."""
+        if endpoint.pending_config_name is None and endpoint.deployed is not None:
+            return endpoint.deployed.config
+        name = endpoint.pending_config_name or endpoint.config_name
+        record = self._records[ResourceKind.ENDPOINT_CONFIG].get(name.lower())
+        return record if isinstance(record, EndpointConfig) else None
 
 
 def list_page(records: Iterable[R], query: ListQuery) -> tuple[list[R], str | None]:
@@ -180,3 +221,12 @@ def _decode_token(token: str | None) -> int:
 
 def names_of(records: Sequence[Record]) -> list[str]:
     return [record.name for record in records]
+
+
+def _serverless_usage(endpoint: str, config: EndpointConfig | None) -> Usage | None:
+    if config is None:
+        return None
+    for variant in config.variants:
+        if variant.serverless is not None:
+            return Usage(endpoint, variant.serverless.max_concurrency)
+    return None

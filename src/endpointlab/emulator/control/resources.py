@@ -116,6 +116,15 @@ class VariantState:
 
 
 @dataclass(frozen=True)
+class Deployed:
+    """What an endpoint's serving fleet was built from, kept with the endpoint: its config and
+    models may be deleted (or replaced under the same names) while it keeps serving."""
+
+    config: EndpointConfig
+    models: tuple[Model, ...]
+
+
+@dataclass(frozen=True)
 class Endpoint:
     name: str
     arn: str
@@ -128,6 +137,7 @@ class Endpoint:
     pending_config_name: str | None = None
     pending_since: datetime | None = None
     spec: Mapping[str, Any] = field(default_factory=dict)
+    deployed: Deployed | None = None
 
     def with_status(self, status: EndpointStatus, now: datetime, **changes: Any) -> Endpoint:
         return replace(self, status=status, last_modified_time=now, **changes)

@@ -1,6 +1,7 @@
 """Turn validated CreateModel / CreateEndpointConfig requests into records, with SageMaker's
 semantic checks that no service-model constraint expresses (one variant kind per variant,
-unique variant names, models that exist, model data that can be read)."""
+unique variant names, models that exist, model data that can be read, what serverless variants
+may be: their memory sizes, ProvisionedConcurrency <= MaxConcurrency, no instance settings)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,24 @@ from endpointlab.emulator.control.resources import (
     ServerlessConfig,
     Variant,
 )
+from endpointlab.emulator.endpoints.serverless_policy import MEMORY_SIZES_MB
+
+# ProductionVariant members that describe instances, which a serverless variant has none of.
+_INSTANCE_MEMBERS = (
+    "InstanceType",
+    "InitialInstanceCount",
+    "InstancePools",
+    "AcceleratorType",
+    "VolumeSizeInGB",
+    "ManagedInstanceScaling",
+    "RoutingConfig",
+    "CapacityReservationConfig",
+    "ContainerStartupHealthCheckTimeoutInSeconds",
+    "ModelDataDownloadTimeoutInSeconds",
+    "VariantInstanceProvisionTimeoutInSeconds",
+)
+# What SageMaker's serverless inference does not support (developer guide), by request member.
+_NOT_SERVERLESS = ("DataCaptureConfig", "AsyncInferenceConfig", "ShadowProductionVariants")
 
 # Members the client sends that Describe* never returns.
 _NOT_ECHOED = ("Tags",)
@@ -91,10 +110,16 @@ def endpoint_config_from_request(
                 "Variant names must be unique within an endpoint configuration."
             )
         seen.add(variant.name.lower())
-    if any(v.is_serverless for v in variants) and len(variants) > 1:
-        raise validation_error(
-            "Serverless endpoint configurations support exactly one production variant."
-        )
+    if any(v.is_serverless for v in variants):
+        if len(variants) > 1:
+            raise validation_error(
+                "Serverless endpoint configurations support exactly one production variant."
+            )
+        for member in _NOT_SERVERLESS:
+            if params.get(member):
+                raise validation_error(
+                    f"{member} is not supported for serverless endpoint configurations."
+                )
     return EndpointConfig(
         name=name,
         arn=registry.arn(ResourceKind.ENDPOINT_CONFIG, name),
@@ -124,11 +149,7 @@ def _variant(params: Mapping[str, Any], registry: Registry) -> Variant:
             name=name,
             model_name=model_name,
             initial_weight=float(params.get("InitialVariantWeight", 1.0)),
-            serverless=ServerlessConfig(
-                memory_size_mb=serverless["MemorySizeInMB"],
-                max_concurrency=serverless["MaxConcurrency"],
-                provisioned_concurrency=serverless.get("ProvisionedConcurrency"),
-            ),
+            serverless=_serverless(name, params, registry.model(model_name)),
         )
     if instance is None or count is None:
         raise validation_error(
@@ -144,3 +165,48 @@ def _variant(params: Mapping[str, Any], registry: Registry) -> Variant:
         instance_type=instance,
         initial_instance_count=count,
     )
+
+
+def _serverless(name: str, params: Mapping[str, Any], model: Model) -> ServerlessConfig:
+    """A serverless variant's config, refused where SageMaker refuses it."""
+    extra = [member for member in _INSTANCE_MEMBERS if params.get(member) is not None]
+    if extra:
+        raise validation_error(
+            f"Production variant {name} has a ServerlessConfig and cannot specify "
+            f"{', '.join(extra)}."
+        )
+    config = params["ServerlessConfig"]
+    memory = config["MemorySizeInMB"]
+    if memory not in MEMORY_SIZES_MB:
+        sizes = ", ".join(str(size) for size in MEMORY_SIZES_MB)
+        raise validation_error(
+            f"Invalid MemorySizeInMB {memory} for production variant {name}. Valid values are "
+            f"in 1 GB increments: {sizes}."
+        )
+    maximum = config["MaxConcurrency"]
+    provisioned = config.get("ProvisionedConcurrency")
+    if provisioned is not None and provisioned > maximum:
+        raise validation_error(
+            f"ProvisionedConcurrency {provisioned} of production variant {name} must be less "
+            f"than or equal to its MaxConcurrency {maximum}."
+        )
+    unsupported = _unsupported_model_features(model)
+    if unsupported:
+        raise validation_error(
+            f"Model {model.name} uses {unsupported}, which serverless endpoints do not support."
+        )
+    return ServerlessConfig(memory, maximum, provisioned)
+
+
+def _unsupported_model_features(model: Model) -> str | None:
+    """What the model has that serverless inference does not run (developer guide)."""
+    if len(model.containers) > 1:
+        return "an inference pipeline (several containers)"
+    primary = model.spec.get("PrimaryContainer") or (model.spec.get("Containers") or [{}])[0]
+    if primary.get("Mode") == "MultiModel":
+        return "a multi-model container"
+    if model.spec.get("VpcConfig"):
+        return "a VpcConfig"
+    if model.spec.get("EnableNetworkIsolation"):
+        return "network isolation"
+    return None

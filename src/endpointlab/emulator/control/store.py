@@ -17,6 +17,7 @@ from typing import Any
 
 from endpointlab.emulator.control.resources import (
     Container,
+    Deployed,
     Endpoint,
     EndpointConfig,
     EndpointStatus,
@@ -157,6 +158,7 @@ def _dump(record: Record) -> dict[str, Any]:
         "pending_config_name": record.pending_config_name,
         "pending_since": _time(record.pending_since),
         "spec": record.spec,
+        "deployed": _dump_deployed(record.deployed),
         "variants": [
             {
                 "name": v.name,
@@ -169,6 +171,24 @@ def _dump(record: Record) -> dict[str, Any]:
             for v in record.variants
         ],
     }
+
+
+def _dump_deployed(deployed: Deployed | None) -> dict[str, Any] | None:
+    if deployed is None:
+        return None
+    return {
+        "config": _dump(deployed.config),
+        "models": [_dump(model) for model in deployed.models],
+    }
+
+
+def _load_deployed(data: dict[str, Any] | None) -> Deployed | None:
+    if not data:
+        return None
+    config = _load(ResourceKind.ENDPOINT_CONFIG, data["config"])
+    models = tuple(_load(ResourceKind.MODEL, model) for model in data["models"])
+    assert isinstance(config, EndpointConfig)
+    return Deployed(config, tuple(m for m in models if isinstance(m, Model)))
 
 
 def _load(kind: ResourceKind, data: dict[str, Any]) -> Record:
@@ -207,6 +227,7 @@ def _load(kind: ResourceKind, data: dict[str, Any]) -> Record:
         pending_config_name=data["pending_config_name"],
         pending_since=_parse_time(data["pending_since"]),
         spec=data["spec"],
+        deployed=_load_deployed(data.get("deployed")),
         variants=tuple(
             VariantState(**{**v, "serverless": _load_serverless(v["serverless"])})
             for v in data["variants"]

@@ -28,12 +28,29 @@ class ModelPackage:
     environment: Mapping[str, str] = field(default_factory=dict)
 
 
+class ThrottledError(Exception):
+    """The variant refused a request at once: it already serves as many concurrent requests
+    as it may (a serverless variant's MaxConcurrency). Excess requests are not queued."""
+
+
+@dataclass(frozen=True)
+class ServerlessExecution:
+    """How a request ran on serverless capacity: the variant's concurrent executions when it
+    started (itself included), how many of them ran on provisioned instances, and whether it
+    got one (None when the variant has no ProvisionedConcurrency)."""
+
+    executions: int
+    provisioned_executions: int
+    on_provisioned: bool | None
+
+
 @dataclass(frozen=True)
 class InvocationOutcome:
     """The container's answer plus the measured timings the metrics and errors need.
 
     ``response`` is None when the container gave no answer (timeout or a worker that died);
-    ``failure`` then says which.
+    ``failure`` then says which. ``cold_start_s`` is set when the request waited for a new
+    instance to start (ModelSetupTime); ``serverless`` when it ran on serverless capacity.
     """
 
     response: InvocationResponse | None
@@ -41,6 +58,7 @@ class InvocationOutcome:
     failure: str | None = None
     timed_out: bool = False
     cold_start_s: float | None = None
+    serverless: ServerlessExecution | None = None
 
 
 class VariantRuntime(Protocol):

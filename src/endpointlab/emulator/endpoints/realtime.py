@@ -93,11 +93,15 @@ class Instance:
         self.outstanding += 1
         self._drained.clear()
         try:
-            worker = await self._acquire()
-            try:
-                result = await worker.call(request, self._settings.invocation_timeout_s)
-            finally:
-                self._release(worker)
+            # A worker found dead before the request reached it is skipped, not a failure.
+            for _ in range(self._size + 1):
+                worker = await self._acquire()
+                try:
+                    result = await worker.call(request, self._settings.invocation_timeout_s)
+                finally:
+                    self._release(worker)
+                if not result.not_sent:
+                    break
         finally:
             self.outstanding -= 1
             if self.outstanding == 0:

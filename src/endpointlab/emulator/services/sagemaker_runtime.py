@@ -2,19 +2,32 @@
 
 A missing or not-yet-serving endpoint fails as on AWS (``ValidationError``, "Endpoint X of
 account Y not found."); a container's non-2xx answer, a timeout or a dead worker becomes
-``ModelError`` (424) with OriginalStatusCode, OriginalMessage and LogStreamArn.
+``ModelError`` (424) with OriginalStatusCode, OriginalMessage and LogStreamArn; a serverless
+endpoint at MaxConcurrency answers ``ThrottlingException`` (400). Every invocation that reaches a
+variant is recorded for CloudWatch: its outcome, ModelLatency (timed inside the worker),
+OverheadLatency (the rest of its time in the emulator) and, for serverless ones, ModelSetupTime
+and the concurrency metrics.
 """
 
 from __future__ import annotations
 
+import time
+import uuid
 from collections.abc import Mapping
 from typing import Any
 
 from endpointlab.emulator.control.registry import Registry
-from endpointlab.emulator.control.resources import ACCOUNT_ID, EndpointStatus
-from endpointlab.emulator.endpoints.base import InvocationOutcome
+from endpointlab.emulator.control.resources import ACCOUNT_ID, Endpoint, EndpointStatus
+from endpointlab.emulator.endpoints.base import InvocationOutcome, ThrottledError
 from endpointlab.emulator.endpoints.fleet import FleetManager
+from endpointlab.emulator.endpoints.serverless_policy import (
+    MAX_PAYLOAD_BYTES as SERVERLESS_MAX_PAYLOAD_BYTES,
+)
+from endpointlab.emulator.endpoints.serverless_policy import serverless_metrics
 from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.metrics import SAGEMAKER_NAMESPACE, MetricsRecorder, Outcome
+from endpointlab.emulator.metrics.catalogue import variant_dimensions
+from endpointlab.emulator.timing import arrival
 from endpointlab.models.contract import InvocationRequest
 
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
@@ -23,14 +36,22 @@ TIMEOUT_MESSAGE = (
     "Your invocation timed out while waiting for a response from container primary. Review the "
     "latency metrics for each container in Amazon CloudWatch, resolve the issue, and try again."
 )
+# Unmodeled HTTP headers of a reply go under this key of the result; the codec the emulator
+# assembles for the runtime (server.py) writes them after the modeled members.
+EXTRA_HEADERS = "__extra_http_headers__"
+# Set on replies to requests that waited for a serverless cold start: its duration (ms).
+COLD_START_HEADER = "x-endpointlab-cold-start-ms"
 
 
 class SageMakerRuntimeService:
     """Dispatches runtime operations by name."""
 
-    def __init__(self, registry: Registry, fleets: FleetManager) -> None:
+    def __init__(
+        self, registry: Registry, fleets: FleetManager, metrics: MetricsRecorder | None = None
+    ) -> None:
         self._registry = registry
         self._fleets = fleets
+        self._metrics = metrics
 
     @property
     def operations(self) -> frozenset[str]:
@@ -45,6 +66,7 @@ class SageMakerRuntimeService:
         return await self.invoke_endpoint(params)
 
     async def invoke_endpoint(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        started = arrival() or time.perf_counter()
         name: str = params["EndpointName"]
         region = self._registry.region
         endpoint = self._registry.find_endpoint(name)
@@ -54,7 +76,11 @@ class SageMakerRuntimeService:
                 "ValidationError", f"Endpoint {name} of account {ACCOUNT_ID} not found."
             )
         body: bytes = params.get("Body", b"")
-        if len(body) > MAX_PAYLOAD_BYTES:
+        if any(state.serverless is not None for state in endpoint.variants):
+            if len(body) > SERVERLESS_MAX_PAYLOAD_BYTES:
+                # What serverless endpoints answer (sagemaker-python-sdk issue 4271).
+                raise ServiceError("ValidationError", f"Request {uuid.uuid4()} has oversize body.")
+        elif len(body) > MAX_PAYLOAD_BYTES:
             raise ServiceError(
                 "ValidationError",
                 f"Received payload of {len(body)} bytes, which exceeds the maximum payload size "
@@ -66,7 +92,16 @@ class SageMakerRuntimeService:
             accept=params.get("Accept"),
             custom_attributes=params.get("CustomAttributes"),
         )
-        variant, outcome = await fleet.invoke(request, params.get("TargetVariant"))
+        try:
+            variant, outcome = await fleet.invoke(request, params.get("TargetVariant"))
+        except ThrottledError as exc:
+            # As SageMaker answers: 400, ThrottlingException and {"message": null}, which
+            # botocore retries in both retry modes (facts 2.2 and 2.4).
+            raise ServiceError("ThrottlingException", "", fields={"message": None}) from exc
+        if self._metrics is not None:
+            routed = fleet.variants.get(variant)
+            instances = routed.runtime.instance_count if routed is not None else None
+            self._record(endpoint, variant, outcome, instances, time.perf_counter() - started)
         response = _check(outcome, endpoint.name, region)
         result: dict[str, Any] = {
             "Body": response.body,
@@ -75,7 +110,43 @@ class SageMakerRuntimeService:
         }
         if response.custom_attributes is not None:
             result["CustomAttributes"] = response.custom_attributes
+        if outcome.cold_start_s is not None:
+            result[EXTRA_HEADERS] = {COLD_START_HEADER: f"{outcome.cold_start_s * 1e3:.1f}"}
         return result
+
+    def _record(
+        self,
+        endpoint: Endpoint,
+        variant: str,
+        outcome: InvocationOutcome,
+        instances: int | None,
+        elapsed_s: float,
+    ) -> None:
+        assert self._metrics is not None
+        if outcome.response is not None:
+            result = Outcome.of_status(outcome.response.status)
+        else:
+            result = Outcome.TIMEOUT if outcome.timed_out else Outcome.MODEL_ERROR
+        serverless = endpoint.deployed is not None and any(
+            v.name == variant and v.is_serverless for v in endpoint.deployed.config.variants
+        )
+        model_s = outcome.model_latency_s
+        self._metrics.record_invocation(
+            endpoint.name,
+            variant,
+            model_latency_s=model_s,
+            overhead_latency_s=max(0.0, elapsed_s - model_s),
+            outcome=result,
+            instances=instances,
+            serverless=serverless,
+        )
+        if outcome.cold_start_s is not None:
+            self._metrics.record_setup(endpoint.name, variant, outcome.cold_start_s)
+        config = next((s.serverless for s in endpoint.variants if s.name == variant), None)
+        if outcome.serverless is not None and config is not None:
+            dimensions = variant_dimensions(endpoint.name, variant)
+            for metric, value, unit in serverless_metrics(outcome.serverless, config):
+                self._metrics.put(SAGEMAKER_NAMESPACE, metric, dimensions, value, unit)
 
 
 def _check(outcome: InvocationOutcome, endpoint: str, region: str) -> Any:

@@ -1,13 +1,16 @@
 """Protocol codecs that make the emulator speak AWS wire formats, driven by botocore's models.
 
-One codec per protocol (awsJson in ``json_rpc``, restJson1 in ``rest_json``), generic over service
-models; they turn HTTP requests into ``ParsedRequest`` and results or ``ServiceError`` into
-``WireResponse``. This package knows nothing about SageMaker semantics.
+One codec per protocol (awsJson in ``json_rpc``, restJson1 in ``rest_json``, awsQuery in
+``query``, Smithy rpc-v2-cbor in ``cbor``), generic over service models; they turn HTTP requests
+into ``ParsedRequest`` and results or ``ServiceError`` into ``WireResponse``. This package knows
+nothing about SageMaker semantics.
 """
 
+from endpointlab.emulator.wire.cbor import CborCodec
 from endpointlab.emulator.wire.exchange import ParsedRequest, WireResponse, new_request_id
 from endpointlab.emulator.wire.json_rpc import JsonRpcCodec
 from endpointlab.emulator.wire.models import EMULATED_SERVICES, service_model
+from endpointlab.emulator.wire.query import QueryCodec
 from endpointlab.emulator.wire.rest_json import RestJsonCodec
 from endpointlab.emulator.wire.validation import (
     Validator,
@@ -19,8 +22,10 @@ from endpointlab.emulator.wire.validation import (
 
 __all__ = [
     "EMULATED_SERVICES",
+    "CborCodec",
     "JsonRpcCodec",
     "ParsedRequest",
+    "QueryCodec",
     "RestJsonCodec",
     "Validator",
     "Violation",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import select
 import signal
 import socket
 import sys
@@ -29,6 +30,9 @@ from endpointlab.emulator.workers.frames import (
 )
 
 _PR_SET_PDEATHSIG = 1
+# Seconds a worker waits idle after loading before it returns freed heap to the system
+# (off the path of cold starts and of the requests that follow them).
+IDLE_RELEASE_S = 1.0
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ def serve_frames(spec: WorkerSpec, sock: socket.socket) -> None:
         from endpointlab.models.contract import load_handler
 
         started = time.perf_counter()
+        # A container sees its model's Environment as process environment variables.
+        os.environ.update(spec.environment)
         handler = load_handler(Path(spec.model_dir), spec.environment, spec.threads)
         load_s = time.perf_counter() - started
     except BaseException as exc:
@@ -59,7 +65,10 @@ def serve_frames(spec: WorkerSpec, sock: socket.socket) -> None:
             sock.sendall(encode_status(KIND_FAILED, reason))
         sock.close()
         sys.exit(3)
-    sock.sendall(encode_status(KIND_READY, f"{load_s:.6f}"))
+    try:
+        sock.sendall(encode_status(KIND_READY, f"{load_s:.6f}"))
+    except OSError:  # the instance stopped while this worker loaded its model
+        return
     _serve(handler, sock)
 
 
@@ -68,7 +77,11 @@ def _serve(handler: object, sock: socket.socket) -> None:
 
     assert isinstance(handler, InferenceHandler)
     header = bytearray(LENGTH.size)
+    released = False
     while True:
+        if not released and not select.select([sock], [], [], IDLE_RELEASE_S)[0]:
+            _release_free_memory()  # idle a while after loading: give back freed heap once
+            released = True
         if not _recv_into(sock, memoryview(header)):
             return
         (size,) = LENGTH.unpack(header)
@@ -99,9 +112,19 @@ def _recv_into(sock: socket.socket, view: memoryview) -> bool:
 
 
 def _limit_threads(threads: int) -> None:
+    if threads == 1:
+        return  # the fork server started with one thread per native pool (host.py)
     from threadpoolctl import threadpool_limits
 
     threadpool_limits(limits=threads)
+
+
+def _release_free_memory() -> None:
+    """Give the heap the loader freed back to the system (glibc keeps it otherwise): an idle
+    worker's resident memory is then its model, not the loader's temporary buffers."""
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None).malloc_trim(0)
 
 
 def _die_with_parent() -> None:

@@ -13,6 +13,7 @@ import collections
 import contextlib
 import multiprocessing
 import os
+import select
 import signal
 import socket
 import time
@@ -22,6 +23,7 @@ from enum import Enum
 from multiprocessing.context import BaseContext
 from typing import Any, cast
 
+from endpointlab.emulator.workers.forking import WorkerProcess
 from endpointlab.emulator.workers.framed_child import WorkerSpec, serve_frames
 from endpointlab.emulator.workers.frames import (
     KIND_FAILED,
@@ -46,6 +48,7 @@ PRELOAD = [
     "threadpoolctl",
     "endpointlab.models.contract",
     "endpointlab.emulator.workers.framed_child",
+    "endpointlab.emulator.workers.forking",
 ]
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -69,6 +72,7 @@ class CallResult:
     elapsed_s: float
     timed_out: bool = False
     failure: str | None = None
+    not_sent: bool = False  # the worker was already gone: the request may go to another one
 
 
 class FrameProtocol(asyncio.Protocol):
@@ -115,10 +119,28 @@ class FrameProtocol(asyncio.Protocol):
         if self._frames:
             return self._frames.popleft()
         if self._lost is not None:
+            if isinstance(self._lost, ConnectionResetError):
+                raise ConnectionResetError(str(self._lost))
             raise ConnectionError(str(self._lost))
         waiter: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
         self._waiter = waiter
         return await waiter
+
+    def peer_closed(self) -> bool:
+        """True when the worker has closed its end, even if the loop has not noticed yet: an
+        idle worker sends nothing unasked, so a readable socket means end of stream."""
+        if self._lost is not None:
+            return True
+        if self._transport is None:
+            return True
+        sock = self._transport.get_extra_info("socket")
+        if sock is None:
+            return False
+        try:
+            readable, _, _ = select.select([sock.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return True
+        return bool(readable) and not self._frames and not self._buffer
 
     def send(self, data: bytes) -> None:
         if self._transport is None or self._transport.is_closing():
@@ -153,16 +175,32 @@ class WorkerHost:
         self._ctx()
         forkserver.ensure_running()
 
-    async def spawn(self, spec: WorkerSpec, *, ready_timeout_s: float) -> RemoteWorker:
-        """Start a worker and wait until its model is loaded (WorkerStartError otherwise)."""
-        ctx = self._ctx()
+    async def spawn(
+        self,
+        spec: WorkerSpec,
+        *,
+        ready_timeout_s: float,
+        on_started: Callable[[int], None] | None = None,
+    ) -> RemoteWorker:
+        """Start a worker and wait until its model is loaded (WorkerStartError otherwise).
+
+        ``on_started(pid)`` runs (in a worker thread) as soon as the process exists, before it
+        loads the model: e.g. to put it under a CPU quota.
+        """
+        self._ctx()
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        process = ctx.Process(  # type: ignore[attr-defined]
+        process = WorkerProcess(
             target=serve_frames, args=(spec, child), name="endpointlab-worker", daemon=False
         )
+
+        def start() -> None:
+            process.start()
+            if on_started is not None:
+                on_started(process.pid or 0)
+
         started = time.perf_counter()
         try:
-            await asyncio.to_thread(process.start)
+            await asyncio.to_thread(start)
         finally:
             child.close()
         parent.setblocking(False)
@@ -200,6 +238,19 @@ class RemoteWorker:
     def alive(self) -> bool:
         return self.state is not WorkerState.DEAD
 
+    def resident_bytes(self, *, peak: bool = False) -> int | None:
+        """The worker's resident set now, or its peak since it started (VmHWM, so nothing
+        between two samples is missed); None once the process is gone or outside Linux."""
+        field = b"VmHWM:" if peak else b"VmRSS:"
+        try:
+            with open(f"/proc/{self.pid}/status", "rb") as status:
+                for line in status:
+                    if line.startswith(field):
+                        return int(line.split()[1]) * 1024
+        except (OSError, ValueError):
+            return None
+        return None
+
     def on_exit(self, callback: Callable[[RemoteWorker], None]) -> None:
         self._on_exit.append(callback)
 
@@ -229,8 +280,11 @@ class RemoteWorker:
     async def call(self, request: InvocationRequest, timeout_s: float) -> CallResult:
         """Send one request; a timeout kills the worker (it may be stuck in native code)."""
         started = time.perf_counter()
-        if self.state is WorkerState.DEAD:
-            return CallResult(None, 0.0, failure=f"the worker {self._describe_exit()}")
+        if self.state is WorkerState.DEAD or self._protocol.peer_closed():
+            self._mark_dead()
+            return CallResult(
+                None, 0.0, failure=f"The worker {self._describe_exit()}.", not_sent=True
+            )
         self.state = WorkerState.BUSY
         try:
             self._protocol.send(encode_request(request))
@@ -239,6 +293,16 @@ class RemoteWorker:
         except TimeoutError:
             await self.stop(grace_s=0)
             return CallResult(None, time.perf_counter() - started, timed_out=True)
+        except ConnectionResetError:
+            # Linux resets the connection when a Unix socket closes with unread data: the
+            # worker died before it read this request, so another worker may serve it.
+            await self._wait_exit()
+            return CallResult(
+                None,
+                time.perf_counter() - started,
+                failure=f"The worker {self._describe_exit()}.",
+                not_sent=True,
+            )
         except (ConnectionError, OSError):
             await self._wait_exit()
             return CallResult(

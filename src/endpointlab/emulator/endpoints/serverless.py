@@ -1,0 +1,443 @@
+"""Serverless endpoints: capacity started on demand, one worker process per instance.
+
+A request takes an idle warm instance or, while fewer than MaxConcurrency requests are in flight,
+starts a new instance (a worker process that loads the model: a cold start) and waits for it;
+beyond MaxConcurrency it is refused at once (``ThrottledError``). Idle on-demand instances are
+reclaimed after the keep-warm period; ProvisionedConcurrency instances start with the endpoint
+and stay. Each instance is held to MemorySizeInMB of resident memory and to a CPU share
+proportional to it (decisions in ``serverless_policy``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Coroutine
+from dataclasses import dataclass, field
+from typing import Any
+
+from endpointlab.emulator.control.resources import Variant
+from endpointlab.emulator.endpoints.base import (
+    DeploymentError,
+    InvocationOutcome,
+    ModelPackage,
+    ServerlessExecution,
+    ThrottledError,
+)
+from endpointlab.emulator.endpoints.serverless_policy import (
+    COLD_START_TIMEOUT_S,
+    INVOCATION_TIMEOUT_S,
+    LAMBDA_MB_PER_VCPU,
+    MIB,
+    Placement,
+    cpu_share,
+    over_memory,
+    place,
+)
+from endpointlab.emulator.workers.cpu_quota import CpuLimit, CpuQuotas
+from endpointlab.emulator.workers.framed_child import WorkerSpec
+from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost, WorkerStartError
+from endpointlab.models.contract import InvocationRequest
+
+log = logging.getLogger(__name__)
+
+OUT_OF_MEMORY = (
+    "The serverless instance ran out of memory: its container used {used} of resident memory, "
+    "more than the {limit} MB of the endpoint's MemorySizeInMB, and was stopped. Use a larger "
+    "MemorySizeInMB or reduce the memory the model needs."
+)
+
+
+@dataclass(frozen=True)
+class ServerlessSettings:
+    """How serverless capacity behaves on this emulator (see the README for the defaults)."""
+
+    keep_warm_s: float = 300.0
+    mb_per_vcpu: float = LAMBDA_MB_PER_VCPU
+    host_cpus: int = 1
+    invocation_timeout_s: float = INVOCATION_TIMEOUT_S
+    cold_start_timeout_s: float = COLD_START_TIMEOUT_S
+    memory_poll_s: float = 0.05
+
+
+@dataclass
+class ServerlessStats:
+    """Counters of what the capacity did, for logs, tests and benchmarks."""
+
+    cold_starts: int = 0
+    throttled: int = 0
+    reclaimed: int = 0
+    out_of_memory: int = 0
+    setup_s: list[float] = field(default_factory=list)
+
+
+class Instance:
+    """One serverless instance: a worker process, its CPU quota, whether it is provisioned."""
+
+    __slots__ = ("busy_since", "cpu", "out_of_memory", "provisioned", "reclaim", "worker")
+
+    def __init__(self, worker: RemoteWorker, cpu: CpuLimit, provisioned: bool) -> None:
+        self.worker = worker
+        self.cpu = cpu
+        self.provisioned = provisioned
+        self.busy_since: float | None = None
+        self.reclaim: asyncio.TimerHandle | None = None
+        self.out_of_memory = False
+
+
+class ServerlessVariant:
+    """A serverless production variant: MemorySizeInMB, MaxConcurrency, ProvisionedConcurrency."""
+
+    def __init__(
+        self,
+        variant: Variant,
+        package: ModelPackage,
+        host: WorkerHost,
+        settings: ServerlessSettings | None = None,
+        quotas: CpuQuotas | None = None,
+    ) -> None:
+        if variant.serverless is None:
+            raise DeploymentError(f"production variant {variant.name} is not serverless")
+        self.name = variant.name
+        self.config = variant.serverless
+        self._host = host
+        self._settings = settings or ServerlessSettings()
+        self._quotas = quotas or CpuQuotas(None)
+        self.share = cpu_share(
+            self.config.memory_size_mb, self._settings.mb_per_vcpu, self._settings.host_cpus
+        )
+        self._spec = WorkerSpec(
+            model_dir=str(package.model_dir),
+            environment=dict(package.environment),
+            threads=self.share.threads,
+        )
+        self._provisioned_target = self.config.provisioned_concurrency or 0
+        self._instances: set[Instance] = set()  # every live instance, idle or busy
+        self._idle_provisioned: list[Instance] = []
+        self._idle: list[Instance] = []  # on-demand, least recently used first
+        self._busy: set[Instance] = set()
+        self._starting = 0  # on-demand instances starting for a request
+        self._provisioning = 0  # provisioned instances starting
+        self._in_flight = 0
+        self._drained = asyncio.Event()
+        self._drained.set()
+        self._background: set[asyncio.Task[Any]] = set()
+        self._watchdog: asyncio.Task[None] | None = None
+        self._stopping = False
+        self.stats = ServerlessStats()
+
+    @property
+    def instance_count(self) -> int:
+        """Instances running or starting (warm capacity plus cold starts under way)."""
+        return len(self._instances) + self._starting + self._provisioning
+
+    @property
+    def worker_pids(self) -> list[int]:
+        return [i.worker.pid for i in self._instances if i.worker.alive]
+
+    @property
+    def idle_count(self) -> int:
+        return len(self._idle) + len(self._idle_provisioned)
+
+    # --- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start ProvisionedConcurrency instances, or check once that the model loads (as
+        SageMaker does when it creates the endpoint) and keep no instance warm."""
+        log.info(
+            "%s: serverless %d MB, MaxConcurrency %d, ProvisionedConcurrency %d; CPU share "
+            "%.2f vCPU (%d native threads); CPU enforcement: %s",
+            self.name, self.config.memory_size_mb, self.config.max_concurrency,
+            self._provisioned_target, self.share.vcpus, self.share.threads,
+            self._quotas.mechanism,
+        )  # fmt: skip
+        if self._provisioned_target:
+            await self._add_provisioned(self._provisioned_target)
+            return
+        try:
+            probe = await self._launch(provisioned=False)
+        except WorkerStartError as exc:
+            raise DeploymentError(_reason(self.name, exc)) from exc
+        used = probe.worker.resident_bytes(peak=True)
+        await self._retire(probe)
+        if probe.out_of_memory:
+            raise DeploymentError(
+                _reason(self.name, OUT_OF_MEMORY.format(used=_mb(used), limit=self._memory_mb))
+            )
+
+    async def scale_to(self, instances: int) -> None:
+        """Set the provisioned concurrency (what Application Auto Scaling changes)."""
+        target = max(0, min(instances, self.config.max_concurrency))
+        self._provisioned_target = target
+        provisioned = [i for i in self._instances if i.provisioned]
+        excess = len(provisioned) - target
+        for instance in list(self._idle_provisioned):
+            if excess <= 0:
+                break
+            self._idle_provisioned.remove(instance)
+            instance.provisioned = False
+            self._park(instance)
+            excess -= 1
+        if excess < 0:
+            await self._add_provisioned(-excess)
+
+    async def stop(self) -> None:
+        """Let requests already here finish, then stop every instance. Instances still
+        starting are stopped as soon as they are up (a start is never abandoned half-way)."""
+        self._stopping = True
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+        try:
+            async with asyncio.timeout(self._settings.invocation_timeout_s):
+                await self._drained.wait()
+        except TimeoutError:
+            log.warning("%s: stopping, %d requests unfinished", self.name, self._in_flight)
+        for instance in self._idle:
+            if instance.reclaim is not None:
+                instance.reclaim.cancel()
+        self._idle.clear()
+        self._idle_provisioned.clear()
+        await asyncio.gather(*(self._retire(i) for i in list(self._instances)))
+        while self._background:
+            await asyncio.gather(*list(self._background), return_exceptions=True)
+
+    # --- requests -----------------------------------------------------------------------------
+
+    async def invoke(self, request: InvocationRequest) -> InvocationOutcome:
+        placement = place(self._in_flight, self.config.max_concurrency, self.idle_count)
+        if placement is Placement.THROTTLE:
+            self.stats.throttled += 1
+            raise ThrottledError(f"{self.name}: {self._in_flight} requests in flight")
+        self._in_flight += 1
+        self._drained.clear()
+        try:
+            # A warm instance found dead before the request reached it is skipped.
+            for _ in range(self.config.max_concurrency + 1):
+                setup_s = None
+                if self.idle_count:
+                    instance = self._take_idle()
+                else:
+                    begun = time.perf_counter()
+                    self._starting += 1
+                    try:
+                        instance = await self._launch(provisioned=False)
+                    except WorkerStartError as exc:
+                        return InvocationOutcome(None, 0.0, failure=f"The instance failed: {exc}.")
+                    finally:
+                        self._starting -= 1
+                    setup_s = time.perf_counter() - begun
+                    self.stats.cold_starts += 1
+                    self.stats.setup_s.append(setup_s)
+                outcome = await self._serve(instance, request, setup_s)
+                if outcome is not None:
+                    return outcome
+            return InvocationOutcome(None, 0.0, failure="No instance could take the request.")
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._drained.set()
+
+    async def _serve(
+        self, instance: Instance, request: InvocationRequest, setup_s: float | None
+    ) -> InvocationOutcome | None:
+        """Run the request on ``instance``; None if the instance was gone before it got it."""
+        execution = self._execution(instance)
+        self._busy.add(instance)
+        instance.busy_since = time.monotonic()
+        self._watch()
+        try:
+            result = None
+            if not instance.out_of_memory:  # a cold start whose model load broke the limit
+                result = await instance.worker.call(request, self._settings.invocation_timeout_s)
+        finally:
+            self._busy.discard(instance)
+            instance.busy_since = None
+        peak = instance.worker.resident_bytes(peak=True)
+        if instance.out_of_memory or over_memory(peak, self._memory_mb):
+            self.stats.out_of_memory += 1
+            instance.out_of_memory = True
+            self._spawn_task(self._retire(instance))
+            failure = OUT_OF_MEMORY.format(used=_mb(peak), limit=self._memory_mb)
+            elapsed = 0.0 if result is None else result.elapsed_s
+            return InvocationOutcome(None, elapsed, failure, False, setup_s, execution)
+        assert result is not None
+        self._release(instance)
+        if result.not_sent:
+            return None
+        reply = result.reply
+        return InvocationOutcome(
+            response=reply.response if reply else None,
+            model_latency_s=reply.model_ns / 1e9 if reply else result.elapsed_s,
+            failure=result.failure,
+            timed_out=result.timed_out,
+            cold_start_s=setup_s,
+            serverless=execution,
+        )
+
+    def _execution(self, instance: Instance) -> ServerlessExecution:
+        provisioned_busy = sum(1 for i in self._busy if i.provisioned) + instance.provisioned
+        return ServerlessExecution(
+            executions=self._in_flight,
+            provisioned_executions=provisioned_busy,
+            on_provisioned=instance.provisioned if self._provisioned_target else None,
+        )
+
+    def _take_idle(self) -> Instance:
+        """Provisioned instances first (requests spill over to on-demand capacity only when all
+        are busy), then the most recently used on-demand one, so the others can age out."""
+        if self._idle_provisioned:
+            return self._idle_provisioned.pop()
+        instance = self._idle.pop()
+        if instance.reclaim is not None:
+            instance.reclaim.cancel()
+            instance.reclaim = None
+        return instance
+
+    def _release(self, instance: Instance) -> None:
+        if not instance.worker.alive or instance not in self._instances:
+            return
+        if self._stopping:
+            self._spawn_task(self._retire(instance))
+        elif instance.provisioned and self._provisioned_count() <= self._provisioned_target:
+            self._idle_provisioned.append(instance)
+        else:
+            instance.provisioned = False
+            self._park(instance)
+
+    def _provisioned_count(self) -> int:
+        return sum(1 for i in self._instances if i.provisioned)
+
+    def _park(self, instance: Instance) -> None:
+        """Idle on-demand capacity: reclaimed unless a request takes it within keep-warm."""
+        loop = asyncio.get_running_loop()
+        instance.reclaim = loop.call_later(self._settings.keep_warm_s, self._reclaim, instance)
+        self._idle.append(instance)
+
+    def _reclaim(self, instance: Instance) -> None:
+        instance.reclaim = None
+        if instance in self._idle:
+            self._idle.remove(instance)
+            self.stats.reclaimed += 1
+            self._spawn_task(self._retire(instance))
+
+    # --- instances ----------------------------------------------------------------------------
+
+    @property
+    def _memory_mb(self) -> int:
+        return self.config.memory_size_mb
+
+    async def _launch(self, *, provisioned: bool) -> Instance:
+        """A new instance: a worker process under the CPU quota, its model loaded."""
+        limits: list[CpuLimit] = []
+
+        def started(pid: int) -> None:
+            limits.append(self._quotas.limit(pid, self.share.effective))
+
+        try:
+            worker = await self._host.spawn(
+                self._spec, ready_timeout_s=self._settings.cold_start_timeout_s, on_started=started
+            )
+        except BaseException:
+            for limit in limits:
+                limit.release()
+            raise
+        instance = Instance(worker, limits[0] if limits else CpuLimit(), provisioned)
+        self._instances.add(instance)
+        worker.on_exit(lambda _: self._exited(instance))
+        # Loading the model counts too: a model too big to load fails its first request.
+        instance.out_of_memory = over_memory(worker.resident_bytes(peak=True), self._memory_mb)
+        return instance
+
+    async def _add_provisioned(self, count: int) -> None:
+        self._provisioning += count
+        try:
+            results = await asyncio.gather(
+                *(self._launch(provisioned=True) for _ in range(count)), return_exceptions=True
+            )
+        finally:
+            self._provisioning -= count
+        started = [r for r in results if isinstance(r, Instance)]
+        failures = [r for r in results if isinstance(r, BaseException)]
+        broken = [i for i in started if i.out_of_memory]
+        if failures or broken:
+            for instance in started:
+                instance.provisioned = False  # not to be replaced when it stops
+            await asyncio.gather(*(self._retire(i) for i in started))
+            error: Any = (
+                failures[0]
+                if failures
+                else OUT_OF_MEMORY.format(
+                    used=_mb(broken[0].worker.resident_bytes(peak=True)), limit=self._memory_mb
+                )
+            )
+            raise DeploymentError(_reason(self.name, error))
+        for instance in started:
+            self._release(instance)
+
+    def _exited(self, instance: Instance) -> None:
+        """A worker exited (reclaimed, out of memory, crashed): forget it; keep provisioned
+        capacity at its target."""
+        self._instances.discard(instance)
+        for pool in (self._idle, self._idle_provisioned):
+            if instance in pool:
+                pool.remove(instance)
+        if instance.reclaim is not None:
+            instance.reclaim.cancel()
+            instance.reclaim = None
+        instance.cpu.release()
+        if instance.provisioned and not self._stopping:
+            self._spawn_task(self._replenish())
+
+    async def _replenish(self) -> None:
+        missing = self._provisioned_target - self._provisioned_count() - self._provisioning
+        if missing > 0 and not self._stopping:
+            try:
+                await self._add_provisioned(missing)
+            except DeploymentError as exc:
+                log.warning("%s: replacing provisioned instances failed: %s", self.name, exc)
+
+    async def _retire(self, instance: Instance) -> None:
+        self._instances.discard(instance)
+        await instance.worker.stop(grace_s=0 if instance.out_of_memory else 1.0)
+        instance.cpu.release()
+
+    def _spawn_task(self, work: Coroutine[Any, Any, Any]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    # --- memory ------------------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        if self._watchdog is None or self._watchdog.done():
+            self._watchdog = asyncio.get_running_loop().create_task(self._watch_memory())
+
+    async def _watch_memory(self) -> None:
+        """While requests run, sample the resident memory of instances busy for longer than a
+        sampling interval and stop any over its limit at once (the peak is checked again when
+        each request ends, so nothing between two samples escapes)."""
+        interval = self._settings.memory_poll_s
+        while self._busy and not self._stopping:
+            await asyncio.sleep(interval)  # the sampling interval, not simulated work
+            now = time.monotonic()
+            for instance in list(self._busy):
+                since = instance.busy_since
+                if since is None or now - since < interval or instance.out_of_memory:
+                    continue
+                if over_memory(instance.worker.resident_bytes(), self._memory_mb):
+                    instance.out_of_memory = True
+                    pid = instance.worker.pid
+                    log.warning("%s: instance pid %d ran out of memory", self.name, pid)
+                    self._spawn_task(instance.worker.stop(grace_s=0))
+
+
+def _mb(size: int | None) -> str:
+    return "more" if size is None else f"{size / MIB:.0f} MB"
+
+
+def _reason(variant: str, error: BaseException | str) -> str:
+    return (
+        f"The primary container for production variant {variant} did not pass the ping health "
+        f"check: {error}. Please check CloudWatch logs for this endpoint."
+    )

@@ -1,0 +1,227 @@
+"""The recorder the data plane calls: a list append per event, written out in the background.
+
+``record_invocation`` costs one tuple and one ``list.append`` on the request path; ``flush``
+(every second, and before every read) expands the pending events into SageMaker's metrics,
+groups equal values of a second into one sample, writes them to the ``MetricStore`` in a
+worker thread and adds them to the running totals Prometheus reads. Samples older than the
+retention are purged once a minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from endpointlab.emulator.metrics import catalogue as names
+from endpointlab.emulator.metrics.catalogue import MetricKey, Outcome, variant_dimensions
+from endpointlab.emulator.metrics.statistics import Sample
+from endpointlab.emulator.metrics.store import MetricStore
+from endpointlab.emulator.metrics.totals import Totals
+
+log = logging.getLogger(__name__)
+
+Dimensions = Mapping[str, str] | Iterable[tuple[str, str]]
+_INVOCATION, _SETUP, _VALUE, _SET = 0, 1, 2, 3
+PURGE_INTERVAL_S = 60.0
+
+
+class MetricsRecorder:
+    """Buffers metric events and flushes them to the store and the Prometheus totals."""
+
+    def __init__(
+        self,
+        store: MetricStore,
+        *,
+        retention_s: float,
+        flush_interval_s: float = 1.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.store = store
+        self.totals = Totals()
+        self.retention_s = retention_s
+        self._flush_interval_s = flush_interval_s
+        self._clock = clock
+        self._pending: list[tuple[Any, ...]] = []
+        self._flush_lock = asyncio.Lock()
+        self._keys: dict[tuple[str, str], tuple[MetricKey, ...]] = {}
+
+    def now(self) -> float:
+        """The recorder's clock (epoch seconds)."""
+        return self._clock()
+
+    # --- the hot path: called on the event loop, costs a tuple and an append -----------------
+
+    def record_invocation(
+        self,
+        endpoint: str,
+        variant: str,
+        *,
+        model_latency_s: float,
+        overhead_latency_s: float,
+        outcome: Outcome,
+        instances: int | None,
+        serverless: bool = False,
+        timestamp: float | None = None,
+    ) -> None:
+        """One InvokeEndpoint on ``variant``: Invocations, InvocationsPerInstance (1/N for N
+        ``instances``), the error counters, ModelLatency and OverheadLatency (microseconds).
+        Serverless variants publish neither InvocationsPerInstance nor InvocationModelErrors."""
+        at = self._clock() if timestamp is None else timestamp
+        self._pending.append(
+            (_INVOCATION, at, endpoint, variant, model_latency_s, overhead_latency_s, outcome,
+             instances, serverless)
+        )  # fmt: skip
+
+    def record_setup(
+        self, endpoint: str, variant: str, setup_s: float, *, timestamp: float | None = None
+    ) -> None:
+        """ModelSetupTime: the measured time to start compute and load the model."""
+        at = self._clock() if timestamp is None else timestamp
+        self._pending.append((_SETUP, at, endpoint, variant, setup_s))
+
+    def put(
+        self,
+        namespace: str,
+        name: str,
+        dimensions: Dimensions,
+        value: float,
+        unit: str = names.UNIT_NONE,
+        timestamp: float | None = None,
+        *,
+        count: float = 1.0,
+    ) -> None:
+        """``count`` observations of ``value`` for any metric (PutMetricData, the sampler)."""
+        at = self._clock() if timestamp is None else timestamp
+        key = MetricKey.of(namespace, name, dimensions)
+        self._pending.append((_VALUE, at, key, unit, value, count))
+
+    def put_statistics(
+        self,
+        namespace: str,
+        name: str,
+        dimensions: Dimensions,
+        *,
+        sample_count: float,
+        total: float,
+        minimum: float,
+        maximum: float,
+        unit: str = names.UNIT_NONE,
+        timestamp: float | None = None,
+    ) -> None:
+        """A statistic set (PutMetricData StatisticValues): no raw values, so no percentiles."""
+        at = self._clock() if timestamp is None else timestamp
+        key = MetricKey.of(namespace, name, dimensions)
+        sample = Sample(math.floor(at), unit, None, sample_count, total, minimum, maximum)
+        self._pending.append((_SET, at, key, sample))
+
+    # --- background work ------------------------------------------------------------------------
+
+    async def flush(self) -> None:
+        """Write every pending event; a flush already running is awaited first."""
+        async with self._flush_lock:
+            batch, self._pending = self._pending, []
+            if batch:
+                await asyncio.to_thread(self._write, batch)
+
+    def flush_sync(self) -> None:
+        """``flush`` without an event loop (tests, shutdown)."""
+        batch, self._pending = self._pending, []
+        if batch:
+            self._write(batch)
+
+    def _write(self, batch: list[tuple[Any, ...]]) -> None:
+        grouped: dict[tuple[MetricKey, int, str, float], float] = {}
+        sets: list[tuple[MetricKey, Sample]] = []
+        for event in batch:
+            if event[0] == _SET:
+                sets.append((event[2], event[3]))
+                continue
+            for key, unit, value, count in self._expand(event):
+                slot = (key, math.floor(event[1]), unit, value)
+                grouped[slot] = grouped.get(slot, 0.0) + count
+        rows = [
+            (key, Sample.of(ts, value, count, unit))
+            for (key, ts, unit, value), count in grouped.items()
+        ]
+        rows.extend(sets)
+        self.store.write(rows)
+        self.totals.add(rows)
+
+    def _expand(self, event: tuple[Any, ...]) -> list[tuple[MetricKey, str, float, float]]:
+        kind = event[0]
+        if kind == _VALUE:
+            _, _, key, unit, value, count = event
+            return [(key, unit, value, count)]
+        keys = self._variant_keys(event[2], event[3])
+        if kind == _SETUP:
+            return [(keys[7], names.UNIT_MICROSECONDS, event[4] * 1e6, 1.0)]
+        _, _, _, _, model_s, overhead_s, outcome, instances, serverless = event
+        out = [
+            (keys[0], names.UNIT_NONE, 1.0, 1.0),
+            (keys[2], names.UNIT_NONE, 1.0 if outcome is Outcome.CLIENT_ERROR else 0.0, 1.0),
+            (keys[3], names.UNIT_NONE, 1.0 if outcome is Outcome.SERVER_ERROR else 0.0, 1.0),
+            (keys[5], names.UNIT_MICROSECONDS, model_s * 1e6, 1.0),
+            (keys[6], names.UNIT_MICROSECONDS, overhead_s * 1e6, 1.0),
+        ]
+        if not serverless:
+            failed = 0.0 if outcome is Outcome.OK else 1.0
+            out.append((keys[4], names.UNIT_NONE, failed, 1.0))
+            if instances:
+                out.append((keys[1], names.UNIT_NONE, 1.0 / instances, 1.0))
+        return out
+
+    def _variant_keys(self, endpoint: str, variant: str) -> tuple[MetricKey, ...]:
+        keys = self._keys.get((endpoint, variant))
+        if keys is None:
+            dimensions = variant_dimensions(endpoint, variant)
+            metric_names = (
+                names.INVOCATIONS,
+                names.INVOCATIONS_PER_INSTANCE,
+                names.INVOCATION_4XX_ERRORS,
+                names.INVOCATION_5XX_ERRORS,
+                names.INVOCATION_MODEL_ERRORS,
+                names.MODEL_LATENCY,
+                names.OVERHEAD_LATENCY,
+                names.MODEL_SETUP_TIME,
+            )
+            keys = tuple(MetricKey(names.SAGEMAKER_NAMESPACE, n, dimensions) for n in metric_names)
+            self._keys[(endpoint, variant)] = keys
+        return keys
+
+    async def run(self) -> None:
+        """Flush every interval and purge past the retention once a minute, until cancelled."""
+        last_purge = 0.0
+        while True:
+            await asyncio.sleep(self._flush_interval_s)
+            try:
+                await self.flush()
+                now = self._clock()
+                if now - last_purge >= PURGE_INTERVAL_S:
+                    last_purge = now
+                    await asyncio.to_thread(self.store.purge, now - self.retention_s)
+            except Exception:  # the recorder must outlive a bad batch or a full disk
+                log.exception("writing metrics failed")
+
+    # --- reads (CloudWatch, Prometheus) see everything recorded before them --------------------
+
+    async def samples(
+        self, key: MetricKey, start: int, end: float, unit: str | None
+    ) -> list[Sample]:
+        await self.flush()
+        return await asyncio.to_thread(self.store.samples, key, start, end, unit)
+
+    async def metrics(self, *, since: float) -> list[MetricKey]:
+        await self.flush()
+        return await asyncio.to_thread(self.store.metrics, since=since)
+
+    async def close(self) -> None:
+        """Write what is pending and close the store."""
+        try:
+            await self.flush()
+        except Exception:
+            log.exception("writing the last metrics failed")
+        await asyncio.to_thread(self.store.close)

@@ -1,0 +1,137 @@
+"""Hold a worker process to a share of the CPUs with the cgroup v1 ``cpu`` controller, if it can.
+
+``CpuQuotas.detect()`` finds the emulator's own group in the ``cpu`` hierarchy; ``limit(pid,
+cpus)`` puts one process in a new group beside it (``endpointlab-<emulator pid>-<n>``) whose CFS
+quota is ``cpus`` periods per period, so it never runs faster than ``cpus`` cores on average and,
+under contention, weighs what a process would. Where that is impossible (not Linux, not root,
+cgroup v2 only, controller not mounted) ``detect`` returns quotas that do nothing and whose
+``mechanism`` says so; callers size thread pools either way.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+OWN_CGROUPS = Path("/proc/self/cgroup")
+PERIOD_US = 100_000
+MIN_QUOTA_US = 1_000  # the kernel refuses quotas under 1 ms
+PREFIX = "endpointlab-"
+NO_QUOTA = "none: thread pools sized to the share, cores shared by every process"
+CGROUP_QUOTA = "cgroup v1 cpu.cfs_quota_us per instance"
+
+
+@dataclass
+class CpuLimit:
+    """One process's quota group; ``release`` removes it once the process has exited."""
+
+    path: Path | None = None
+
+    def release(self) -> None:
+        if self.path is not None:
+            with contextlib.suppress(OSError):
+                self.path.rmdir()
+            self.path = None
+
+
+class CpuQuotas:
+    """Per-process CPU quotas under one group of the emulator's (or none at all)."""
+
+    def __init__(self, parent: Path | None) -> None:
+        self._parent = parent
+        self._prefix = f"{PREFIX}{os.getpid()}-"
+        self._count = 0
+
+    @property
+    def mechanism(self) -> str:
+        """How instance CPU shares are enforced, in words for logs and the README."""
+        return CGROUP_QUOTA if self._parent is not None else NO_QUOTA
+
+    @property
+    def enforced(self) -> bool:
+        return self._parent is not None
+
+    @classmethod
+    def detect(cls, root: Path = CGROUP_ROOT, own: Path = OWN_CGROUPS) -> CpuQuotas:
+        """Quotas beside this process's cgroup v1 ``cpu`` group if groups can be made there
+        (``root`` is where the hierarchies are mounted, ``own`` lists this process's groups)."""
+        parent = _own_cpu_group(root, own)
+        if parent is None:
+            return cls(None)
+        _remove_stale(parent)
+        probe = parent / f"{PREFIX}{os.getpid()}-probe"
+        try:
+            probe.mkdir(exist_ok=True)
+            probe.rmdir()
+        except OSError as exc:
+            log.info("CPU quotas unavailable (%s): %s", parent, exc)
+            return cls(None)
+        return cls(parent)
+
+    def limit(self, pid: int, cpus: float) -> CpuLimit:
+        """Hold process ``pid`` to ``cpus`` cores on average (no-op without cgroups)."""
+        if self._parent is None:
+            return CpuLimit()
+        self._count += 1
+        path = self._parent / f"{self._prefix}{self._count}"
+        quota = max(MIN_QUOTA_US, round(cpus * PERIOD_US))
+        try:
+            path.mkdir()
+            (path / "cpu.cfs_period_us").write_text(str(PERIOD_US))
+            (path / "cpu.cfs_quota_us").write_text(str(quota))
+            (path / "cgroup.procs").write_text(str(pid))
+        except OSError as exc:  # the process already exited, or the group went away
+            log.debug("no CPU quota for pid %d: %s", pid, exc)
+            CpuLimit(path).release()
+            return CpuLimit()
+        return CpuLimit(path)
+
+    def close(self) -> None:
+        """Remove the emulator's groups left (their processes have exited by now)."""
+        if self._parent is None:
+            return
+        for group in self._parent.glob(f"{self._prefix}*"):
+            with contextlib.suppress(OSError):
+                group.rmdir()
+
+
+def _own_cpu_group(root: Path, own: Path) -> Path | None:
+    """This process's group in the cgroup v1 ``cpu`` hierarchy, if that is mounted here."""
+    try:
+        lines = own.read_text().splitlines()
+    except OSError:
+        return None
+    for line in lines:
+        if line.count(":") < 2:
+            continue
+        _, controllers, relative = line.split(":", 2)
+        if "cpu" in controllers.split(","):
+            mount = root / "cpu"
+            group = mount / relative.lstrip("/")
+            return group if (group / "cpu.cfs_quota_us").is_file() else None
+    return None
+
+
+def _remove_stale(parent: Path) -> None:
+    """Groups left by emulators that died without cleaning up (empty once their workers went)."""
+    for group in parent.glob(f"{PREFIX}*-*"):
+        pid = group.name[len(PREFIX) :].split("-", 1)[0]
+        if pid.isdigit() and not _alive(int(pid)):
+            with contextlib.suppress(OSError):
+                group.rmdir()
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

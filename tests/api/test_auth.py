@@ -1,0 +1,438 @@
+"""``serve --auth FILE`` through boto3 (emulator/auth, app.py): SigV4 from listed keys only,
+IAM-style policies per key, and the exact AWS error codes when either says no. A denied request
+changes nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import boto3
+import botocore.auth
+import pytest
+from botocore import UNSIGNED
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+from endpointlab.config import EmulatorSettings
+from tests.api.support import (
+    ACCOUNT,
+    REGION,
+    Deployer,
+    error_of,
+    invoke_json,
+    running_emulator,
+)
+
+ALLOWED = "auth-allowed-ep"
+OTHER = "auth-other-ep"
+ALLOWED_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{ALLOWED}"
+OTHER_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{OTHER}"
+USER = f"arn:aws:iam::{ACCOUNT}:user"
+BUCKET = "auth-bucket"
+PUBLIC_KEY = "public/a b+€.txt"
+
+
+def allow(action: str | list[str], resource: str | list[str] = "*") -> dict[str, Any]:
+    return {"Effect": "Allow", "Action": action, "Resource": resource}
+
+
+def deny(action: str | list[str], resource: str | list[str] = "*") -> dict[str, Any]:
+    return {"Effect": "Deny", "Action": action, "Resource": resource}
+
+
+KEYS = {
+    "admin": ("AKIDADMIN", "admin-secret", [allow("*")]),
+    # The issue's example: this key may invoke one endpoint and do nothing else.
+    "invoker": ("AKIDINVOKER", "invoker-secret", [allow("sagemaker:InvokeEndpoint", ALLOWED_ARN)]),
+    # Everything is allowed, but two explicit denies override the Allow.
+    "restricted": (
+        "AKIDRESTRICTED",
+        "restricted-secret",
+        [
+            allow("*"),
+            deny(["sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint"]),
+            deny("sagemaker:InvokeEndpoint", ALLOWED_ARN),
+        ],
+    ),
+    "reader": ("AKIDREADER", "reader-secret", [allow(["sagemaker:Describe*", "sagemaker:List*"])]),
+    # May read the objects under public/ of one bucket, nothing else.
+    "downloader": (
+        "AKIDDOWNLOADER",
+        "downloader-secret",
+        [allow("s3:GetObject", f"arn:aws:s3:::{BUCKET}/public/*")],
+    ),
+}
+
+
+def auth_document() -> dict[str, Any]:
+    return {
+        "keys": [
+            {
+                "access_key_id": key,
+                "secret_access_key": secret,
+                "user": user,
+                "policies": [{"Version": "2012-10-17", "Statement": statements}],
+            }
+            for user, (key, secret, statements) in KEYS.items()
+        ]
+    }
+
+
+def as_user(service: str, url: str, user: str, **overrides: str) -> Any:
+    """A boto3 client signing with ``user``'s listed key (or ``overrides``), no retries."""
+    key, secret, _ = KEYS[user]
+    session = boto3.session.Session(
+        aws_access_key_id=overrides.pop("key", key),
+        aws_secret_access_key=overrides.pop("secret", secret),
+        region_name=REGION,
+    )
+    config = Config(
+        retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=60, **overrides
+    )
+    return session.client(service, endpoint_url=url, config=config)
+
+
+@pytest.fixture(scope="module")
+def auth_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """An in-process emulator that requires SigV4 from the keys in KEYS."""
+    directory = tmp_path_factory.mktemp("auth")
+    auth_file = directory / "auth.json"
+    auth_file.write_text(json.dumps(auth_document()))
+    settings = EmulatorSettings(port=0, data_dir=directory / "data", auth_file=auth_file)
+    with running_emulator(settings) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def endpoints(auth_url: str, probe: Path) -> Iterator[str]:
+    """Two InService endpoints (ALLOWED and OTHER) made by the admin key."""
+    deployer = Deployer(as_user("sagemaker", auth_url, "admin"))
+    try:
+        config = deployer.config(deployer.model(probe))
+        deployer.endpoint(config, name=ALLOWED)
+        deployer.endpoint(config, name=OTHER)
+        yield config
+    finally:
+        deployer.cleanup()
+
+
+def denied(caught: Any) -> tuple[str, int, str]:
+    error = error_of(caught)
+    return error["Code"], error["Status"], error["Message"]
+
+
+# --- authentication ----------------------------------------------------------------------------
+
+
+def test_a_listed_key_signs_in_and_its_policy_lets_it_work(auth_url: str, endpoints: str) -> None:
+    sagemaker = as_user("sagemaker", auth_url, "admin")
+    names = {e["EndpointName"] for e in sagemaker.list_endpoints()["Endpoints"]}
+    assert {ALLOWED, OTHER} <= names
+    answer = invoke_json(as_user("sagemaker-runtime", auth_url, "admin"), ALLOWED, "hi")
+    assert answer["body"] == "hi"
+
+
+def test_unsigned_requests_are_refused(auth_url: str) -> None:
+    session = boto3.session.Session(region_name=REGION)
+    config = Config(signature_version=UNSIGNED, retries={"total_max_attempts": 1})
+    sagemaker = session.client("sagemaker", endpoint_url=auth_url, config=config)
+    with pytest.raises(ClientError) as caught:
+        sagemaker.list_endpoints()
+    assert denied(caught) == (
+        "MissingAuthenticationTokenException",
+        400,
+        "Request is missing Authentication Token",
+    )
+    runtime = session.client("sagemaker-runtime", endpoint_url=auth_url, config=config)
+    with pytest.raises(ClientError) as caught:
+        runtime.invoke_endpoint(EndpointName=ALLOWED, Body=b"x")
+    assert denied(caught)[:2] == ("MissingAuthenticationTokenException", 403)
+
+
+def test_raw_unsigned_http_gets_coral_s_answer(auth_url: str) -> None:
+    request = urllib.request.Request(
+        auth_url,
+        data=b"{}",
+        method="POST",
+        headers={
+            "X-Amz-Target": "SageMaker.ListEndpoints",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+    )
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(request, timeout=10)
+    assert caught.value.code == 400
+    assert json.loads(caught.value.read()) == {
+        "__type": "com.amazon.coral.service#MissingAuthenticationTokenException",
+        "message": "Request is missing Authentication Token",
+    }
+
+
+def test_an_unlisted_key_is_unrecognized(auth_url: str) -> None:
+    sagemaker = as_user("sagemaker", auth_url, "admin", key="AKIDNOTLISTED")
+    with pytest.raises(ClientError) as caught:
+        sagemaker.list_models()
+    assert denied(caught) == (
+        "UnrecognizedClientException",
+        400,
+        "The security token included in the request is invalid.",
+    )
+    runtime = as_user("sagemaker-runtime", auth_url, "admin", key="AKIDNOTLISTED")
+    with pytest.raises(ClientError) as caught:
+        runtime.invoke_endpoint(EndpointName=ALLOWED, Body=b"x")
+    assert denied(caught)[:2] == ("UnrecognizedClientException", 403)
+
+
+def test_a_wrong_secret_does_not_match(auth_url: str) -> None:
+    sagemaker = as_user("sagemaker", auth_url, "admin", secret="not-the-secret")
+    with pytest.raises(ClientError) as caught:
+        sagemaker.list_models()
+    assert denied(caught) == (
+        "InvalidSignatureException",
+        400,
+        "The request signature we calculated does not match the signature you provided. Check "
+        "your AWS Secret Access Key and signing method. Consult the service documentation for "
+        "details.",
+    )
+
+
+def test_a_clock_twenty_minutes_off_is_refused(
+    auth_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sagemaker = as_user("sagemaker", auth_url, "admin")
+    behind = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(minutes=20)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: behind)
+    with pytest.raises(ClientError) as caught:
+        sagemaker.list_models()
+    code, status, message = denied(caught)
+    assert (code, status) == ("InvalidSignatureException", 400)
+    signed = behind.strftime("%Y%m%dT%H%M%SZ")
+    assert message.startswith(f"Signature expired: {signed} is now earlier than ")
+    assert message.endswith(" - 5 min.)")
+    ahead = behind + dt.timedelta(minutes=40)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: ahead)
+    with pytest.raises(ClientError) as caught:
+        sagemaker.list_models()
+    assert denied(caught)[2].startswith(
+        f"Signature not yet current: {ahead.strftime('%Y%m%dT%H%M%SZ')} is still later than "
+    )
+
+
+def test_a_presigned_url_works_until_it_expires(
+    auth_url: str, endpoints: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    runtime = as_user("sagemaker-runtime", auth_url, "invoker")
+    params = {"EndpointName": ALLOWED, "Body": b""}
+    url = runtime.generate_presigned_url("invoke_endpoint", Params=params, ExpiresIn=60)
+    assert "X-Amz-Signature=" in url
+    with urllib.request.urlopen(urllib.request.Request(url, data=b"", method="POST")) as reply:
+        assert json.loads(reply.read())["length"] == 0
+    long_ago = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=2)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: long_ago)
+    stale = runtime.generate_presigned_url("invoke_endpoint", Params=params, ExpiresIn=60)
+    with pytest.raises(urllib.error.HTTPError) as caught:
+        urllib.request.urlopen(urllib.request.Request(stale, data=b"", method="POST"))
+    assert caught.value.code == 403
+    assert caught.value.headers["x-amzn-ErrorType"] == "InvalidSignatureException"
+    assert json.loads(caught.value.read())["message"].startswith("Signature expired: ")
+
+
+# --- authorization -----------------------------------------------------------------------------
+
+
+def test_an_invoke_only_key_invokes_its_endpoint_and_nothing_else(
+    auth_url: str, endpoints: str
+) -> None:
+    runtime = as_user("sagemaker-runtime", auth_url, "invoker")
+    assert invoke_json(runtime, ALLOWED, "ok")["body"] == "ok"
+    with pytest.raises(ClientError) as caught:
+        runtime.invoke_endpoint(EndpointName=OTHER, Body=b"x")
+    assert denied(caught) == (
+        "AccessDeniedException",
+        403,
+        f"User: {USER}/invoker is not authorized to perform: sagemaker:InvokeEndpoint on "
+        f"resource: {OTHER_ARN} because no identity-based policy allows the "
+        "sagemaker:InvokeEndpoint action",
+    )
+    sagemaker = as_user("sagemaker", auth_url, "invoker")
+    with pytest.raises(ClientError) as caught:
+        sagemaker.describe_endpoint(EndpointName=ALLOWED)
+    assert denied(caught) == (
+        "AccessDeniedException",
+        400,
+        f"User: {USER}/invoker is not authorized to perform: sagemaker:DescribeEndpoint on "
+        f"resource: {ALLOWED_ARN} because no identity-based policy allows the "
+        "sagemaker:DescribeEndpoint action",
+    )
+    for call in (
+        sagemaker.list_endpoints,
+        lambda: sagemaker.delete_endpoint(EndpointName=ALLOWED),
+        lambda: sagemaker.create_endpoint(EndpointName="x", EndpointConfigName=endpoints),
+    ):
+        with pytest.raises(ClientError) as caught:
+            call()
+        assert denied(caught)[:2] == ("AccessDeniedException", 400)
+    admin = as_user("sagemaker", auth_url, "admin")
+    assert admin.describe_endpoint(EndpointName=ALLOWED)["EndpointStatus"] == "InService"
+
+
+def test_an_explicit_deny_overrides_an_allow(auth_url: str, endpoints: str) -> None:
+    runtime = as_user("sagemaker-runtime", auth_url, "restricted")
+    assert invoke_json(runtime, OTHER, "ok")["body"] == "ok"  # allowed by "*"
+    with pytest.raises(ClientError) as caught:
+        runtime.invoke_endpoint(EndpointName=ALLOWED, Body=b"x")
+    assert denied(caught) == (
+        "AccessDeniedException",
+        403,
+        f"User: {USER}/restricted is not authorized to perform: sagemaker:InvokeEndpoint on "
+        f"resource: {ALLOWED_ARN} with an explicit deny in an identity-based policy",
+    )
+    sagemaker = as_user("sagemaker", auth_url, "restricted")
+    assert sagemaker.describe_endpoint(EndpointName=OTHER)["EndpointName"] == OTHER
+    with pytest.raises(ClientError) as caught:
+        sagemaker.delete_endpoint(EndpointName=OTHER)
+    assert "with an explicit deny in an identity-based policy" in denied(caught)[2]
+    admin = as_user("sagemaker", auth_url, "admin")
+    assert admin.describe_endpoint(EndpointName=OTHER)["EndpointStatus"] == "InService"
+
+
+@pytest.mark.parametrize("user", ["reader", "restricted"])
+def test_a_denied_create_endpoint_creates_nothing(auth_url: str, endpoints: str, user: str) -> None:
+    name = f"never-created-by-{user}"
+    sagemaker = as_user("sagemaker", auth_url, user)
+    with pytest.raises(ClientError) as caught:
+        sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=endpoints)
+    code, _, message = denied(caught)
+    assert code == "AccessDeniedException"
+    assert f"sagemaker:CreateEndpoint on resource: arn:aws:sagemaker:{REGION}:" in message
+    admin = as_user("sagemaker", auth_url, "admin")
+    with pytest.raises(ClientError) as caught:
+        admin.describe_endpoint(EndpointName=name)
+    assert error_of(caught)["Code"] == "ValidationException"
+    assert name not in {e["EndpointName"] for e in admin.list_endpoints()["Endpoints"]}
+
+
+def test_list_actions_are_checked_against_every_resource(auth_url: str) -> None:
+    reader = as_user("sagemaker", auth_url, "reader")
+    assert "Endpoints" in reader.list_endpoints()
+    with pytest.raises(ClientError) as caught:
+        reader.create_model(
+            ModelName="m",
+            PrimaryContainer={"Image": "i", "ModelDataUrl": "s3://b/m.tar.gz"},
+            ExecutionRoleArn=f"arn:aws:iam::{ACCOUNT}:role/r",
+        )
+    assert denied(caught)[2] == (
+        f"User: {USER}/reader is not authorized to perform: sagemaker:CreateModel on resource: "
+        f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/m because no identity-based policy allows "
+        "the sagemaker:CreateModel action"
+    )
+
+
+# --- S3, CloudWatch, Prometheus -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bucket(auth_url: str) -> str:
+    s3 = as_user("s3", auth_url, "admin")
+    s3.create_bucket(Bucket=BUCKET)
+    s3.put_object(Bucket=BUCKET, Key=PUBLIC_KEY, Body=b"public bytes")
+    s3.put_object(Bucket=BUCKET, Key="private.txt", Body=b"private bytes")
+    return BUCKET
+
+
+def fetch(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as reply:
+            return reply.status, reply.read()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read()
+
+
+@pytest.mark.parametrize("signature_version", ["s3", "s3v4"], ids=["sigv2-default", "sigv4"])
+def test_presigned_s3_get_urls_follow_the_policy(
+    auth_url: str, bucket: str, signature_version: str
+) -> None:
+    # boto3's S3 presigner still signs with SigV2 unless told "s3v4": both must work.
+    s3 = as_user("s3", auth_url, "downloader", signature_version=signature_version)
+    url = s3.generate_presigned_url("get_object", {"Bucket": bucket, "Key": PUBLIC_KEY}, 60)
+    assert fetch(url) == (200, b"public bytes")
+    status, body = fetch(
+        s3.generate_presigned_url("get_object", {"Bucket": bucket, "Key": "private.txt"})
+    )
+    assert status == 403
+    assert b"<Code>AccessDenied</Code>" in body
+    resource = f"arn:aws:s3:::{bucket}/private.txt"
+    assert f'to perform: s3:GetObject on resource: "{resource}"'.encode() in body
+
+
+def test_an_expired_presigned_s3_url_is_refused(
+    auth_url: str, bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    s3 = as_user("s3", auth_url, "downloader", signature_version="s3v4")
+    long_ago = dt.datetime.now(dt.UTC).replace(tzinfo=None) - dt.timedelta(hours=2)
+    monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda: long_ago)
+    url = s3.generate_presigned_url("get_object", {"Bucket": bucket, "Key": PUBLIC_KEY}, 60)
+    status, body = fetch(url)
+    assert status == 403
+    assert b"<Code>AccessDenied</Code><Message>Request has expired</Message>" in body
+    assert b"<X-Amz-Expires>60</X-Amz-Expires>" in body
+
+
+def test_s3_answers_in_its_own_codes(auth_url: str, bucket: str) -> None:
+    cases = [
+        (as_user("s3", auth_url, "admin", key="AKIDNOTLISTED"), ("InvalidAccessKeyId", 403)),
+        (as_user("s3", auth_url, "admin", secret="wrong"), ("SignatureDoesNotMatch", 403)),
+        (as_user("s3", auth_url, "downloader"), ("AccessDenied", 403)),
+    ]
+    for s3, expected in cases:
+        with pytest.raises(ClientError) as caught:
+            s3.list_objects_v2(Bucket=bucket)
+        assert denied(caught)[:2] == expected
+    status, body = fetch(f"{auth_url}/{bucket}/{quote(PUBLIC_KEY)}")  # unsigned
+    assert status == 403
+    assert b"<Code>AccessDenied</Code><Message>Access Denied</Message>" in body
+    assert (
+        as_user("s3", auth_url, "admin").get_object(Bucket=bucket, Key=PUBLIC_KEY)["Body"].read()
+        == b"public bytes"
+    )
+
+
+def test_a_denied_s3_put_stores_nothing(auth_url: str, bucket: str) -> None:
+    with pytest.raises(ClientError) as caught:
+        as_user("s3", auth_url, "downloader").put_object(Bucket=bucket, Key="new.txt", Body=b"x")
+    assert denied(caught)[:2] == ("AccessDenied", 403)
+    with pytest.raises(ClientError) as caught:
+        as_user("s3", auth_url, "admin").head_object(Bucket=bucket, Key="new.txt")
+    assert error_of(caught)["Status"] == 404
+
+
+def test_cloudwatch_answers_with_query_codes(auth_url: str) -> None:
+    assert "Metrics" in as_user("cloudwatch", auth_url, "admin").list_metrics()
+    with pytest.raises(ClientError) as caught:
+        as_user("cloudwatch", auth_url, "admin", key="AKIDNOTLISTED").list_metrics()
+    assert denied(caught) == (
+        "InvalidClientTokenId",
+        403,
+        "The security token included in the request is invalid.",
+    )
+    with pytest.raises(ClientError) as caught:
+        as_user("cloudwatch", auth_url, "reader").list_metrics()
+    assert denied(caught) == (
+        "AccessDenied",
+        403,
+        f"User: {USER}/reader is not authorized to perform: cloudwatch:ListMetrics because no "
+        "identity-based policy allows the cloudwatch:ListMetrics action",
+    )
+
+
+def test_prometheus_metrics_stay_open(auth_url: str) -> None:
+    status, body = fetch(f"{auth_url}/metrics")
+    assert status == 200
+    assert body.startswith(b"#")

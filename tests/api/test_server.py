@@ -1,0 +1,82 @@
+"""The real ``endpointlab serve`` process (emulator/server.py, cli.py): it announces its URL,
+serves unmodified boto3 code pointed at it by AWS_ENDPOINT_URL, and stops cleanly on SIGINT
+or SIGTERM with every worker gone."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from tests.api.support import (
+    Deployer,
+    Example,
+    ServeProcess,
+    client,
+    descendants,
+    invoke_json,
+)
+
+
+def test_serve_runs_a_model_and_stops_cleanly_on_ctrl_c(
+    serve: Callable[[Path], ServeProcess], tmp_path: Path, probe: Path
+) -> None:
+    """(SIGTERM is how the persistence tests stop it.)"""
+    server = serve(tmp_path / "data")
+    url = server.start()
+    assert url.startswith("http://127.0.0.1:")
+    output = server.output()
+    assert f"export AWS_ENDPOINT_URL={url}" in output
+    assert "export AWS_DEFAULT_REGION=us-east-1" in output
+
+    deployer = Deployer(client("sagemaker", url))
+    deployment = deployer.deploy(probe)
+    pid = invoke_json(client("sagemaker-runtime", url), deployment.endpoint)["pid"]
+    assert pid in descendants(server.process.pid if server.process else None)
+
+    assert server.stop(signal.SIGINT) == 0  # stop() also checks that no worker is left behind
+    assert (tmp_path / "data" / "state.sqlite3").exists()
+
+
+def test_unmodified_boto3_finds_the_emulator_through_aws_endpoint_url(
+    emulator_url: str, rtb: Example, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AWS_ENDPOINT_URL", emulator_url)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "test")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "test")
+    session = boto3.session.Session()
+    sagemaker: Any = session.client("sagemaker", config=Config(retries={"total_max_attempts": 1}))
+    runtime: Any = session.client("sagemaker-runtime")
+    deployer = Deployer(sagemaker)
+    deployment = deployer.deploy(rtb.archive)
+    for request in rtb.requests[:5]:
+        response = runtime.invoke_endpoint(EndpointName=deployment.endpoint, **request)
+        assert response["Body"].read()
+    deployer.cleanup()
+
+
+def test_a_busy_port_is_a_one_line_usage_error(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        command = [sys.executable, "-m", "endpointlab", "serve", "--port", str(port)]
+        finished = subprocess.run(
+            [*command, "--data-dir", str(tmp_path / "data")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert finished.returncode == 2
+    assert finished.stderr.startswith(f"endpointlab: error: cannot serve on 127.0.0.1:{port}")
+    assert len(finished.stderr.strip().splitlines()) == 1
