@@ -121,10 +121,11 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-# Serverless endpoints. SageMaker documents no keep-warm period; Lambda, on which serverless
-# inference runs, is measured to keep idle environments for roughly 5 to 15 minutes, so the
-# emulator keeps an idle instance 5 minutes. One vCPU per 1,769 MB is Lambda's documented ratio
-# (SageMaker publishes none). The quotas are SageMaker's documented defaults (us-east-1).
+# Serverless endpoints. Neither SageMaker nor Lambda (on which serverless inference runs)
+# documents a keep-warm period; third-party measurements of Lambda put it at roughly 5 to 15
+# minutes, so the emulator keeps an idle instance 5 minutes. One vCPU per 1,769 MB is Lambda's
+# documented ratio (SageMaker publishes none). The quotas are SageMaker's documented defaults
+# (us-east-1).
 DEFAULT_SERVERLESS_KEEP_WARM_S = 300.0
 DEFAULT_SERVERLESS_MB_PER_VCPU = 1769.0
 DEFAULT_SERVERLESS_ENDPOINTS = 50

@@ -14,10 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import psutil
 import pytest
 from botocore.exceptions import ClientError
 
 from endpointlab.config import EmulatorSettings, ServerlessOptions
+from endpointlab.emulator.workers.cpu_quota import CpuQuotas
 from tests.api.serverless_support import (
     COLD_HEADER,
     MEMORY_SOURCE,
@@ -243,6 +245,24 @@ def test_a_model_too_big_for_its_memory_size_fails_the_endpoint(
     assert "ran out of memory" in reason
 
 
+def test_instances_run_under_a_cpu_quota_of_their_share_where_cgroups_allow(
+    runtime: Any, deployer: ServerlessDeployer
+) -> None:
+    if not CpuQuotas.detect().enforced:
+        pytest.skip("no writable cgroup v1 cpu hierarchy: thread pools only (see the README)")
+    endpoint = deployer.endpoint(memory_mb=1024)
+    answer, _ = invoke(runtime, endpoint)
+    line = next(
+        ln for ln in Path(f"/proc/{answer['pid']}/cgroup").read_text().splitlines()
+        if "cpu" in ln.split(":")[1].split(",")
+    )  # fmt: skip
+    group = Path("/sys/fs/cgroup/cpu") / line.split(":", 2)[2].lstrip("/")
+    assert group.name.startswith("endpointlab-")
+    quota = int((group / "cpu.cfs_quota_us").read_text())
+    period = int((group / "cpu.cfs_period_us").read_text())
+    assert quota / period == pytest.approx(1024 / 1769, abs=0.001)
+
+
 def test_payloads_over_four_megabytes_are_refused(
     runtime: Any, deployer: ServerlessDeployer
 ) -> None:
@@ -281,8 +301,6 @@ def test_twenty_simultaneous_requests_start_twenty_instances(
 
 
 def _alive(pid: int) -> bool:
-    import psutil
-
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:

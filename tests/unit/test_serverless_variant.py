@@ -55,13 +55,14 @@ def run(
     package: ModelPackage,
     config: ServerlessConfig,
     body: Callable[[ServerlessVariant], Awaitable[None]],
+    timeout_s: float = 60.0,
 ) -> None:
     async def main() -> None:
         variant = ServerlessVariant(
             Variant("AllTraffic", "pid-model", serverless=config),
             package,
             host,
-            ServerlessSettings(keep_warm_s=0.3, host_cpus=2),
+            ServerlessSettings(keep_warm_s=0.3, host_cpus=2, invocation_timeout_s=timeout_s),
         )
         await variant.start()
         try:
@@ -139,6 +140,19 @@ def test_throttling_is_decided_before_any_instance_starts(
         assert variant.stats.throttled == 1
 
     run(host, package, ServerlessConfig(1024, 1), body)
+
+
+def test_a_request_past_the_invocation_timeout_fails_and_its_instance_is_stopped(
+    host: WorkerHost, package: ModelPackage
+) -> None:
+    async def body(variant: ServerlessVariant) -> None:
+        first = await pid_of(variant)
+        outcome = await variant.invoke(InvocationRequest(b"sleep 5", "text/plain", None))
+        assert outcome.timed_out and outcome.response is None
+        assert not _exists(first) or psutil.Process(first).status() == psutil.STATUS_ZOMBIE
+        assert await pid_of(variant) != first  # a new instance; the endpoint still serves
+
+    run(host, package, ServerlessConfig(1024, 1), body, timeout_s=0.5)
 
 
 def _exists(pid: int) -> bool:

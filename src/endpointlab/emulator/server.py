@@ -144,6 +144,8 @@ class Emulator:
             if self._cpu_quotas is None:
                 enforce = self.settings.serverless.cpu_quota
                 self._cpu_quotas = CpuQuotas.detect() if enforce else CpuQuotas(None)
+                if enforce and not self._cpu_quotas.enforced:
+                    log.warning("serverless CPU shares: %s", self._cpu_quotas.mechanism)
             return ServerlessVariant(
                 variant, package, self.host, self._serverless, self._cpu_quotas
             )

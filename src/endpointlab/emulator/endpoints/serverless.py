@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from endpointlab.emulator.control.resources import Variant
@@ -25,28 +25,25 @@ from endpointlab.emulator.endpoints.base import (
     ServerlessExecution,
     ThrottledError,
 )
+from endpointlab.emulator.endpoints.serverless_instances import (
+    Instance,
+    InstanceFactory,
+    MemoryWatch,
+)
 from endpointlab.emulator.endpoints.serverless_policy import (
     COLD_START_TIMEOUT_S,
     INVOCATION_TIMEOUT_S,
     LAMBDA_MB_PER_VCPU,
-    MIB,
     Placement,
     cpu_share,
-    over_memory,
     place,
 )
-from endpointlab.emulator.workers.cpu_quota import CpuLimit, CpuQuotas
+from endpointlab.emulator.workers.cpu_quota import CpuQuotas
 from endpointlab.emulator.workers.framed_child import WorkerSpec
-from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost, WorkerStartError
+from endpointlab.emulator.workers.host import WorkerHost, WorkerStartError
 from endpointlab.models.contract import InvocationRequest
 
 log = logging.getLogger(__name__)
-
-OUT_OF_MEMORY = (
-    "The serverless instance ran out of memory: its container used {used} of resident memory, "
-    "more than the {limit} MB of the endpoint's MemorySizeInMB, and was stopped. Use a larger "
-    "MemorySizeInMB or reduce the memory the model needs."
-)
 
 
 @dataclass(frozen=True)
@@ -69,21 +66,6 @@ class ServerlessStats:
     throttled: int = 0
     reclaimed: int = 0
     out_of_memory: int = 0
-    setup_s: list[float] = field(default_factory=list)
-
-
-class Instance:
-    """One serverless instance: a worker process, its CPU quota, whether it is provisioned."""
-
-    __slots__ = ("busy_since", "cpu", "out_of_memory", "provisioned", "reclaim", "worker")
-
-    def __init__(self, worker: RemoteWorker, cpu: CpuLimit, provisioned: bool) -> None:
-        self.worker = worker
-        self.cpu = cpu
-        self.provisioned = provisioned
-        self.busy_since: float | None = None
-        self.reclaim: asyncio.TimerHandle | None = None
-        self.out_of_memory = False
 
 
 class ServerlessVariant:
@@ -101,29 +83,25 @@ class ServerlessVariant:
             raise DeploymentError(f"production variant {variant.name} is not serverless")
         self.name = variant.name
         self.config = variant.serverless
-        self._host = host
-        self._settings = settings or ServerlessSettings()
+        self._settings = settings = settings or ServerlessSettings()
         self._quotas = quotas or CpuQuotas(None)
-        self.share = cpu_share(
-            self.config.memory_size_mb, self._settings.mb_per_vcpu, self._settings.host_cpus
+        memory = self.config.memory_size_mb
+        self.share = cpu_share(memory, settings.mb_per_vcpu, settings.host_cpus)
+        spec = WorkerSpec(str(package.model_dir), dict(package.environment), self.share.threads)
+        self._factory = InstanceFactory(
+            host, spec, self._quotas, self.share.effective, memory, settings.cold_start_timeout_s
         )
-        self._spec = WorkerSpec(
-            model_dir=str(package.model_dir),
-            environment=dict(package.environment),
-            threads=self.share.threads,
-        )
+        self._memory = MemoryWatch(self.name, memory, settings.memory_poll_s)
         self._provisioned_target = self.config.provisioned_concurrency or 0
         self._instances: set[Instance] = set()  # every live instance, idle or busy
         self._idle_provisioned: list[Instance] = []
         self._idle: list[Instance] = []  # on-demand, least recently used first
-        self._busy: set[Instance] = set()
         self._starting = 0  # on-demand instances starting for a request
         self._provisioning = 0  # provisioned instances starting
         self._in_flight = 0
         self._drained = asyncio.Event()
         self._drained.set()
         self._background: set[asyncio.Task[Any]] = set()
-        self._watchdog: asyncio.Task[None] | None = None
         self._stopping = False
         self.stats = ServerlessStats()
 
@@ -159,12 +137,10 @@ class ServerlessVariant:
             probe = await self._launch(provisioned=False)
         except WorkerStartError as exc:
             raise DeploymentError(_reason(self.name, exc)) from exc
-        used = probe.worker.resident_bytes(peak=True)
+        failure = self._factory.out_of_memory_message(probe) if probe.out_of_memory else None
         await self._retire(probe)
-        if probe.out_of_memory:
-            raise DeploymentError(
-                _reason(self.name, OUT_OF_MEMORY.format(used=_mb(used), limit=self._memory_mb))
-            )
+        if failure is not None:
+            raise DeploymentError(_reason(self.name, failure))
 
     async def scale_to(self, instances: int) -> None:
         """Set the provisioned concurrency (what Application Auto Scaling changes)."""
@@ -186,8 +162,6 @@ class ServerlessVariant:
         """Let requests already here finish, then stop every instance. Instances still
         starting are stopped as soon as they are up (a start is never abandoned half-way)."""
         self._stopping = True
-        if self._watchdog is not None:
-            self._watchdog.cancel()
         try:
             async with asyncio.timeout(self._settings.invocation_timeout_s):
                 await self._drained.wait()
@@ -201,6 +175,7 @@ class ServerlessVariant:
         await asyncio.gather(*(self._retire(i) for i in list(self._instances)))
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
+        await self._memory.close()
 
     # --- requests -----------------------------------------------------------------------------
 
@@ -228,7 +203,6 @@ class ServerlessVariant:
                         self._starting -= 1
                     setup_s = time.perf_counter() - begun
                     self.stats.cold_starts += 1
-                    self.stats.setup_s.append(setup_s)
                 outcome = await self._serve(instance, request, setup_s)
                 if outcome is not None:
                     return outcome
@@ -243,28 +217,27 @@ class ServerlessVariant:
     ) -> InvocationOutcome | None:
         """Run the request on ``instance``; None if the instance was gone before it got it."""
         execution = self._execution(instance)
-        self._busy.add(instance)
-        instance.busy_since = time.monotonic()
-        self._watch()
+        self._memory.start(instance)
         try:
             result = None
             if not instance.out_of_memory:  # a cold start whose model load broke the limit
                 result = await instance.worker.call(request, self._settings.invocation_timeout_s)
         finally:
-            self._busy.discard(instance)
-            instance.busy_since = None
-        peak = instance.worker.resident_bytes(peak=True)
-        if instance.out_of_memory or over_memory(peak, self._memory_mb):
+            self._memory.end(instance)
+        if instance.out_of_memory or self._factory.over_limit(instance):
             self.stats.out_of_memory += 1
             instance.out_of_memory = True
+            failure = self._factory.out_of_memory_message(instance)
             self._spawn_task(self._retire(instance))
-            failure = OUT_OF_MEMORY.format(used=_mb(peak), limit=self._memory_mb)
             elapsed = 0.0 if result is None else result.elapsed_s
             return InvocationOutcome(None, elapsed, failure, False, setup_s, execution)
         assert result is not None
-        self._release(instance)
-        if result.not_sent:
-            return None
+        if result.reply is None:  # the worker died or was killed: never park it again
+            self._spawn_task(self._retire(instance))
+            if result.not_sent:
+                return None
+        else:
+            self._release(instance)
         reply = result.reply
         return InvocationOutcome(
             response=reply.response if reply else None,
@@ -276,7 +249,7 @@ class ServerlessVariant:
         )
 
     def _execution(self, instance: Instance) -> ServerlessExecution:
-        provisioned_busy = sum(1 for i in self._busy if i.provisioned) + instance.provisioned
+        provisioned_busy = sum(1 for i in self._memory.busy if i.provisioned) + instance.provisioned
         return ServerlessExecution(
             executions=self._in_flight,
             provisioned_executions=provisioned_busy,
@@ -323,30 +296,10 @@ class ServerlessVariant:
 
     # --- instances ----------------------------------------------------------------------------
 
-    @property
-    def _memory_mb(self) -> int:
-        return self.config.memory_size_mb
-
     async def _launch(self, *, provisioned: bool) -> Instance:
-        """A new instance: a worker process under the CPU quota, its model loaded."""
-        limits: list[CpuLimit] = []
-
-        def started(pid: int) -> None:
-            limits.append(self._quotas.limit(pid, self.share.effective))
-
-        try:
-            worker = await self._host.spawn(
-                self._spec, ready_timeout_s=self._settings.cold_start_timeout_s, on_started=started
-            )
-        except BaseException:
-            for limit in limits:
-                limit.release()
-            raise
-        instance = Instance(worker, limits[0] if limits else CpuLimit(), provisioned)
+        instance = await self._factory.launch(provisioned=provisioned)
         self._instances.add(instance)
-        worker.on_exit(lambda _: self._exited(instance))
-        # Loading the model counts too: a model too big to load fails its first request.
-        instance.out_of_memory = over_memory(worker.resident_bytes(peak=True), self._memory_mb)
+        instance.worker.on_exit(lambda _: self._exited(instance))
         return instance
 
     async def _add_provisioned(self, count: int) -> None:
@@ -364,13 +317,7 @@ class ServerlessVariant:
             for instance in started:
                 instance.provisioned = False  # not to be replaced when it stops
             await asyncio.gather(*(self._retire(i) for i in started))
-            error: Any = (
-                failures[0]
-                if failures
-                else OUT_OF_MEMORY.format(
-                    used=_mb(broken[0].worker.resident_bytes(peak=True)), limit=self._memory_mb
-                )
-            )
+            error = failures[0] if failures else self._factory.out_of_memory_message(broken[0])
             raise DeploymentError(_reason(self.name, error))
         for instance in started:
             self._release(instance)
@@ -399,41 +346,12 @@ class ServerlessVariant:
 
     async def _retire(self, instance: Instance) -> None:
         self._instances.discard(instance)
-        await instance.worker.stop(grace_s=0 if instance.out_of_memory else 1.0)
-        instance.cpu.release()
+        await self._factory.retire(instance)
 
     def _spawn_task(self, work: Coroutine[Any, Any, Any]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
-
-    # --- memory ------------------------------------------------------------------------------
-
-    def _watch(self) -> None:
-        if self._watchdog is None or self._watchdog.done():
-            self._watchdog = asyncio.get_running_loop().create_task(self._watch_memory())
-
-    async def _watch_memory(self) -> None:
-        """While requests run, sample the resident memory of instances busy for longer than a
-        sampling interval and stop any over its limit at once (the peak is checked again when
-        each request ends, so nothing between two samples escapes)."""
-        interval = self._settings.memory_poll_s
-        while self._busy and not self._stopping:
-            await asyncio.sleep(interval)  # the sampling interval, not simulated work
-            now = time.monotonic()
-            for instance in list(self._busy):
-                since = instance.busy_since
-                if since is None or now - since < interval or instance.out_of_memory:
-                    continue
-                if over_memory(instance.worker.resident_bytes(), self._memory_mb):
-                    instance.out_of_memory = True
-                    pid = instance.worker.pid
-                    log.warning("%s: instance pid %d ran out of memory", self.name, pid)
-                    self._spawn_task(instance.worker.stop(grace_s=0))
-
-
-def _mb(size: int | None) -> str:
-    return "more" if size is None else f"{size / MIB:.0f} MB"
 
 
 def _reason(variant: str, error: BaseException | str) -> str:

@@ -11,6 +11,7 @@ cgroup v2 only, controller not mounted) ``detect`` returns quotas that do nothin
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 from dataclasses import dataclass
@@ -41,12 +42,12 @@ class CpuLimit:
 
 
 class CpuQuotas:
-    """Per-process CPU quotas under one group of the emulator's (or none at all)."""
+    """Per-process CPU quotas in groups beside the emulator's own (or none at all)."""
 
     def __init__(self, parent: Path | None) -> None:
         self._parent = parent
         self._prefix = f"{PREFIX}{os.getpid()}-"
-        self._count = 0
+        self._numbers = itertools.count(1)  # limit() runs in several threads at once
 
     @property
     def mechanism(self) -> str:
@@ -78,8 +79,7 @@ class CpuQuotas:
         """Hold process ``pid`` to ``cpus`` cores on average (no-op without cgroups)."""
         if self._parent is None:
             return CpuLimit()
-        self._count += 1
-        path = self._parent / f"{self._prefix}{self._count}"
+        path = self._parent / f"{self._prefix}{next(self._numbers)}"
         quota = max(MIN_QUOTA_US, round(cpus * PERIOD_US))
         try:
             path.mkdir()

@@ -1,0 +1,142 @@
+"""Serverless instances: a worker process each, under its CPU quota and its memory limit.
+
+``InstanceFactory`` starts an instance (a worker process that loads the model, put under the CPU
+quota of its memory size as soon as it exists) and stops it. ``MemoryWatch`` samples the resident
+memory of instances busy with a request and stops any that passes MemorySizeInMB; the peak
+(VmHWM) is checked again after every request, so nothing between two samples escapes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from endpointlab.emulator.endpoints.serverless_policy import MIB, over_memory
+from endpointlab.emulator.workers.cpu_quota import CpuLimit, CpuQuotas
+from endpointlab.emulator.workers.framed_child import WorkerSpec
+from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost
+
+log = logging.getLogger(__name__)
+
+OUT_OF_MEMORY = (
+    "The serverless instance ran out of memory: its container used {used} of resident memory, "
+    "more than the {limit} MB of the endpoint's MemorySizeInMB, and was stopped. Use a larger "
+    "MemorySizeInMB or reduce the memory the model needs."
+)
+
+
+class Instance:
+    """One serverless instance: a worker process, its CPU quota, whether it is provisioned."""
+
+    __slots__ = ("busy_since", "cpu", "out_of_memory", "provisioned", "reclaim", "worker")
+
+    def __init__(self, worker: RemoteWorker, cpu: CpuLimit, provisioned: bool) -> None:
+        self.worker = worker
+        self.cpu = cpu
+        self.provisioned = provisioned
+        self.busy_since: float | None = None
+        self.reclaim: asyncio.TimerHandle | None = None
+        self.out_of_memory = False
+
+
+class InstanceFactory:
+    """Starts and stops the instances of one variant."""
+
+    def __init__(
+        self,
+        host: WorkerHost,
+        spec: WorkerSpec,
+        quotas: CpuQuotas,
+        cpus: float,
+        memory_mb: int,
+        start_timeout_s: float,
+    ) -> None:
+        self._host = host
+        self._spec = spec
+        self._quotas = quotas
+        self._cpus = cpus
+        self.memory_mb = memory_mb
+        self._start_timeout_s = start_timeout_s
+
+    async def launch(self, *, provisioned: bool) -> Instance:
+        """A new instance with its model loaded (``WorkerStartError`` if it cannot load). One
+        whose loading already broke the memory limit comes back marked ``out_of_memory``."""
+        limits: list[CpuLimit] = []
+
+        def started(pid: int) -> None:
+            limits.append(self._quotas.limit(pid, self._cpus))
+
+        try:
+            worker = await self._host.spawn(
+                self._spec, ready_timeout_s=self._start_timeout_s, on_started=started
+            )
+        except BaseException:
+            for limit in limits:
+                limit.release()
+            raise
+        instance = Instance(worker, limits[0] if limits else CpuLimit(), provisioned)
+        instance.out_of_memory = self.over_limit(instance)
+        return instance
+
+    def over_limit(self, instance: Instance) -> bool:
+        """Whether the instance's peak resident memory so far broke MemorySizeInMB."""
+        return over_memory(instance.worker.resident_bytes(peak=True), self.memory_mb)
+
+    def out_of_memory_message(self, instance: Instance) -> str:
+        used = instance.worker.resident_bytes(peak=True)
+        size = "more" if used is None else f"{used / MIB:.0f} MB"
+        return OUT_OF_MEMORY.format(used=size, limit=self.memory_mb)
+
+    @staticmethod
+    async def retire(instance: Instance) -> None:
+        """Stop the worker (at once if it broke its memory limit) and release its quota."""
+        await instance.worker.stop(grace_s=0 if instance.out_of_memory else 1.0)
+        instance.cpu.release()
+
+
+class MemoryWatch:
+    """While instances are busy, samples their resident memory every ``interval_s`` and kills
+    those over the limit (the request then fails as out of memory)."""
+
+    def __init__(self, label: str, memory_mb: int, interval_s: float) -> None:
+        self._label = label
+        self._memory_mb = memory_mb
+        self._interval_s = interval_s
+        self.busy: set[Instance] = set()
+        self._task: asyncio.Task[None] | None = None
+        self._kills: set[asyncio.Task[None]] = set()
+
+    def start(self, instance: Instance) -> None:
+        instance.busy_since = time.monotonic()
+        self.busy.add(instance)
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._watch())
+
+    def end(self, instance: Instance) -> None:
+        self.busy.discard(instance)
+        instance.busy_since = None
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await asyncio.gather(*self._kills, return_exceptions=True)
+
+    async def _watch(self) -> None:
+        interval = self._interval_s
+        while self.busy:
+            await asyncio.sleep(interval)  # the sampling interval, not simulated work
+            now = time.monotonic()
+            for instance in list(self.busy):
+                since = instance.busy_since
+                if since is None or now - since < interval or instance.out_of_memory:
+                    continue  # requests shorter than an interval are checked when they end
+                if over_memory(instance.worker.resident_bytes(), self._memory_mb):
+                    instance.out_of_memory = True
+                    log.warning("%s: pid %d ran out of memory", self._label, instance.worker.pid)
+                    kill = asyncio.get_running_loop().create_task(instance.worker.stop(grace_s=0))
+                    self._kills.add(kill)
+                    kill.add_done_callback(self._kills.discard)
