@@ -106,3 +106,8 @@ def serve(tmp_path: Path) -> Iterator[Callable[[Path], ServeProcess]]:
     finally:
         for process in started:
             process.kill()
+
+
+@pytest.fixture(scope="module")
+def s3(emulator_url: str) -> Any:
+    return client("s3", emulator_url)

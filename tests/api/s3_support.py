@@ -6,9 +6,12 @@ short, unknown methods) and for wire details boto3 hides (error documents, heade
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import http.client
 import uuid
+import zlib
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -88,3 +91,11 @@ def error_code(caught: Any) -> tuple[str, int]:
     """``(Code, HTTP status)`` of a ClientError caught by pytest.raises."""
     error: ClientError = caught.value
     return error.response["Error"]["Code"], error.response["ResponseMetadata"]["HTTPStatusCode"]
+
+
+def crc32_b64(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def md5_b64(data: bytes) -> str:
+    return base64.b64encode(hashlib.md5(data).digest()).decode()

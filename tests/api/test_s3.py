@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import zlib
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -14,27 +13,14 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.api.s3_support import error_code, new_bucket
-from tests.api.support import client, error_of
-
-
-@pytest.fixture(scope="module")
-def s3(emulator_url: str) -> Any:
-    return client("s3", emulator_url)
+from tests.api.s3_support import crc32_b64, error_code, md5_b64, new_bucket
+from tests.api.support import error_of
 
 
 @pytest.fixture
 def bucket(s3: Any) -> Iterator[str]:
     with new_bucket(s3) as name:
         yield name
-
-
-def crc32_b64(data: bytes) -> str:
-    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
-
-
-def md5_b64(data: bytes) -> str:
-    return base64.b64encode(hashlib.md5(data).digest()).decode()
 
 
 # --- objects ----------------------------------------------------------------------------------

@@ -26,11 +26,6 @@ from tests.api.support import (
 )
 
 
-@pytest.fixture(scope="module")
-def s3(emulator_url: str) -> Any:
-    return client("s3", emulator_url)
-
-
 @pytest.fixture
 def artifacts(s3: Any) -> Iterator[str]:
     with new_bucket(s3, "artifacts") as name:

@@ -26,11 +26,6 @@ MIB = 1024 * 1024
 PART = 5 * MIB
 
 
-@pytest.fixture(scope="module")
-def s3(emulator_url: str) -> Any:
-    return client("s3", emulator_url)
-
-
 @pytest.fixture
 def bucket(s3: Any) -> Iterator[str]:
     with new_bucket(s3, "multipart") as name:

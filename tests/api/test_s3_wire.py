@@ -4,11 +4,9 @@ requests, aws-chunked bodies with trailing checksums, payload hashes, unknown me
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import socket
 import urllib.request
-import zlib
 from collections.abc import Iterator
 from typing import Any
 from xml.etree import ElementTree
@@ -17,23 +15,14 @@ import pytest
 from botocore import UNSIGNED
 from botocore.exceptions import ClientError
 
-from tests.api.s3_support import aws_chunked, error_code, new_bucket, raw_request
+from tests.api.s3_support import aws_chunked, crc32_b64, error_code, new_bucket, raw_request
 from tests.api.support import client
-
-
-@pytest.fixture(scope="module")
-def s3(emulator_url: str) -> Any:
-    return client("s3", emulator_url)
 
 
 @pytest.fixture
 def bucket(s3: Any) -> Iterator[str]:
     with new_bucket(s3, "wire") as name:
         yield name
-
-
-def crc32_b64(data: bytes) -> str:
-    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
 
 
 def test_errors_are_s3_error_documents_with_request_ids(emulator_url: str, bucket: str) -> None:

@@ -12,7 +12,6 @@ import logging
 import signal
 import socket
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -221,7 +220,3 @@ def run_emulator(settings: EmulatorSettings, ready: Callable[[str], None]) -> in
     server = _Server(config, lambda: ready(url_of(sock)))
     server.run(sockets=[sock])
     return 0 if server.started else 1
-
-
-def data_dir_lock(data_dir: Path) -> Path:
-    return data_dir / "serve.lock"

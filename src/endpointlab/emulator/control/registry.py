@@ -12,7 +12,7 @@ import base64
 import binascii
 import json
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -217,10 +217,6 @@ def _decode_token(token: str | None) -> int:
     if not isinstance(offset, int) or offset < 0:
         raise validation_error("Invalid pagination token because of the parameters.")
     return offset
-
-
-def names_of(records: Sequence[Record]) -> list[str]:
-    return [record.name for record in records]
 
 
 def _serverless_usage(endpoint: str, config: EndpointConfig | None) -> Usage | None:
