@@ -14,8 +14,8 @@ from tests.api.support import FAST_WAIT, IMAGE, ROLE, unique
 
 COLD_HEADER = "x-endpointlab-cold-start-ms"
 
-# "pid" answers the worker's pid; "sleep S" sleeps first; "alloc MB" touches MB of memory.
-# load_mb.txt in the model directory makes model_fn hold that much memory.
+# "pid" answers the worker's pid; "sleep S" sleeps first; "alloc MB" touches MB of memory;
+# "big N" answers N bytes. load_mb.txt in the model directory makes model_fn hold that much memory.
 MEMORY_SOURCE = """
 import json
 import os
@@ -35,6 +35,8 @@ def transform_fn(model, data, content_type, accept):
     words = text.split()
     if words and words[0] == "sleep":
         time.sleep(float(words[1]))
+    elif words and words[0] == "big":
+        return "x" * int(words[1]), "text/plain"
     elif words and words[0] == "alloc":
         block = np.ones(int(words[1]) * 1024 * 1024 // 8)
         del block

@@ -4,7 +4,7 @@ CloudWatch answers on every protocol a current SDK may pick: awsJson 1.0 (``X-Am
 GraniteServiceVersion20100801.*``, what botocore sends), rpc-v2-cbor (``/service/
 GraniteServiceVersion20100801/operation/*``) and awsQuery (form posts signed for
 ``monitoring``). Prometheus scrapes unsigned ``GET /metrics``. The sampler measures the worker
-processes of every running real-time instance.
+processes of every running real-time instance and every warm serverless instance.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from endpointlab.emulator.app import JsonRoute, ProtocolRoute, RequestHead
 from endpointlab.emulator.control.registry import Registry
 from endpointlab.emulator.endpoints.fleet import FleetManager
 from endpointlab.emulator.endpoints.realtime import RealtimeVariant
+from endpointlab.emulator.endpoints.serverless import ServerlessVariant
 from endpointlab.emulator.metrics import (
     InstanceProcesses,
     MetricsRecorder,
@@ -30,6 +31,7 @@ from endpointlab.emulator.services.cloudwatch import CloudWatchService
 from endpointlab.emulator.wire import CborCodec, JsonRpcCodec, QueryCodec, service_model
 
 GIB = 1024**3
+MIB = 1024**2
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -93,8 +95,9 @@ def _is_query(head: RequestHead) -> bool:
 
 
 def running_instances(registry: Registry, fleets: FleetManager) -> list[InstanceProcesses]:
-    """Every running real-time instance with its type's memory and its worker pids."""
-    out = []
+    """Every running instance with its memory and its worker pids: real-time instances with
+    their type's memory, warm serverless instances (one worker each) with MemorySizeInMB."""
+    out: list[InstanceProcesses] = []
     for endpoint in registry.endpoints():
         fleet = fleets.get(endpoint.name)
         if fleet is None or endpoint.deployed is None:
@@ -102,6 +105,13 @@ def running_instances(registry: Registry, fleets: FleetManager) -> list[Instance
         types = {v.name: v.instance_type for v in endpoint.deployed.config.variants}
         for name, routed in fleet.variants.items():
             runtime = routed.runtime
+            if isinstance(runtime, ServerlessVariant):
+                memory = runtime.config.memory_size_mb * MIB
+                out.extend(
+                    InstanceProcesses(endpoint.name, name, memory, (pid,), serverless=True)
+                    for pid in runtime.worker_pids
+                )
+                continue
             kind = instance_type(types.get(name) or "")
             if not isinstance(runtime, RealtimeVariant) or kind is None:
                 continue

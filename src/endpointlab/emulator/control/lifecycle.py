@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from endpointlab.emulator.control.artifacts import ArtifactCache
+from endpointlab.emulator.control.capacity import desired_states
 from endpointlab.emulator.control.registry import Registry, validation_error
 from endpointlab.emulator.control.resources import (
     Deployed,
@@ -28,7 +29,8 @@ from endpointlab.emulator.control.resources import (
     variant_states,
 )
 from endpointlab.emulator.endpoints.base import DeploymentError, ModelPackage
-from endpointlab.emulator.endpoints.fleet import Fleet, FleetManager
+from endpointlab.emulator.endpoints.fleet import Fleet, FleetManager, RoutedVariant
+from endpointlab.emulator.endpoints.serverless import ServerlessVariant
 from endpointlab.emulator.errors import ServiceError
 from endpointlab.models.errors import ArtifactError
 
@@ -216,50 +218,33 @@ class Lifecycle:
             raise validation_error(f'Cannot update in-progress endpoint "{endpoint.arn}".')
         fleet = self.fleets.get(name)
         assert fleet is not None
-        known = {v.name for v in endpoint.variants}
-        seen: set[str] = set()
-        for item in desired:
-            # SageMaker's wording, as moto reproduces it (no first-party capture found).
-            variant = item["VariantName"]
-            if variant in seen:
-                raise validation_error(
-                    f'The variant name "{variant}" was non-unique within the request.'
-                )
-            seen.add(variant)
-            if variant not in known:
-                raise validation_error(
-                    f'The variant name(s) "{variant}" is/are not present within endpoint '
-                    f'configuration "{endpoint.config_name}".'
-                )
-        updating = endpoint.with_status(EndpointStatus.UPDATING, self._clock())
-        self.registry.put(updating)
-        self._spawn(self._apply_weights(name, fleet, desired))
+        states = desired_states(endpoint, desired)
+        updating = endpoint.with_status(EndpointStatus.UPDATING, self._clock(), variants=states)
+        self.registry.put(updating)  # a larger MaxConcurrency is checked against the quotas
+        self._spawn(self._apply_weights(name, fleet, states))
         return updating
 
-    async def _apply_weights(self, name: str, fleet: Fleet, desired: list[dict[str, Any]]) -> None:
+    async def _apply_weights(
+        self, name: str, fleet: Fleet, desired: tuple[VariantState, ...]
+    ) -> None:
         async with self._lock(name):
             reason = None
-            for item in desired:
-                variant = item["VariantName"]
-                if "DesiredWeight" in item:
-                    fleet.set_weight(variant, float(item["DesiredWeight"]))
-                if "DesiredInstanceCount" in item:
-                    try:
-                        await fleet.variants[variant].runtime.scale_to(item["DesiredInstanceCount"])
-                    except DeploymentError as exc:
-                        reason = str(exc)
+            for state in desired:
+                fleet.set_weight(state.name, state.desired_weight)
+                runtime = fleet.variants[state.name].runtime
+                try:
+                    if isinstance(runtime, ServerlessVariant):
+                        if state.desired_serverless is not None:
+                            await runtime.reconfigure(state.desired_serverless)
+                    elif state.desired_instance_count != state.current_instance_count:
+                        await runtime.scale_to(state.desired_instance_count)
+                except DeploymentError as exc:
+                    reason = str(exc)
             current = self.registry.find_endpoint(name)
             if current is None or current.status is EndpointStatus.DELETING:
                 return
             states = tuple(
-                replace(
-                    state,
-                    current_weight=fleet.variants[state.name].weight,
-                    desired_weight=fleet.variants[state.name].weight,
-                    current_instance_count=fleet.variants[state.name].runtime.instance_count,
-                    desired_instance_count=fleet.variants[state.name].runtime.instance_count,
-                )
-                for state in current.variants
+                _live_state(state, fleet.variants[state.name]) for state in current.variants
             )
             self.registry.put(
                 current.with_status(
@@ -331,9 +316,29 @@ def _as_recorded(config: EndpointConfig, recorded: tuple[VariantState, ...]) -> 
         if not variant.is_serverless and state.desired_instance_count > 0:
             count = state.desired_instance_count
         variants.append(
-            replace(variant, initial_weight=state.current_weight, initial_instance_count=count)
+            replace(
+                variant,
+                initial_weight=state.current_weight,
+                initial_instance_count=count,
+                serverless=state.serverless if variant.is_serverless else None,
+            )
         )
     return replace(config, variants=tuple(variants))
+
+
+def _live_state(state: VariantState, routed: RoutedVariant) -> VariantState:
+    """``state`` as the variant now runs: the update (if any) applied or, if it failed, not."""
+    runtime = routed.runtime
+    serverless = runtime.config if isinstance(runtime, ServerlessVariant) else state.serverless
+    return replace(
+        state,
+        current_weight=routed.weight,
+        desired_weight=routed.weight,
+        current_instance_count=runtime.instance_count,
+        desired_instance_count=runtime.instance_count,
+        serverless=serverless,
+        desired_serverless=None,
+    )
 
 
 def _running_states(config: EndpointConfig, fleet: Fleet) -> tuple[VariantState, ...]:

@@ -80,18 +80,25 @@ class Registry:
                     f'Cannot create already existing {kind.label} "{self.arn(kind, record.name)}".'
                 )
             if isinstance(record, Endpoint):
-                self._check_serverless_quotas(record.name, record.config_name)
+                self._check_serverless_quotas(record.name, self._usage_of_config(record))
             self._store.put(record)
             self._records[kind][record.name.lower()] = record
 
     def put(self, record: Record) -> None:
         """Replace an existing record (an endpoint changing state); an update to a serverless
-        config is checked against the account's quotas first."""
+        config, or to a serverless variant's concurrency, is checked against the account's
+        quotas first."""
         with self._lock:
-            if isinstance(record, Endpoint) and record.pending_config_name is not None:
+            if isinstance(record, Endpoint):
                 before = self.find_endpoint(record.name)
-                if before is None or before.pending_config_name != record.pending_config_name:
-                    self._check_serverless_quotas(record.name, record.pending_config_name)
+                pending = record.pending_config_name
+                if pending is not None and (
+                    before is None or before.pending_config_name != pending
+                ):
+                    self._check_serverless_quotas(record.name, self._usage_of_config(record))
+                desired = _desired_usage(record)
+                if desired is not None and (before is None or _desired_usage(before) != desired):
+                    self._check_serverless_quotas(record.name, desired)
             self._store.put(record)
             self._records[kind_of(record)][record.name.lower()] = record
 
@@ -133,25 +140,41 @@ class Registry:
         with self._lock:
             return list(self._records[kind].values())
 
-    def _check_serverless_quotas(self, endpoint: str, config_name: str) -> None:
-        """ResourceLimitExceeded if ``endpoint`` on ``config_name`` would take the account past
-        its number of serverless endpoints or their total MaxConcurrency (CreateEndpoint and
-        UpdateEndpoint fail at once, as on AWS)."""
-        record = self._records[ResourceKind.ENDPOINT_CONFIG].get(config_name.lower())
-        wanted = _serverless_usage(endpoint, record if isinstance(record, EndpointConfig) else None)
+    def _check_serverless_quotas(self, endpoint: str, wanted: Usage | None) -> None:
+        """ResourceLimitExceeded if ``endpoint`` claiming ``wanted`` would take the account past
+        its number of serverless endpoints or their total MaxConcurrency (CreateEndpoint,
+        UpdateEndpoint and UpdateEndpointWeightsAndCapacities fail at once, as on AWS)."""
         if wanted is None:
             return
         others = []
         for other in self.endpoints():
             if other.name.lower() == endpoint.lower():
                 continue
-            usage = _serverless_usage(other.name, self._config_of(other))
+            usage = self._usage_of(other)
             if usage is not None:
                 others.append(usage)
         options = self._serverless
         breach = quota_breach(others, wanted, options.max_endpoints, options.max_total_concurrency)
         if breach is not None:
             raise ServiceError("ResourceLimitExceeded", quota_message(breach))
+
+    def _usage_of_config(self, endpoint: Endpoint) -> Usage | None:
+        """The claim of ``endpoint`` on the config it is created or updated with."""
+        name = endpoint.pending_config_name or endpoint.config_name
+        record = self._records[ResourceKind.ENDPOINT_CONFIG].get(name.lower())
+        return _serverless_usage(
+            endpoint.name, record if isinstance(record, EndpointConfig) else None
+        )
+
+    def _usage_of(self, endpoint: Endpoint) -> Usage | None:
+        """The claim of an existing endpoint: its live concurrency (or the one an update is
+        bringing), or its config's while it is created or moved to another config."""
+        if endpoint.pending_config_name is None:
+            for state in endpoint.variants:
+                config = state.desired_serverless or state.serverless
+                if config is not None:
+                    return Usage(endpoint.name, config.max_concurrency)
+        return _serverless_usage(endpoint.name, self._config_of(endpoint))
 
     def _config_of(self, endpoint: Endpoint) -> EndpointConfig | None:
         """The config an endpoint runs, or is being updated to."""
@@ -217,6 +240,14 @@ def _decode_token(token: str | None) -> int:
     if not isinstance(offset, int) or offset < 0:
         raise validation_error("Invalid pagination token because of the parameters.")
     return offset
+
+
+def _desired_usage(endpoint: Endpoint) -> Usage | None:
+    """The claim a serverless update in progress makes (None when none is under way)."""
+    for state in endpoint.variants:
+        if state.desired_serverless is not None:
+            return Usage(endpoint.name, state.desired_serverless.max_concurrency)
+    return None
 
 
 def _serverless_usage(endpoint: str, config: EndpointConfig | None) -> Usage | None:

@@ -105,7 +105,9 @@ class EndpointConfig:
 
 @dataclass(frozen=True)
 class VariantState:
-    """The live shape of one variant of an endpoint: weights and instance counts."""
+    """The live shape of one variant of an endpoint: weights and instance counts, or for a
+    serverless variant its current concurrency (``serverless``) and the one an update in
+    progress is bringing (``desired_serverless``; None when none is)."""
 
     name: str
     current_weight: float
@@ -113,6 +115,7 @@ class VariantState:
     current_instance_count: int
     desired_instance_count: int
     serverless: ServerlessConfig | None = None
+    desired_serverless: ServerlessConfig | None = None
 
 
 @dataclass(frozen=True)

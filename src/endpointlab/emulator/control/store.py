@@ -167,6 +167,7 @@ def _dump(record: Record) -> dict[str, Any]:
                 "current_instance_count": v.current_instance_count,
                 "desired_instance_count": v.desired_instance_count,
                 "serverless": _serverless(v.serverless),
+                "desired_serverless": _serverless(v.desired_serverless),
             }
             for v in record.variants
         ],
@@ -229,7 +230,13 @@ def _load(kind: ResourceKind, data: dict[str, Any]) -> Record:
         spec=data["spec"],
         deployed=_load_deployed(data.get("deployed")),
         variants=tuple(
-            VariantState(**{**v, "serverless": _load_serverless(v["serverless"])})
+            VariantState(
+                **{
+                    **v,
+                    "serverless": _load_serverless(v["serverless"]),
+                    "desired_serverless": _load_serverless(v.get("desired_serverless")),
+                }
+            )
             for v in data["variants"]
         ),
     )

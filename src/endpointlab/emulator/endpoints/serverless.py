@@ -17,7 +17,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from endpointlab.emulator.control.resources import Variant
+from endpointlab.emulator.control.resources import ServerlessConfig, Variant
 from endpointlab.emulator.endpoints.base import (
     DeploymentError,
     InvocationOutcome,
@@ -157,6 +157,15 @@ class ServerlessVariant:
             excess -= 1
         if excess < 0:
             await self._add_provisioned(-excess)
+
+    async def reconfigure(self, config: ServerlessConfig) -> None:
+        """Apply a ServerlessUpdateConfig: the new MaxConcurrency holds for requests arriving
+        from now on (requests already admitted finish), and provisioned instances are started
+        or handed back to on-demand capacity until ProvisionedConcurrency are."""
+        if config.memory_size_mb != self.config.memory_size_mb:
+            raise DeploymentError(f"{self.name}: MemorySizeInMB cannot change in place")
+        self.config = config
+        await self.scale_to(config.provisioned_concurrency or 0)
 
     async def stop(self) -> None:
         """Let requests already here finish, then stop every instance. Instances still

@@ -5,6 +5,8 @@ workers with psutil: CPUUtilization is the CPU time the instance's processes use
 interval as AWS counts it (100% per busy core, so 0-100 x vCPUs), MemoryUtilization their
 proportional set size as a percentage of the instance type's memory, DiskUtilization the
 fullness of the volume holding the data directory. Each instance publishes its own samples.
+A serverless instance publishes MemoryUtilization only (of its MemorySizeInMB), the one
+utilisation metric SageMaker documents for serverless endpoints.
 """
 
 from __future__ import annotations
@@ -33,12 +35,14 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class InstanceProcesses:
-    """One running instance: whose it is, how big its type is, and its worker pids."""
+    """One running instance: whose it is, how much memory it has (its instance type's, or a
+    serverless MemorySizeInMB), and its worker pids."""
 
     endpoint: str
     variant: str
     memory_bytes: float
     pids: tuple[int, ...]
+    serverless: bool = False
 
 
 @dataclass(frozen=True)
@@ -118,11 +122,10 @@ class UtilizationSampler:
         measured = await asyncio.to_thread(self.measure, instances, now)
         for result in measured:
             dims = variant_dimensions(result.instance.endpoint, result.instance.variant)
-            for name, value in (
-                (CPU_UTILIZATION, result.cpu),
-                (MEMORY_UTILIZATION, result.memory),
-                (DISK_UTILIZATION, result.disk),
-            ):
+            values = [(MEMORY_UTILIZATION, result.memory)]
+            if not result.instance.serverless:
+                values += [(CPU_UTILIZATION, result.cpu), (DISK_UTILIZATION, result.disk)]
+            for name, value in values:
                 self._recorder.put(ENDPOINTS_NAMESPACE, name, dims, value, UNIT_PERCENT, now)
         return measured
 

@@ -236,7 +236,9 @@ def _variant_summary(state: VariantState, image: str | None, resolved: datetime)
     summary["DesiredWeight"] = state.desired_weight
     if state.serverless is not None:
         summary["CurrentServerlessConfig"] = _serverless(state.serverless)
-        summary["DesiredServerlessConfig"] = _serverless(state.serverless)
+        summary["DesiredServerlessConfig"] = _serverless(
+            state.desired_serverless or state.serverless
+        )
     else:
         summary["CurrentInstanceCount"] = state.current_instance_count
         summary["DesiredInstanceCount"] = state.desired_instance_count

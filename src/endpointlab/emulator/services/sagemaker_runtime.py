@@ -14,12 +14,14 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from endpointlab.emulator.control.registry import Registry
 from endpointlab.emulator.control.resources import ACCOUNT_ID, Endpoint, EndpointStatus
-from endpointlab.emulator.endpoints.base import InvocationOutcome, ThrottledError
+from endpointlab.emulator.endpoints.base import InvocationOutcome, ThrottledError, VariantRuntime
 from endpointlab.emulator.endpoints.fleet import FleetManager
+from endpointlab.emulator.endpoints.serverless import ServerlessVariant
 from endpointlab.emulator.endpoints.serverless_policy import (
     MAX_PAYLOAD_BYTES as SERVERLESS_MAX_PAYLOAD_BYTES,
 )
@@ -76,7 +78,8 @@ class SageMakerRuntimeService:
                 "ValidationError", f"Endpoint {name} of account {ACCOUNT_ID} not found."
             )
         body: bytes = params.get("Body", b"")
-        if any(state.serverless is not None for state in endpoint.variants):
+        serverless = any(state.serverless is not None for state in endpoint.variants)
+        if serverless:
             if len(body) > SERVERLESS_MAX_PAYLOAD_BYTES:
                 # What serverless endpoints answer (sagemaker-python-sdk issue 4271).
                 raise ServiceError("ValidationError", f"Request {uuid.uuid4()} has oversize body.")
@@ -98,10 +101,11 @@ class SageMakerRuntimeService:
             # As SageMaker answers: 400, ThrottlingException and {"message": null}, which
             # botocore retries in both retry modes (facts 2.2 and 2.4).
             raise ServiceError("ThrottlingException", "", fields={"message": None}) from exc
+        limit = SERVERLESS_MAX_PAYLOAD_BYTES if serverless else MAX_PAYLOAD_BYTES
+        outcome = _refuse_oversize(outcome, limit, serverless)
         if self._metrics is not None:
-            routed = fleet.variants.get(variant)
-            instances = routed.runtime.instance_count if routed is not None else None
-            self._record(endpoint, variant, outcome, instances, time.perf_counter() - started)
+            runtime = fleet.variants[variant].runtime
+            self._record(endpoint, variant, outcome, runtime, time.perf_counter() - started)
         response = _check(outcome, endpoint.name, region)
         result: dict[str, Any] = {
             "Body": response.body,
@@ -119,7 +123,7 @@ class SageMakerRuntimeService:
         endpoint: Endpoint,
         variant: str,
         outcome: InvocationOutcome,
-        instances: int | None,
+        runtime: VariantRuntime,
         elapsed_s: float,
     ) -> None:
         assert self._metrics is not None
@@ -127,9 +131,7 @@ class SageMakerRuntimeService:
             result = Outcome.of_status(outcome.response.status)
         else:
             result = Outcome.TIMEOUT if outcome.timed_out else Outcome.MODEL_ERROR
-        serverless = endpoint.deployed is not None and any(
-            v.name == variant and v.is_serverless for v in endpoint.deployed.config.variants
-        )
+        serverless = isinstance(runtime, ServerlessVariant)
         model_s = outcome.model_latency_s
         self._metrics.record_invocation(
             endpoint.name,
@@ -137,16 +139,31 @@ class SageMakerRuntimeService:
             model_latency_s=model_s,
             overhead_latency_s=max(0.0, elapsed_s - model_s),
             outcome=result,
-            instances=instances,
+            instances=runtime.instance_count,
             serverless=serverless,
         )
         if outcome.cold_start_s is not None:
             self._metrics.record_setup(endpoint.name, variant, outcome.cold_start_s)
-        config = next((s.serverless for s in endpoint.variants if s.name == variant), None)
-        if outcome.serverless is not None and config is not None:
+        # The variant's concurrency now, which an update in progress may already have changed.
+        if outcome.serverless is not None and isinstance(runtime, ServerlessVariant):
             dimensions = variant_dimensions(endpoint.name, variant)
-            for metric, value, unit in serverless_metrics(outcome.serverless, config):
+            for metric, value, unit in serverless_metrics(outcome.serverless, runtime.config):
                 self._metrics.put(SAGEMAKER_NAMESPACE, metric, dimensions, value, unit)
+
+
+def _refuse_oversize(outcome: InvocationOutcome, limit: int, serverless: bool) -> InvocationOutcome:
+    """An answer larger than the endpoint kind's response limit (6 MB; 4 MB serverless) does
+    not reach the client: it fails as the model's error. The wording is UNCONFIRMED (no
+    capture of SageMaker refusing an oversize response was found)."""
+    response = outcome.response
+    if response is None or len(response.body) <= limit:
+        return outcome
+    kind = "serverless endpoints" if serverless else "real-time endpoints"
+    failure = (
+        f"The container's response of {len(response.body)} bytes exceeds the maximum response "
+        f"payload size of {limit} bytes for {kind}."
+    )
+    return replace(outcome, response=None, failure=failure)
 
 
 def _check(outcome: InvocationOutcome, endpoint: str, region: str) -> Any:
