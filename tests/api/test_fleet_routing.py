@@ -96,7 +96,12 @@ def check_live_changes(sagemaker: Any, runtime: Any, endpoint: str) -> None:
         ],
     )
     assert response["EndpointArn"] == arn("endpoint", endpoint)
-    assert sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"] == "Updating"
+    updating = sagemaker.describe_endpoint(EndpointName=endpoint)
+    assert updating["EndpointStatus"] == "Updating"
+    # While Updating, the request's values are the desired ones; the current ones are unchanged.
+    (blue, green) = updating["ProductionVariants"]
+    assert (blue["DesiredWeight"], green["DesiredWeight"]) == (0.0, 2.0)
+    assert (green["CurrentInstanceCount"], green["DesiredInstanceCount"]) == (1, 2)
     # The endpoint keeps serving while it scales.
     assert invoke_json(runtime, endpoint)["version"] in ("v1", "v2")
     sagemaker.get_waiter("endpoint_in_service").wait(

@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from endpointlab.emulator.control.resources import (
     EndpointStatus,
     Model,
     ResourceKind,
+    Variant,
     VariantState,
     variant_states,
 )
@@ -88,13 +89,28 @@ class Lifecycle:
         self._spawn(self._deploy(name, config, updating=False))
         return endpoint
 
-    def update_endpoint(self, name: str, config_name: str) -> Endpoint:
+    def update_endpoint(
+        self, name: str, config_name: str, retained: frozenset[str] = frozenset()
+    ) -> Endpoint:
+        """Move ``name`` to ``config_name`` (blue/green); ``retained`` names the variant
+        properties (DesiredWeight, DesiredInstanceCount) that keep their live values
+        (RetainAllVariantProperties less ExcludeRetainedVariantProperties)."""
         endpoint = self.registry.endpoint(name)
         config = self.registry.endpoint_config(config_name)
         if endpoint.status is EndpointStatus.FAILED:
             raise validation_error(f'Cannot update failed endpoint "{endpoint.arn}".')
         if endpoint.status is not EndpointStatus.IN_SERVICE:
             raise validation_error(f'Cannot update in-progress endpoint "{endpoint.arn}".')
+        running = endpoint.variants
+        instances = bool(running) and not any(state.serverless for state in running)
+        if instances and any(variant.is_serverless for variant in config.variants):
+            # The developer guide: an instance-based endpoint cannot become serverless ("you
+            # receive a ValidationError"); the wording here is UNCONFIRMED.
+            raise validation_error(
+                f'Cannot update endpoint "{endpoint.arn}" to serverless endpoint configuration '
+                f'"{config.arn}": an endpoint with instances cannot be converted to a '
+                "serverless endpoint."
+            )
         now = self._clock()
         updating = endpoint.with_status(
             EndpointStatus.UPDATING,
@@ -104,7 +120,8 @@ class Lifecycle:
             failure_reason=None,
         )
         self.registry.put(updating)
-        self._spawn(self._deploy(name, config, updating=True))
+        kept = Recorded(running, retained) if retained else Recorded()
+        self._spawn(self._deploy(name, config, updating=True, recorded=kept))
         return updating
 
     def delete_endpoint(self, name: str) -> None:
@@ -122,18 +139,20 @@ class Lifecycle:
         updating: bool,
         models: tuple[Model, ...] | None = None,
         restored: Endpoint | None = None,
+        recorded: Recorded | None = None,
     ) -> None:
         """Start ``config``'s fleet and route the endpoint to it.
 
         ``models`` are the models to run (default: looked up by name now); ``restored`` is the
         endpoint as recorded before a restart, whose weights, instance counts and (if it was
-        InService) LastModifiedTime the new fleet takes over unchanged.
+        InService) LastModifiedTime the new fleet takes over unchanged; ``recorded`` are the
+        live variant values an update keeps.
         """
         async with self._lock(name):
             try:
-                fleet, states, used = await self._start_fleet(
-                    config, models, restored.variants if restored else ()
-                )
+                if restored is not None:
+                    recorded = Recorded(restored.variants, RESTORED)
+                fleet, states, used = await self._start_fleet(config, models, recorded)
             except (DeploymentError, ArtifactError, ServiceError) as exc:
                 reason = exc.message if isinstance(exc, ServiceError) else str(exc)
                 self._record_failure(name, reason, updating=updating)
@@ -179,7 +198,7 @@ class Lifecycle:
         self,
         config: EndpointConfig,
         models: tuple[Model, ...] | None,
-        recorded: tuple[VariantState, ...],
+        recorded: Recorded | None,
     ) -> tuple[Fleet, tuple[VariantState, ...], tuple[Model, ...]]:
         """Start the fleet; return it, its variants' live state and the models it runs."""
         given = {model.name.lower(): model for model in models or ()}
@@ -197,7 +216,7 @@ class Lifecycle:
                 environment=dict(model.primary.environment),
             )
             used[model.name.lower()] = model
-        running = _as_recorded(config, recorded)
+        running = recorded.apply(config) if recorded is not None else config
         fleet = self.fleets.build(config.name, running.variants, packages)
         await fleet.start()
         return fleet, _running_states(running, fleet), tuple(used.values())
@@ -303,27 +322,43 @@ class Lifecycle:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
 
-def _as_recorded(config: EndpointConfig, recorded: tuple[VariantState, ...]) -> EndpointConfig:
-    """``config`` with each variant's weight and instance count as ``recorded`` (if any)."""
-    states = {state.name: state for state in recorded}
-    variants = []
-    for variant in config.variants:
-        state = states.get(variant.name)
-        if state is None:
-            variants.append(variant)
-            continue
-        count = variant.initial_instance_count
-        if not variant.is_serverless and state.desired_instance_count > 0:
-            count = state.desired_instance_count
-        variants.append(
-            replace(
-                variant,
-                initial_weight=state.current_weight,
-                initial_instance_count=count,
-                serverless=state.serverless if variant.is_serverless else None,
+# The variant properties a restart brings back; UpdateEndpoint retains at most the first two.
+RESTORED = frozenset({"DesiredWeight", "DesiredInstanceCount", "ServerlessConfig"})
+
+
+@dataclass(frozen=True)
+class Recorded:
+    """Live variant values a new fleet takes over instead of its config's: after a restart all
+    of ``RESTORED``; after UpdateEndpoint with RetainAllVariantProperties the weights and
+    instance counts not excluded. A variant that changed kind (instances <-> serverless) or is
+    new takes its config's values."""
+
+    variants: tuple[VariantState, ...] = ()
+    properties: frozenset[str] = frozenset()
+
+    def apply(self, config: EndpointConfig) -> EndpointConfig:
+        states = {state.name: state for state in self.variants}
+        variants = []
+        for variant in config.variants:
+            state = states.get(variant.name)
+            same_kind = state is not None and variant.is_serverless == (
+                state.serverless is not None
             )
-        )
-    return replace(config, variants=tuple(variants))
+            variants.append(self._kept(variant, state) if same_kind and state else variant)
+        return replace(config, variants=tuple(variants))
+
+    def _kept(self, variant: Variant, state: VariantState) -> Variant:
+        keep = self.properties
+        changes: dict[str, Any] = {}
+        if "DesiredWeight" in keep:
+            changes["initial_weight"] = state.current_weight
+        if variant.is_serverless and "ServerlessConfig" in keep:
+            changes["serverless"] = state.serverless
+        if not variant.is_serverless and "DesiredInstanceCount" in keep:
+            changes["initial_instance_count"] = (
+                state.desired_instance_count or variant.initial_instance_count
+            )
+        return replace(variant, **changes)
 
 
 def _live_state(state: VariantState, routed: RoutedVariant) -> VariantState:

@@ -149,8 +149,15 @@ class SageMakerService:
         return self._describe(endpoint)
 
     def update_endpoint(self, params: Params) -> Result:
+        retained: frozenset[str] = frozenset()
+        if params.get("RetainAllVariantProperties"):
+            excluded = {
+                item["VariantPropertyType"]
+                for item in params.get("ExcludeRetainedVariantProperties", [])
+            }
+            retained = frozenset({"DesiredWeight", "DesiredInstanceCount"} - excluded)
         endpoint = self._lifecycle.update_endpoint(
-            params["EndpointName"], params["EndpointConfigName"]
+            params["EndpointName"], params["EndpointConfigName"], retained
         )
         return {"EndpointArn": endpoint.arn}
 
