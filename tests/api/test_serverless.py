@@ -9,6 +9,7 @@ import datetime
 import json
 import threading
 import time
+import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 import psutil
 import pytest
 from botocore.exceptions import ClientError
+from prometheus_client.parser import text_string_to_metric_families
 
 from endpointlab.config import EmulatorSettings, ServerlessOptions
 from endpointlab.emulator.workers.cpu_quota import CpuQuotas
@@ -168,6 +170,16 @@ def test_requests_beyond_max_concurrency_are_throttled_at_once_without_retries(
     assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
     assert error["ResponseMetadata"]["HTTPHeaders"]["x-amzn-errortype"] == "ThrottlingException"
     assert all(r.response["ResponseMetadata"]["RetryAttempts"] == 0 for r in throttled)
+    assert throttle_count(url, endpoint) == 5  # Prometheus counts what CloudWatch does not
+
+
+def throttle_count(url: str, endpoint: str) -> float:
+    """``endpointlab_throttled_requests_total`` for ``endpoint``, from a Prometheus scrape."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    samples = families["endpointlab_throttled_requests"].samples
+    return sum(s.value for s in samples if s.labels["endpoint_name"] == endpoint)
 
 
 def test_standard_retries_absorb_the_throttling_and_every_request_succeeds(
@@ -198,6 +210,7 @@ def test_standard_retries_absorb_the_throttling_and_every_request_succeeds(
     assert sum(retries) > 0  # throttled first, then served
     assert len(attempts) == requests + sum(retries)
     assert sum(a.startswith("attempt=1;") for a in attempts) == requests
+    assert throttle_count(url, endpoint) == sum(retries)  # every retry answered a throttle
 
 
 def test_legacy_retries_retry_throttling_too(url: str, deployer: ServerlessDeployer) -> None:

@@ -32,6 +32,10 @@ class ThrottledError(Exception):
     """The variant refused a request at once: it already serves as many concurrent requests
     as it may (a serverless variant's MaxConcurrency). Excess requests are not queued."""
 
+    def __init__(self, variant: str, in_flight: int) -> None:
+        super().__init__(f"{variant}: {in_flight} requests in flight")
+        self.variant = variant
+
 
 @dataclass(frozen=True)
 class ServerlessExecution:

@@ -192,7 +192,7 @@ class ServerlessVariant:
         placement = place(self._in_flight, self.config.max_concurrency, self.idle_count)
         if placement is Placement.THROTTLE:
             self.stats.throttled += 1
-            raise ThrottledError(f"{self.name}: {self._in_flight} requests in flight")
+            raise ThrottledError(self.name, self._in_flight)
         self._in_flight += 1
         self._drained.clear()
         try:

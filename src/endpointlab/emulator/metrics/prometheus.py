@@ -4,6 +4,7 @@ SageMaker's metrics become ``sagemaker_<snake name>`` families labelled by their
 (``endpoint_name``, ``variant_name``): time metrics are histograms in seconds, ``Percent``
 ones gauges of the latest sample, counts counters of the running Sum. Metrics of other
 namespaces (PutMetricData) appear as ``cloudwatch_metric`` summaries plus a latest gauge.
+``endpointlab_throttled_requests_total`` counts the requests serverless variants refused.
 """
 
 from __future__ import annotations
@@ -68,6 +69,16 @@ class TotalsCollector(Collector):
                 custom.add_metric(labels, round(entry.count), entry.total)
                 latest.add_metric(labels, entry.latest_mean)
         yield from families.values()
+        throttled = CounterMetricFamily(
+            "endpointlab_throttled_requests",
+            "Requests refused with ThrottlingException at a serverless variant's MaxConcurrency "
+            "(an emulator counter: SageMaker publishes no CloudWatch metric for them).",
+            labels=["endpoint_name", "variant_name"],
+        )
+        for (endpoint, variant), count in sorted(self._recorder.throttled.items()):
+            throttled.add_metric([endpoint, variant], count)
+        if throttled.samples:
+            yield throttled
         if custom.samples:
             yield custom
             yield latest

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import math
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -48,6 +49,9 @@ class MetricsRecorder:
         self._pending: list[tuple[Any, ...]] = []
         self._flush_lock = asyncio.Lock()
         self._keys: dict[tuple[str, str], tuple[MetricKey, ...]] = {}
+        # Requests refused with ThrottlingException, by (endpoint, variant). SageMaker
+        # publishes no CloudWatch metric for them, so they are counted for Prometheus only.
+        self.throttled: Counter[tuple[str, str]] = Counter()
 
     def now(self) -> float:
         """The recorder's clock (epoch seconds)."""
@@ -82,6 +86,10 @@ class MetricsRecorder:
         """ModelSetupTime: the measured time to start compute and load the model."""
         at = self._clock() if timestamp is None else timestamp
         self._pending.append((_SETUP, at, endpoint, variant, setup_s))
+
+    def record_throttle(self, endpoint: str, variant: str) -> None:
+        """One request refused at once because ``variant`` was at its MaxConcurrency."""
+        self.throttled[endpoint, variant] += 1
 
     def put(
         self,

@@ -98,6 +98,8 @@ class SageMakerRuntimeService:
         try:
             variant, outcome = await fleet.invoke(request, params.get("TargetVariant"))
         except ThrottledError as exc:
+            if self._metrics is not None:
+                self._metrics.record_throttle(endpoint.name, exc.variant)
             # As SageMaker answers: 400, ThrottlingException and {"message": null}, which
             # botocore retries in both retry modes (facts 2.2 and 2.4).
             raise ServiceError("ThrottlingException", "", fields={"message": None}) from exc
