@@ -116,10 +116,10 @@ class CloudWatchService:
     async def get_metric_statistics(self, params: Mapping[str, Any]) -> dict[str, Any]:
         statistics = list(params.get("Statistics") or [])
         extended = list(params.get("ExtendedStatistics") or [])
-        if statistics and extended:
-            raise combination(
-                "Must specify either Statistics or ExtendedStatistics, but not both."
-            )  # UNCONFIRMED
+        # The API reference says "either Statistics or ExtendedStatistics, but not both", yet
+        # clients that run against AWS send both and read both from each datapoint (AWS's own
+        # serverless benchmarking toolkit, sm-serverless-benchmarking; Grafana's CloudWatch
+        # source), so CloudWatch evidently answers both; so does the emulator.
         if not statistics and not extended:
             raise combination("Must specify either Statistics or ExtendedStatistics")
         parsed = []
