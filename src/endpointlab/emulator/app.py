@@ -3,7 +3,10 @@
 awsJson requests (``POST /`` with ``X-Amz-Target``) go by target prefix; awsQuery and rpc-v2-cbor
 ones to the protocol route claiming their head; restJson ones by method and path. The codec
 parses, the service acts, the codec serialises the result or the ``ServiceError``; anything
-unexpected becomes the protocol's InternalFailure, never a traceback.
+unexpected becomes the protocol's InternalFailure, never a traceback. Requests for services the
+emulator does not emulate (an unknown target prefix; a query request signed for another service)
+get their protocol's error naming the service and operation: ``UnknownOperationException`` or
+``InvalidAction``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from endpointlab.emulator.auth import Api, Authenticator, Principal
+from endpointlab.emulator.caller import Caller, set_caller
 from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.timing import mark_arrival
 from endpointlab.emulator.wire import (
@@ -22,6 +26,8 @@ from endpointlab.emulator.wire import (
     RestJsonCodec,
     WireResponse,
     new_request_id,
+    query_action,
+    unserved_error,
 )
 
 log = logging.getLogger(__name__)
@@ -30,6 +36,8 @@ Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
+
+FORM_TYPE = "application/x-www-form-urlencoded"
 
 # Bodies larger than this are refused before they are read whole (the largest API payload the
 # emulated services accept is the 6 MB InvokeEndpoint body; S3 streams its own way).
@@ -99,19 +107,30 @@ class RequestHead:
     @property
     def signing_service(self) -> str | None:
         """The service in the SigV4 credential scope (header or presigned query), if signed."""
+        scope = self._credential().split("/")
+        return scope[3] if len(scope) == 5 else None
+
+    @property
+    def is_query(self) -> bool:
+        """Shaped like an awsQuery request: a form post to ``/``, or a GET with ``Action``."""
+        if self.path != "/" or "x-amz-target" in self.headers:
+            return False
+        if self.method == "POST":
+            return self.headers.get("content-type", "").startswith(FORM_TYPE)
+        return self.method == "GET" and "Action=" in self.query
+
+    def _credential(self) -> str:
         authorization = self.headers.get("authorization", "")
-        credential = ""
         if authorization.startswith("AWS4-HMAC-SHA256"):
             for part in authorization[len("AWS4-HMAC-SHA256") :].split(","):
                 key, _, value = part.strip().partition("=")
                 if key == "Credential":
-                    credential = value
+                    return value
         elif "X-Amz-Credential=" in self.query:
             from urllib.parse import parse_qs
 
-            credential = parse_qs(self.query).get("X-Amz-Credential", [""])[0]
-        scope = credential.split("/")
-        return scope[3] if len(scope) == 5 else None
+            return parse_qs(self.query).get("X-Amz-Credential", [""])[0]
+        return ""
 
 
 class AsgiRoute(Protocol):
@@ -147,6 +166,8 @@ class EmulatorApp:
         self._auth = authenticator
         routes: list[Route] = [*self._json.values(), *self._rest, *self._protocols]
         self._apis = {route: Api.of(route.codec.model) for route in routes}
+        # Requests signed for any other service (S3's route claims its own) are not for us.
+        self._signing_names = {api.signing_name for api in self._apis.values()} | {"s3"}
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
 
@@ -194,6 +215,8 @@ class EmulatorApp:
         protocol = next((r for r in self._protocols if r.claims(head)), None)
         if protocol is not None:
             response = await self._protocol_call(protocol, head, body, request_id)
+        elif head.is_query and head.signing_service not in (None, *self._signing_names):
+            response = self._unserved_query(head, body or b"", request_id)
         elif method == "POST" and path == "/" and (target is not None or _is_aws_json(headers)):
             # No X-Amz-Target on an awsJson post is Coral's UnknownOperationException.
             response = await self._json_call(target or "", head, body, request_id)
@@ -207,6 +230,9 @@ class EmulatorApp:
         prefix = target.split(".", 1)[0].strip()
         route = self._json.get(prefix) or next(iter(self._json.values()))
         codec = route.codec
+        if prefix and "." in target and prefix not in self._json:
+            # Another AWS API's target: say which, rather than Coral's bare answer.
+            return codec.serialize_error(_unserved_json(target.strip(), head), request_id)
         try:
             if body is None:
                 raise _too_large(codec.validation_code)
@@ -270,14 +296,37 @@ class EmulatorApp:
             return codec.serialize_error(_internal(), request_id)
 
     def _authenticate(self, route: Route, head: RequestHead, body: bytes) -> Principal | None:
-        if self._auth is None:
-            return None
-        return self._auth.authenticate(head, self._apis[route], body)
+        """The verified principal (None without ``--auth``), also recorded as the caller."""
+        principal = None
+        if self._auth is not None:
+            principal = self._auth.authenticate(head, self._apis[route], body)
+        set_caller(Caller(principal.user_arn if principal is not None else None))
+        return principal
+
+    @staticmethod
+    def _unserved_query(head: RequestHead, body: bytes, request_id: str) -> WireResponse:
+        action, version = query_action(head.query, body)
+        message = (
+            f'The endpointlab emulator does not emulate the service "{head.signing_service}" '
+            f"(Action={action or '?'}, Version={version or '?'})."
+        )
+        return unserved_error(ServiceError("InvalidAction", message), request_id)
 
     def _authorize(self, principal: Principal | None, route: Route, parsed: ParsedRequest) -> None:
         # Before the service acts: nothing of a denied request happens.
         if self._auth is not None and principal is not None:
             self._auth.authorize(principal, self._apis[route], parsed.name, parsed.params)
+
+
+def _unserved_json(target: str, head: RequestHead) -> ServiceError:
+    """``UnknownOperationException`` naming the target (and the service it was signed for)."""
+    service = head.signing_service
+    lead = "The endpointlab emulator does not emulate the service"
+    if service:
+        message = f'{lead} "{service}" (X-Amz-Target: {target}).'
+    else:
+        message = f"{lead} of X-Amz-Target: {target}."
+    return ServiceError("UnknownOperationException", message)
 
 
 def _internal() -> ServiceError:

@@ -18,7 +18,7 @@ from typing import Any
 import uvicorn
 
 from endpointlab.config import EmulatorSettings, available_cpus
-from endpointlab.emulator.app import EmulatorApp, JsonRoute, RestRoute
+from endpointlab.emulator.app import EmulatorApp, JsonRoute, ProtocolRoute, RequestHead, RestRoute
 from endpointlab.emulator.auth import AuthConfig, Authenticator, load_auth_file
 from endpointlab.emulator.control.artifacts import ArtifactCache
 from endpointlab.emulator.control.lifecycle import Lifecycle, utc_now
@@ -41,7 +41,14 @@ from endpointlab.emulator.objects.remote import s3_client
 from endpointlab.emulator.services.s3 import S3Route
 from endpointlab.emulator.services.sagemaker import SageMakerService
 from endpointlab.emulator.services.sagemaker_runtime import EXTRA_HEADERS, SageMakerRuntimeService
-from endpointlab.emulator.wire import JsonRpcCodec, RestJsonCodec, WireResponse, service_model
+from endpointlab.emulator.services.sts import StsService
+from endpointlab.emulator.wire import (
+    JsonRpcCodec,
+    QueryCodec,
+    RestJsonCodec,
+    WireResponse,
+    service_model,
+)
 from endpointlab.emulator.wire.rest_xml import RestXmlCodec
 from endpointlab.emulator.workers.cpu_quota import CpuQuotas
 from endpointlab.emulator.workers.host import WorkerHost
@@ -121,7 +128,7 @@ class Emulator:
             },
             [RestRoute(runtime, SageMakerRuntimeService(self.registry, self.fleets, metrics))],
             asgi_routes=[*self.monitoring.asgi_routes, self._s3_route()],
-            protocol_routes=self.monitoring.protocol_routes,
+            protocol_routes=[*self.monitoring.protocol_routes, _sts_route()],
             on_startup=self.start,
             on_shutdown=self.stop,
             authenticator=self.authenticator,
@@ -162,6 +169,16 @@ class Emulator:
             self._cpu_quotas.close()
         await self.monitoring.stop()
         self.store.close()
+
+
+def _sts_route() -> ProtocolRoute:
+    """STS over awsQuery: form posts (or GETs with Action) signed for ``sts``."""
+    codec = QueryCodec(service_model("sts"), validation_code="ValidationError")
+
+    def claims(head: RequestHead) -> bool:
+        return head.is_query and head.signing_service == "sts"
+
+    return ProtocolRoute(claims, codec, StsService())
 
 
 def bind(host: str, port: int) -> socket.socket:

@@ -4,7 +4,8 @@ SageMaker hosting resources are ``arn:aws:sagemaker:<region>:<account>:endpoint/
 the name lower-cased (model/, endpoint-config/ alike); the runtime's actions are ``sagemaker:``
 too (InvokeEndpointWithResponseStream needs ``sagemaker:InvokeEndpoint``). S3 maps operations to
 its own action names (ListObjectsV2 -> ``s3:ListBucket``). Actions without resource-level
-permissions (List*, CloudWatch metrics) are checked against ``*``.
+permissions (List*, CloudWatch metrics) are checked against ``*``; STS GetCallerIdentity needs
+none.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ IAM_PREFIX = {
     "cloudwatch": "cloudwatch",
     "application-autoscaling": "application-autoscaling",
     "s3": "s3",
+    "sts": "sts",
 }
 # SageMaker operations whose resources are named by their parameters: (kind, member).
 _MODEL = ((ResourceKind.MODEL, "ModelName"),)
@@ -91,6 +93,8 @@ def access_checks(
         return _cloudwatch(operation, params, region)
     if service == "s3":
         return _s3(operation, params)
+    if service == "sts" and operation == "GetCallerIdentity":
+        return ()  # needs no permission; even an explicit Deny does not stop it (IAM docs)
     prefix = IAM_PREFIX.get(service, service)
     return (Check(f"{prefix}:{operation}", _tagged_resource(params)),)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -72,7 +72,13 @@ class Lifecycle:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def create_endpoint(self, name: str, config_name: str, spec: dict[str, Any]) -> Endpoint:
+    def create_endpoint(
+        self,
+        name: str,
+        config_name: str,
+        spec: dict[str, Any],
+        tags: Mapping[str, str] | None = None,
+    ) -> Endpoint:
         config = self.registry.endpoint_config(config_name)
         now = self._clock()
         endpoint = Endpoint(
@@ -85,7 +91,7 @@ class Lifecycle:
             variants=variant_states(config),
             spec=spec,
         )
-        self.registry.add(endpoint)
+        self.registry.add(endpoint, tags)
         self._spawn(self._deploy(name, config, updating=False))
         return endpoint
 

@@ -3,7 +3,8 @@
 Lookups, creation, deletion and listing, with the exact errors SageMaker gives: a missing
 resource is ``ValidationException: Could not find endpoint "arn:..."``; a duplicate is
 ``Cannot create already existing endpoint "arn:..."``; a serverless endpoint beyond the account's
-quotas is ``ResourceLimitExceeded``. Every change is written to the store.
+quotas is ``ResourceLimitExceeded``. Every change is written to the store. Each resource's tags
+are kept with it: set at creation, changed by AddTags/DeleteTags, gone when it is deleted.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import base64
 import binascii
 import json
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
@@ -27,10 +28,20 @@ from endpointlab.emulator.control.resources import (
     arn,
 )
 from endpointlab.emulator.control.store import Record, Store, kind_of
+from endpointlab.emulator.control.tags import (
+    TaggedResource,
+    Tags,
+    check_keys,
+    merged,
+    not_found,
+    resource_of,
+    without,
+)
 from endpointlab.emulator.endpoints.serverless_policy import Usage, quota_breach, quota_message
 from endpointlab.emulator.errors import ServiceError
 
 R = TypeVar("R", Model, EndpointConfig, Endpoint)
+T = TypeVar("T")
 
 
 def validation_error(message: str) -> ServiceError:
@@ -64,25 +75,35 @@ class Registry:
         self._serverless = serverless or ServerlessOptions()
         self._lock = threading.RLock()
         self._records: dict[ResourceKind, dict[str, Record]] = {kind: {} for kind in ResourceKind}
+        self._tags: dict[ResourceKind, dict[str, Tags]] = {kind: {} for kind in ResourceKind}
         for kind in ResourceKind:
             for record in store.load_all(kind):
                 self._records[kind][record.name.lower()] = record
+            for key, tags in store.load_tags(kind):
+                if key in self._records[kind]:
+                    self._tags[kind][key] = tags
 
     def arn(self, kind: ResourceKind, name: str) -> str:
         return arn(self.region, kind, name)
 
-    def add(self, record: Record) -> None:
-        """Store a new record; a name already taken (in any case) is refused as AWS does."""
+    def add(self, record: Record, tags: Mapping[str, str] | None = None) -> None:
+        """Store a new record with its ``tags``; a name already taken (in any case) is refused as
+        AWS does, and so are tag keys in the reserved ``aws:`` namespace."""
         kind = kind_of(record)
+        key = record.name.lower()
         with self._lock:
-            if record.name.lower() in self._records[kind]:
+            if key in self._records[kind]:
                 raise validation_error(
                     f'Cannot create already existing {kind.label} "{self.arn(kind, record.name)}".'
                 )
+            check_keys(tags or {})
             if isinstance(record, Endpoint):
                 self._check_serverless_quotas(record.name, self._usage_of_config(record))
-            self._store.put(record)
-            self._records[kind][record.name.lower()] = record
+            self._store.create(record, tags or {})
+            self._records[kind][key] = record
+            self._tags[kind].pop(key, None)
+            if tags:
+                self._tags[kind][key] = dict(tags)
 
     def put(self, record: Record) -> None:
         """Replace an existing record (an endpoint changing state); an update to a serverless
@@ -107,6 +128,45 @@ class Registry:
             self.get(kind, name)
             self._store.delete(kind, name)
             del self._records[kind][name.lower()]
+            self._tags[kind].pop(name.lower(), None)
+
+    # Tags, by the ARN of the resource they belong to
+
+    def tags(self, resource_arn: str) -> Tags:
+        """The tags of the resource ``resource_arn`` names, in the order they were added."""
+        with self._lock:
+            found = self._tagged(resource_arn)
+            return dict(self._tags[found.kind].get(found.name.lower(), {}))
+
+    def add_tags(self, resource_arn: str, tags: Mapping[str, str]) -> None:
+        """Add ``tags`` to the resource, overwriting the values of keys it has."""
+        check_keys(tags)
+        with self._lock:
+            found = self._tagged(resource_arn)
+            key = found.name.lower()
+            updated = merged(self._tags[found.kind].get(key, {}), tags, resource_arn)
+            self._set_tags(found, updated)
+
+    def delete_tags(self, resource_arn: str, keys: Sequence[str]) -> None:
+        """Remove the tags with ``keys`` from the resource (keys it does not have are fine)."""
+        check_keys(keys)
+        with self._lock:
+            found = self._tagged(resource_arn)
+            self._set_tags(found, without(self._tags[found.kind].get(found.name.lower(), {}), keys))
+
+    def _tagged(self, resource_arn: str) -> TaggedResource:
+        found = resource_of(resource_arn, self.region)
+        if found is None or not found.here or found.name.lower() not in self._records[found.kind]:
+            raise not_found(resource_arn, found.kind if found is not None else None)
+        return found
+
+    def _set_tags(self, resource: TaggedResource, tags: Tags) -> None:
+        key = resource.name.lower()
+        self._store.put_tags(resource.kind, key, tags)
+        if tags:
+            self._tags[resource.kind][key] = tags
+        else:
+            self._tags[resource.kind].pop(key, None)
 
     def get(self, kind: ResourceKind, name: str) -> Record:
         record = self._records[kind].get(name.lower())
@@ -190,11 +250,18 @@ def list_page(records: Iterable[R], query: ListQuery) -> tuple[list[R], str | No
     chosen = [r for r in records if _matches(r, query)]
     key = _sort_key(query.sort_by)
     chosen.sort(key=key, reverse=query.sort_order == "Descending")
-    start = _decode_token(query.next_token)
-    page = chosen[start : start + query.max_results]
+    return page_of(chosen, query.max_results, query.next_token)
+
+
+def page_of(
+    items: Sequence[T], max_results: int, next_token: str | None
+) -> tuple[list[T], str | None]:
+    """One page of ``items`` from ``next_token`` (a token of this emulator's List* calls) and
+    the token of the next page, if any."""
+    start = _decode_token(next_token)
+    page = list(items[start : start + max_results])
     end = start + len(page)
-    token = _encode_token(end) if end < len(chosen) else None
-    return page, token
+    return page, (_encode_token(end) if end < len(items) else None)
 
 
 def _matches(record: Model | EndpointConfig | Endpoint, query: ListQuery) -> bool:

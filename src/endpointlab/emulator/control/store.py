@@ -2,15 +2,17 @@
 
 Every change is written through in its own transaction, so a restart (or a crash) finds exactly
 the records that were acknowledged to clients. Records are stored as JSON documents keyed by kind
-and lower-cased name (SageMaker names differing only by case collide, as their ARNs do).
+and lower-cased name (SageMaker names differing only by case collide, as their ARNs do). Each
+record's tags live beside it (table ``tags``, same key): created with it, removed with it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -30,14 +32,25 @@ from endpointlab.emulator.control.resources import (
 
 Record = Model | EndpointConfig | Endpoint
 
-_SCHEMA = """
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS resources (
     kind TEXT NOT NULL,
     key TEXT NOT NULL,
     body TEXT NOT NULL,
     PRIMARY KEY (kind, key)
 )
-"""
+""",
+    # A resource's tags as a JSON list of [key, value] pairs, in the order they were added.
+    """
+CREATE TABLE IF NOT EXISTS tags (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+)
+""",
+)
 
 
 class Store:
@@ -51,7 +64,8 @@ class Store:
         )
         self._db.execute("PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        self._db.execute(_SCHEMA)
+        for statement in _SCHEMA:
+            self._db.execute(statement)
         self._lock = threading.Lock()
 
     def put(self, record: Record) -> None:
@@ -62,11 +76,57 @@ class Store:
                 (kind.value, record.name.lower(), json.dumps(_dump(record))),
             )
 
-    def delete(self, kind: ResourceKind, name: str) -> None:
-        with self._lock:
+    def create(self, record: Record, tags: Mapping[str, str]) -> None:
+        """Store a new record with its tags in one transaction (a name taken before by a
+        deleted resource starts with these tags only)."""
+        kind = kind_of(record)
+        key = record.name.lower()
+        with self._lock, self._transaction():
             self._db.execute(
-                "DELETE FROM resources WHERE kind = ? AND key = ?", (kind.value, name.lower())
+                "INSERT OR REPLACE INTO resources (kind, key, body) VALUES (?, ?, ?)",
+                (kind.value, key, json.dumps(_dump(record))),
             )
+            self._write_tags(kind, key, tags)
+
+    def put_tags(self, kind: ResourceKind, name: str, tags: Mapping[str, str]) -> None:
+        """Replace the tags of the record ``kind``/``name``."""
+        with self._lock:
+            self._write_tags(kind, name.lower(), tags)
+
+    def delete(self, kind: ResourceKind, name: str) -> None:
+        """Delete a record and its tags in one transaction."""
+        key = (kind.value, name.lower())
+        with self._lock, self._transaction():
+            self._db.execute("DELETE FROM resources WHERE kind = ? AND key = ?", key)
+            self._db.execute("DELETE FROM tags WHERE kind = ? AND key = ?", key)
+
+    def load_tags(self, kind: ResourceKind) -> Iterator[tuple[str, dict[str, str]]]:
+        """``(lower-cased name, tags)`` of every record of ``kind`` that has tags."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT key, body FROM tags WHERE kind = ?", (kind.value,)
+            ).fetchall()
+        for key, body in rows:
+            yield key, {str(k): str(v) for k, v in json.loads(body)}
+
+    def _write_tags(self, kind: ResourceKind, key: str, tags: Mapping[str, str]) -> None:
+        if tags:
+            self._db.execute(
+                "INSERT OR REPLACE INTO tags (kind, key, body) VALUES (?, ?, ?)",
+                (kind.value, key, json.dumps([[k, v] for k, v in tags.items()])),
+            )
+        else:
+            self._db.execute("DELETE FROM tags WHERE kind = ? AND key = ?", (kind.value, key))
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     def load_all(self, kind: ResourceKind) -> Iterator[Record]:
         with self._lock:

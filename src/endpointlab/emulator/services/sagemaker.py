@@ -1,4 +1,4 @@
-"""The SageMaker control plane: Model, EndpointConfig and Endpoint operations.
+"""The SageMaker control plane: Model, EndpointConfig and Endpoint operations, and their tags.
 
 Thin: validated wire parameters in, a domain call, wire-shaped output members out. CamelCase
 dictionaries exist only here; the registry and lifecycle work on typed records.
@@ -21,7 +21,9 @@ from endpointlab.emulator.control.resources import (
     VariantState,
 )
 from endpointlab.emulator.control.specs import endpoint_config_from_request, model_from_request
+from endpointlab.emulator.control.tags import tags_of
 from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.services.sagemaker_tags import SageMakerTags
 
 Params = Mapping[str, Any]
 Result = dict[str, Any]
@@ -34,6 +36,7 @@ class SageMakerService:
         self._lifecycle = lifecycle
         self._registry = lifecycle.registry
         self._clock = clock
+        tags = SageMakerTags(self._registry)
         self._operations: dict[str, Callable[[Params], Awaitable[Result] | Result]] = {
             "CreateModel": self.create_model,
             "DescribeModel": self.describe_model,
@@ -49,6 +52,9 @@ class SageMakerService:
             "UpdateEndpointWeightsAndCapacities": self.update_weights_and_capacities,
             "DeleteEndpoint": self.delete_endpoint,
             "ListEndpoints": self.list_endpoints,
+            "AddTags": tags.add_tags,
+            "ListTags": tags.list_tags,
+            "DeleteTags": tags.delete_tags,
         }
 
     @property
@@ -74,7 +80,7 @@ class SageMakerService:
         model = model_from_request(
             params, self._registry, self._clock(), self._lifecycle.artifacts.check
         )
-        self._registry.add(model)
+        self._registry.add(model, tags_of(params.get("Tags")))
         return {"ModelArn": model.arn}
 
     def describe_model(self, params: Params) -> Result:
@@ -102,7 +108,7 @@ class SageMakerService:
 
     def create_endpoint_config(self, params: Params) -> Result:
         config = endpoint_config_from_request(params, self._registry, self._clock())
-        self._registry.add(config)
+        self._registry.add(config, tags_of(params.get("Tags")))
         return {"EndpointConfigArn": config.arn}
 
     def describe_endpoint_config(self, params: Params) -> Result:
@@ -140,7 +146,7 @@ class SageMakerService:
     def create_endpoint(self, params: Params) -> Result:
         spec = {k: v for k, v in params.items() if k == "DeploymentConfig"}
         endpoint = self._lifecycle.create_endpoint(
-            params["EndpointName"], params["EndpointConfigName"], spec
+            params["EndpointName"], params["EndpointConfigName"], spec, tags_of(params.get("Tags"))
         )
         return {"EndpointArn": endpoint.arn}
 

@@ -10,7 +10,7 @@ from endpointlab.emulator.wire.cbor import CborCodec
 from endpointlab.emulator.wire.exchange import ParsedRequest, WireResponse, new_request_id
 from endpointlab.emulator.wire.json_rpc import JsonRpcCodec
 from endpointlab.emulator.wire.models import EMULATED_SERVICES, service_model
-from endpointlab.emulator.wire.query import QueryCodec
+from endpointlab.emulator.wire.query import QueryCodec, query_action, unserved_error
 from endpointlab.emulator.wire.rest_json import RestJsonCodec
 from endpointlab.emulator.wire.validation import (
     Validator,
@@ -32,7 +32,9 @@ __all__ = [
     "WireResponse",
     "format_violations",
     "new_request_id",
+    "query_action",
     "service_model",
+    "unserved_error",
     "validate",
     "validation_error",
 ]

@@ -19,6 +19,7 @@ EMULATED_SERVICES = (
     "cloudwatch",
     "application-autoscaling",
     "s3",
+    "sts",
 )
 
 

@@ -1,10 +1,11 @@
-"""The awsQuery codec (CloudWatch as older SDKs speak it), driven by botocore's models.
+"""The awsQuery codec (CloudWatch as older SDKs speak it; STS), driven by botocore's models.
 
 Requests are form-encoded (body or query string): ``Action=<Op>&Version=<api>`` plus the input
 flattened as botocore's QuerySerializer writes it (``MetricData.member.1.Dimensions.member.1.
 Name``; maps as ``.entry.N.key``; flattened lists without ``.member``). Replies are XML:
 ``<OpResponse xmlns=..><OpResult>..</OpResult><ResponseMetadata><RequestId>``, and errors
-``<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>``.
+``<ErrorResponse><Error><Type/><Code/><Message/></Error><RequestId/></ErrorResponse>``, also
+for query requests to services the emulator does not speak (``unserved_error``).
 """
 
 from __future__ import annotations
@@ -94,31 +95,57 @@ class QueryCodec:
             _encode_members(wrapper, shape, result)
         rid = request_id or new_request_id()
         SubElement(SubElement(root, "ResponseMetadata"), "RequestId").text = rid
-        return WireResponse(200, self._headers(rid), _dump(root))
+        return WireResponse(200, _headers(rid), _dump(root))
 
     def serialize_error(self, error: ServiceError, request_id: str | None = None) -> WireResponse:
         """``<ErrorResponse>`` with the awsQuery code of the error's shape and Sender/Receiver."""
-        rid = request_id or new_request_id()
         shape = self._errors.shape_for(error.code)
-        root = Element("ErrorResponse")
-        if self.xmlns:
-            root.set("xmlns", self.xmlns)
-        detail = SubElement(root, "Error")
-        SubElement(detail, "Type").text = "Sender" if error.sender_fault else "Receiver"
-        SubElement(detail, "Code").text = shape.error_code if shape is not None else error.code
-        SubElement(detail, "Message").text = error.message
-        for name, value in error.fields.items():
-            member = shape.members.get(name) if shape is not None else None
-            if member is None:
-                SubElement(detail, name).text = str(value)
-            elif value is not None:
-                _encode(detail, name, member, value)
-        SubElement(root, "RequestId").text = rid
-        return WireResponse(error.status, self._headers(rid), _dump(root))
+        code = shape.error_code if shape is not None else error.code
+        return _error_response(error, code, request_id, self.xmlns, shape)
 
-    @staticmethod
-    def _headers(request_id: str) -> list[tuple[str, str]]:
-        return [("x-amzn-RequestId", request_id), ("Content-Type", "text/xml")]
+
+def unserved_error(error: ServiceError, request_id: str | None = None) -> WireResponse:
+    """``<ErrorResponse>`` for a query request to a service no codec here speaks (no model:
+    ``error.code`` as is, unmodeled fields as text)."""
+    return _error_response(error, error.code, request_id, "", None)
+
+
+def query_action(query: str, body: bytes) -> tuple[str, str]:
+    """``(Action, Version)`` of a form-encoded request ("" for what it lacks or cannot read)."""
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        pairs += parse_qsl(body.decode("utf-8"), keep_blank_values=True)
+    except (UnicodeDecodeError, ValueError):
+        return "", ""
+    found = {key: value for key, value in reversed(pairs)}  # the first of repeated keys wins
+    return found.get("Action", ""), found.get("Version", "")
+
+
+def _error_response(
+    error: ServiceError, code: str, request_id: str | None, xmlns: str, shape: Shape | None
+) -> WireResponse:
+    """``<ErrorResponse><Error><Type/><Code/><Message/>..</Error><RequestId/></ErrorResponse>``,
+    what botocore's QueryParser reads (Error.Code, Error.Message, ResponseMetadata.RequestId)."""
+    rid = request_id or new_request_id()
+    root = Element("ErrorResponse")
+    if xmlns:
+        root.set("xmlns", xmlns)
+    detail = SubElement(root, "Error")
+    SubElement(detail, "Type").text = "Sender" if error.sender_fault else "Receiver"
+    SubElement(detail, "Code").text = code
+    SubElement(detail, "Message").text = error.message
+    for name, value in error.fields.items():
+        member = shape.members.get(name) if shape is not None else None
+        if member is None:
+            SubElement(detail, name).text = str(value)
+        elif value is not None:
+            _encode(detail, name, member, value)
+    SubElement(root, "RequestId").text = rid
+    return WireResponse(error.status, _headers(rid), _dump(root))
+
+
+def _headers(request_id: str) -> list[tuple[str, str]]:
+    return [("x-amzn-RequestId", request_id), ("Content-Type", "text/xml")]
 
 
 # --- request: flat keys -> a tree -> model values ----------------------------------------------
