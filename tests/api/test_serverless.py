@@ -238,7 +238,7 @@ def test_an_instance_out_of_memory_is_stopped_and_the_endpoint_stays_usable(
     error = error_of(caught)
     assert error["Code"] == "ModelError"
     assert error["Status"] == 424
-    assert "ran out of memory" in error["Message"]
+    assert "insufficient memory" in error["Message"]
     assert "1024 MB" in error["Message"]
     assert caught.value.response["OriginalStatusCode"] == 0
     assert not _alive(before["pid"])
@@ -255,7 +255,7 @@ def test_a_model_too_big_for_its_memory_size_fails_the_endpoint(
     with pytest.raises(Exception, match="Failed"):
         waiter.wait(EndpointName=endpoint, WaiterConfig={"Delay": 0.2, "MaxAttempts": 300})
     reason = deployer.sagemaker.describe_endpoint(EndpointName=endpoint)["FailureReason"]
-    assert "ran out of memory" in reason
+    assert "insufficient memory" in reason
 
 
 def test_instances_run_under_a_cpu_quota_of_their_share_where_cgroups_allow(

@@ -20,9 +20,11 @@ from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost
 
 log = logging.getLogger(__name__)
 
+# AWS's serverless benchmarking toolkit recognises this failure by "insufficient memory" in the
+# ModelError message (the rest of SageMaker's wording is not published: UNCONFIRMED).
 OUT_OF_MEMORY = (
-    "The serverless instance ran out of memory: its container used {used} of resident memory, "
-    "more than the {limit} MB of the endpoint's MemorySizeInMB, and was stopped. Use a larger "
+    "The serverless instance had insufficient memory: its container used {used} of resident "
+    "memory, the endpoint's MemorySizeInMB is {limit} MB, and it was stopped. Use a larger "
     "MemorySizeInMB or reduce the memory the model needs."
 )
 
@@ -86,7 +88,7 @@ class InstanceFactory:
 
     def out_of_memory_message(self, instance: Instance) -> str:
         used = instance.worker.resident_bytes(peak=True)
-        size = "more" if used is None else f"{used / MIB:.0f} MB"
+        size = f"more than {self.memory_mb} MB" if used is None else f"{used / MIB:.0f} MB"
         return OUT_OF_MEMORY.format(used=size, limit=self.memory_mb)
 
     @staticmethod
