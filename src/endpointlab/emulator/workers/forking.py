@@ -1,47 +1,142 @@
-"""Worker processes from the fork server, without the emulator's ``__main__`` and nothing to import.
+"""The emulator's side of the fork server (``zygote``): start it, have it fork workers, watch them.
 
-``WorkerProcess`` is what the host starts: multiprocessing's fork-server process, launched by a
-``Popen`` that leaves the parent's ``__main__`` out of the preparation data (a worker runs
-``serve_frames`` and needs nothing of the script that started the emulator, whose imports, a
-test runner's or a benchmark's, would otherwise be repeated in every worker). The fork server
-preloads this module, so unpickling a ``WorkerProcess`` in a new worker imports nothing.
+One fork server per emulator process, shared by every ``WorkerHost`` (as multiprocessing's was),
+started on first use with one native thread per pool in its environment, and restarted if it has
+died. ``fork_worker(sock)`` hands it a worker's end of a socket pair and returns a
+``ForkedProcess``: the worker's pid, and a sentinel that becomes readable when it has exited
+(then ``exitcode`` is its exit code, negative for a signal, as multiprocessing reports it).
 """
 
 from __future__ import annotations
 
-import io
+import atexit
+import contextlib
 import os
-from multiprocessing import context, forkserver, popen_forkserver, reduction, spawn, util
-from typing import Any
+import select
+import socket
+import subprocess
+import sys
+import threading
+import weakref
+
+from endpointlab.emulator.workers.zygote import EXIT_CODE, PID
+
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+UNKNOWN_EXIT = 255  # the fork server died before it could report the exit code
 
 
-class WorkerPopen(popen_forkserver.Popen):
-    """``popen_forkserver.Popen`` minus the parent's ``__main__``."""
+class ForkServerError(OSError):
+    """The fork server could not start a worker."""
 
-    def _launch(self, process_obj: Any) -> None:
-        prep_data = spawn.get_preparation_data(process_obj._name)
-        prep_data.pop("init_main_from_name", None)
-        prep_data.pop("init_main_from_path", None)
-        buf = io.BytesIO()
-        context.set_spawning_popen(self)
+
+class ForkedProcess:
+    """A worker forked by the fork server: its pid, its exit sentinel and exit code."""
+
+    def __init__(self, pid: int, sentinel: int) -> None:
+        self.pid = pid
+        self.sentinel = sentinel
+        self._exitcode: int | None = None
+        weakref.finalize(self, os.close, sentinel)
+
+    @property
+    def exitcode(self) -> int | None:
+        """None while the worker runs; then its exit code (negative: the signal that ended it)."""
+        if self._exitcode is None and select.select([self.sentinel], [], [], 0)[0]:
+            try:
+                data = os.read(self.sentinel, EXIT_CODE.size)
+            except OSError:
+                data = b""
+            (code,) = EXIT_CODE.unpack(data) if len(data) == EXIT_CODE.size else (UNKNOWN_EXIT,)
+            self._exitcode = code
+        return self._exitcode
+
+    def is_alive(self) -> bool:
+        return self.exitcode is None
+
+
+class ForkServer:
+    """The fork-server process and the control socket to it; ``fork`` is thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._process: subprocess.Popen[bytes] | None = None
+        self._control: socket.socket | None = None
+
+    def close(self) -> None:
+        """Stop the fork server (at exit): it exits at end of stream, its workers with it.
+        Without the lock: a thread still waiting for a fork gets an error, not a hang."""
+        control, process = self._control, self._process
+        self._control = self._process = None
+        if control is not None:
+            with contextlib.suppress(OSError):
+                control.shutdown(socket.SHUT_RDWR)
+            control.close()
+        if process is not None:
+            try:
+                process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def ensure_running(self) -> None:
+        """Start the fork server unless it runs (it imports and warms up in the background)."""
+        with self._lock:
+            self._ensure_running()
+
+    def fork(self, worker_sock: socket.socket) -> ForkedProcess:
+        """Fork a worker that will serve ``worker_sock`` (the caller may close its copy)."""
+        with self._lock:
+            control = self._ensure_running()
+            try:
+                socket.send_fds(control, [b"f"], [worker_sock.fileno()])
+                reply, fds, _, _ = socket.recv_fds(control, PID.size, 1)
+            except OSError as exc:
+                self._stop()
+                raise ForkServerError(f"the fork server is gone: {exc}") from exc
+            if len(reply) != PID.size:
+                self._stop()
+                raise ForkServerError("the fork server is gone")
+            (pid,) = PID.unpack(reply)
+            if pid < 0 or not fds:
+                for fd in fds:
+                    os.close(fd)
+                raise ForkServerError(-pid, f"could not fork a worker: {os.strerror(-pid)}")
+            return ForkedProcess(pid, fds[0])
+
+    def _ensure_running(self) -> socket.socket:
+        if self._control is not None and self._process is not None:
+            if self._process.poll() is None:
+                return self._control
+            self._stop()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        environment = dict(os.environ)
+        # The fork server and its workers start with one native thread per pool; a worker with a
+        # larger CPU share raises its own limit (framed_child). No OpenMP team is ever started in
+        # the fork server, so a worker can start one.
+        environment.update(dict.fromkeys(THREAD_VARIABLES, "1"))
+        code = f"from endpointlab.emulator.workers.zygote import main; main({theirs.fileno()})"
         try:
-            reduction.dump(prep_data, buf)
-            reduction.dump(process_obj, buf)
+            self._process = subprocess.Popen(
+                [sys.executable, "-c", code],
+                pass_fds=[theirs.fileno()],
+                env=environment,
+                stdin=subprocess.DEVNULL,
+            )
         finally:
-            context.set_spawning_popen(None)
-        fds: list[int] = self._fds  # type: ignore[attr-defined]
-        self.sentinel, w = forkserver.connect_to_new_process(fds)
-        parent_w = os.dup(w)  # the child's sentinel of its parent, as multiprocessing keeps it
-        close_fds = util.close_fds  # type: ignore[attr-defined]
-        self.finalizer = util.Finalize(self, close_fds, (parent_w, self.sentinel))
-        with open(w, "wb", closefd=True) as pipe:
-            pipe.write(buf.getbuffer())
-        self.pid = forkserver.read_signed(self.sentinel)
+            theirs.close()
+        self._control = ours
+        return ours
+
+    def _stop(self) -> None:
+        if self._control is not None:
+            self._control.close()
+            self._control = None
+        if self._process is not None:
+            if self._process.poll() is None:
+                self._process.kill()
+            self._process.wait()
+            self._process = None
 
 
-class WorkerProcess(context.ForkServerProcess):
-    """A fork-server process launched by ``WorkerPopen``."""
-
-    @staticmethod
-    def _Popen(process_obj: Any) -> WorkerPopen:  # noqa: N802 (multiprocessing's name)
-        return WorkerPopen(process_obj)
+FORK_SERVER = ForkServer()
+atexit.register(FORK_SERVER.close)

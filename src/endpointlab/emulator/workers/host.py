@@ -1,9 +1,10 @@
 """Start worker processes from a preloaded fork server and talk to them over Unix sockets.
 
-The emulator's event loop must not fork itself, so workers come from multiprocessing's fork
-server, which imports numpy, scikit-learn, XGBoost and onnxruntime once with native thread
-pools limited to one thread; each worker then costs a fork and a model load. ``RemoteWorker``
-sends request frames and awaits replies under a deadline, and notices a worker's death.
+The emulator's event loop must not fork itself, so workers come from a fork server (``zygote``,
+driven through ``forking``), which imports numpy, scikit-learn, XGBoost and onnxruntime once
+with native thread pools limited to one thread and warms them up; each worker then costs a fork
+and a model load. ``RemoteWorker`` sends request frames and awaits replies under a deadline, and
+notices a worker's death.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import multiprocessing
 import os
 import select
 import signal
@@ -20,11 +20,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
-from multiprocessing.context import BaseContext
-from typing import Any, cast
+from typing import cast
 
-from endpointlab.emulator.workers.forking import WorkerProcess
-from endpointlab.emulator.workers.framed_child import WorkerSpec, serve_frames
+from endpointlab.emulator.workers.forking import FORK_SERVER, ForkedProcess, ForkServerError
+from endpointlab.emulator.workers.framed_child import WorkerSpec, encode_spec
 from endpointlab.emulator.workers.frames import (
     KIND_FAILED,
     KIND_READY,
@@ -37,20 +36,6 @@ from endpointlab.emulator.workers.frames import (
     status_text,
 )
 from endpointlab.models.contract import InvocationRequest
-
-PRELOAD = [
-    "numpy",
-    "joblib",
-    "sklearn.ensemble",
-    "sklearn.linear_model",
-    "xgboost",
-    "onnxruntime",
-    "threadpoolctl",
-    "endpointlab.models.contract",
-    "endpointlab.emulator.workers.framed_child",
-    "endpointlab.emulator.workers.forking",
-]
-THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 class WorkerStartError(Exception):
@@ -153,27 +138,11 @@ class FrameProtocol(asyncio.Protocol):
 
 
 class WorkerHost:
-    """Owns the fork server; every worker of every endpoint is started through it."""
-
-    def __init__(self) -> None:
-        self._context: BaseContext | None = None
-
-    def _ctx(self) -> BaseContext:
-        if self._context is None:
-            # The fork server inherits the environment when it starts: one native thread each.
-            for name in THREAD_VARIABLES:
-                os.environ[name] = "1"
-            ctx = multiprocessing.get_context("forkserver")
-            ctx.set_forkserver_preload(PRELOAD)
-            self._context = ctx
-        return self._context
+    """Starts every worker of every endpoint through the fork server."""
 
     def warm_up(self) -> None:
         """Start the fork server now (it takes a second or two to import the libraries)."""
-        from multiprocessing import forkserver
-
-        self._ctx()
-        forkserver.ensure_running()
+        FORK_SERVER.ensure_running()
 
     async def spawn(
         self,
@@ -187,20 +156,26 @@ class WorkerHost:
         ``on_started(pid)`` runs (in a worker thread) as soon as the process exists, before it
         loads the model: e.g. to put it under a CPU quota.
         """
-        self._ctx()
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        process = WorkerProcess(
-            target=serve_frames, args=(spec, child), name="endpointlab-worker", daemon=False
-        )
 
-        def start() -> None:
-            process.start()
+        def start() -> ForkedProcess:
+            process = FORK_SERVER.fork(child)
+            # The worker's first read is its spec. If it died already, wait_ready says how.
+            with contextlib.suppress(OSError):
+                parent.sendall(encode_spec(spec))
             if on_started is not None:
-                on_started(process.pid or 0)
+                on_started(process.pid)
+            return process
 
         started = time.perf_counter()
         try:
-            await asyncio.to_thread(start)
+            process = await asyncio.to_thread(start)
+        except ForkServerError as exc:
+            parent.close()
+            raise WorkerStartError(str(exc)) from None
+        except BaseException:
+            parent.close()  # a worker already forked sees end of stream and exits
+            raise
         finally:
             child.close()
         parent.setblocking(False)
@@ -217,7 +192,7 @@ class RemoteWorker:
 
     def __init__(
         self,
-        process: Any,
+        process: ForkedProcess,
         protocol: FrameProtocol,
         started: float,
     ) -> None:
@@ -232,7 +207,7 @@ class RemoteWorker:
 
     @property
     def pid(self) -> int:
-        return int(self._process.pid)
+        return self._process.pid
 
     @property
     def alive(self) -> bool:
