@@ -1,15 +1,19 @@
 """The workers' fork server (workers/zygote.py, forking.py) through WorkerHost: a worker gets its
 spec and environment, its exit code is reported as multiprocessing reported it (SystemExit's
-code, minus the signal that killed it), and a fork server that died is replaced."""
+code, minus the signal that killed it), a fork server that died is replaced, a cancelled start
+harms nothing else and leaves no worker behind, and descriptors past 1023 work."""
 
 from __future__ import annotations
 
 import asyncio
 import os
+import resource
 import signal
 import textwrap
+import time
 from pathlib import Path
 
+import psutil
 import pytest
 
 from endpointlab.emulator.workers.forking import FORK_SERVER
@@ -20,11 +24,13 @@ from endpointlab.models.contract import InvocationRequest
 SOURCE = """
 import os
 import sys
+import time
 
 
 def model_fn(model_dir):
     if os.environ.get("FAIL_TO_LOAD"):
         raise ValueError("no model here")
+    time.sleep(float(os.environ.get("LOAD_DELAY_S", "0")))  # a slow model load
     return None
 
 
@@ -99,3 +105,102 @@ def test_a_killed_worker_reports_its_signal_and_a_dead_fork_server_is_replaced(
             await again.stop(grace_s=0)
 
     asyncio.run(main())
+
+
+def fork_server_children() -> set[int]:
+    assert FORK_SERVER._process is not None
+    return {p.pid for p in psutil.Process(FORK_SERVER._process.pid).children()}
+
+
+def settle(expected: set[int], timeout_s: float = 10) -> set[int]:
+    """The fork server's children once they are ``expected`` (or the deadline passes)."""
+    deadline = time.monotonic() + timeout_s
+    while (children := fork_server_children()) != expected and time.monotonic() < deadline:
+        time.sleep(0.05)  # waiting for abandoned workers to exit, not simulating work
+    return children
+
+
+def test_cancelled_spawns_harm_no_other_worker_and_leave_none_behind(model_dir: str) -> None:
+    async def main() -> None:
+        host = WorkerHost()
+        kept = await host.spawn(WorkerSpec(model_dir), ready_timeout_s=60)
+        assert FORK_SERVER._process is not None
+        fork_server = FORK_SERVER._process.pid
+        try:
+            # Cancelled while its thread waits for the fork server, while it forks, while the
+            # worker gets its spec: at each moment nothing else may notice.
+            outcomes: list[str] = []
+            for delay_s in (0, 0.001, 0.002, 0.005, 0.01, 0.02):
+                other = asyncio.create_task(host.spawn(WorkerSpec(model_dir), ready_timeout_s=60))
+                cancelled = asyncio.create_task(
+                    host.spawn(WorkerSpec(model_dir), ready_timeout_s=60)
+                )
+                await asyncio.sleep(delay_s)
+                cancelled.cancel()
+                try:
+                    ready = await cancelled
+                except asyncio.CancelledError:
+                    outcomes.append("cancelled")
+                else:  # it was ready before it could be cancelled
+                    outcomes.append("ready")
+                    await ready.stop(grace_s=5)
+                started = await other
+                await started.stop(grace_s=5)
+            assert "cancelled" in outcomes
+            assert FORK_SERVER._process is not None
+            assert FORK_SERVER._process.pid == fork_server
+            assert settle({kept.pid}) == {kept.pid}
+            result = await kept.call(InvocationRequest(b"x", "text/plain", None), 30)
+            assert result.reply is not None, result.failure
+        finally:
+            await kept.stop(grace_s=0)
+
+    asyncio.run(main())
+
+
+def test_a_spawn_cancelled_while_the_model_loads_stops_its_worker(model_dir: str) -> None:
+    async def main() -> None:
+        host = WorkerHost()
+        host.warm_up()
+        before = fork_server_children()
+        loading = asyncio.create_task(
+            host.spawn(WorkerSpec(model_dir, {"LOAD_DELAY_S": "30"}), ready_timeout_s=60)
+        )
+        deadline = time.monotonic() + 30
+        while fork_server_children() == before:
+            assert time.monotonic() < deadline, "the worker never started"
+            await asyncio.sleep(0.02)
+        loading.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await loading
+        assert settle(before) == before
+
+    asyncio.run(main())
+
+
+def test_workers_are_watched_past_descriptor_1023(model_dir: str) -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if max(soft, hard) < 1200:
+        pytest.skip(f"this process may open only {hard} descriptors")
+    resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+    filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
+
+    async def main() -> None:
+        worker = await WorkerHost().spawn(WorkerSpec(model_dir), ready_timeout_s=60)
+        try:
+            assert worker._process.sentinel > 1023
+            result = await worker.call(InvocationRequest(b"x", "text/plain", None), 30)
+            assert result.reply is not None, result.failure
+            exit_result = await worker.call(InvocationRequest(b"exit 5", "text/plain", None), 30)
+            assert exit_result.reply is None
+            await worker.stop(grace_s=5)
+            assert worker._process.exitcode == 5
+        finally:
+            await worker.stop(grace_s=0)
+
+    try:
+        asyncio.run(main())
+    finally:
+        for fd in filler:
+            os.close(fd)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

@@ -12,7 +12,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
-import select
 import socket
 import subprocess
 import sys
@@ -36,14 +35,17 @@ class ForkedProcess:
         self.pid = pid
         self.sentinel = sentinel
         self._exitcode: int | None = None
+        os.set_blocking(sentinel, False)
         weakref.finalize(self, os.close, sentinel)
 
     @property
     def exitcode(self) -> int | None:
         """None while the worker runs; then its exit code (negative: the signal that ended it)."""
-        if self._exitcode is None and select.select([self.sentinel], [], [], 0)[0]:
+        if self._exitcode is None:
             try:
                 data = os.read(self.sentinel, EXIT_CODE.size)
+            except BlockingIOError:
+                return None  # nothing written yet: still running
             except OSError:
                 data = b""
             (code,) = EXIT_CODE.unpack(data) if len(data) == EXIT_CODE.size else (UNKNOWN_EXIT,)
@@ -85,6 +87,8 @@ class ForkServer:
 
     def fork(self, worker_sock: socket.socket) -> ForkedProcess:
         """Fork a worker that will serve ``worker_sock`` (the caller may close its copy)."""
+        if worker_sock.fileno() < 0:  # not the fork server's failure: keep it running
+            raise ValueError("the worker's socket is closed")
         with self._lock:
             control = self._ensure_running()
             try:

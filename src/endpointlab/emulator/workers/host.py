@@ -121,8 +121,10 @@ class FrameProtocol(asyncio.Protocol):
         sock = self._transport.get_extra_info("socket")
         if sock is None:
             return False
+        poller = select.poll()  # not select.select: a few hundred workers pass fd 1023
         try:
-            readable, _, _ = select.select([sock.fileno()], [], [], 0)
+            poller.register(sock.fileno(), select.POLLIN)
+            readable = poller.poll(0)
         except (OSError, ValueError):
             return True
         return bool(readable) and not self._frames and not self._buffer
@@ -158,8 +160,14 @@ class WorkerHost:
         """
         parent, child = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
 
+        # The thread owns both sockets until it returns: a cancelled spawn must not close one
+        # under it (a closed descriptor sent to the fork server would read as the fork server's
+        # failure, and a reused one would get the spec).
         def start() -> ForkedProcess:
-            process = FORK_SERVER.fork(child)
+            try:
+                process = FORK_SERVER.fork(child)
+            finally:
+                child.close()
             # The worker's first read is its spec. If it died already, wait_ready says how.
             with contextlib.suppress(OSError):
                 parent.sendall(encode_spec(spec))
@@ -167,23 +175,34 @@ class WorkerHost:
                 on_started(process.pid)
             return process
 
+        def abandon(task: asyncio.Future[ForkedProcess]) -> None:
+            parent.close()  # a worker already forked sees end of stream and exits
+            if not task.cancelled():
+                task.exception()  # retrieved: the spawn was cancelled, nobody else will
+
         started = time.perf_counter()
+        starting = asyncio.ensure_future(asyncio.to_thread(start))
         try:
-            process = await asyncio.to_thread(start)
+            process = await asyncio.shield(starting)
+        except asyncio.CancelledError:
+            starting.add_done_callback(abandon)
+            raise
         except ForkServerError as exc:
             parent.close()
             raise WorkerStartError(str(exc)) from None
         except BaseException:
             parent.close()  # a worker already forked sees end of stream and exits
             raise
-        finally:
-            child.close()
         parent.setblocking(False)
         _, protocol = await asyncio.get_running_loop().create_unix_connection(
             FrameProtocol, sock=parent
         )
         worker = RemoteWorker(process, protocol, started)
-        await worker.wait_ready(ready_timeout_s)
+        try:
+            await worker.wait_ready(ready_timeout_s)
+        except asyncio.CancelledError:
+            worker.abandon()
+            raise
         return worker
 
 
@@ -299,6 +318,14 @@ class RemoteWorker:
             with contextlib.suppress(OSError):
                 os.kill(self.pid, signal.SIGKILL)
             await self._wait_exit(5.0)
+        self._mark_dead()
+
+    def abandon(self) -> None:
+        """Kill the worker now, without waiting for it (a cancelled start); the fork server
+        reaps it."""
+        if self._process.is_alive():
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
         self._mark_dead()
 
     async def _wait_exit(self, timeout_s: float = 2.0) -> None:

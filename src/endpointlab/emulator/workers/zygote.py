@@ -93,29 +93,36 @@ class _Forker:
             return False
         fds = [FD.unpack_from(data)[0] for level, kind, data in ancillary if len(data) >= FD.size]
         if not fds:
-            self._reply(-22, None)  # EINVAL: a request without a socket
-            return True
+            return self._reply(-22, None)  # EINVAL: a request without a socket
         worker_fd = fds[0]
-        status_r, status_w = os.pipe()
+        try:
+            status_r, status_w = os.pipe()
+        except OSError as exc:  # out of descriptors: refuse this worker, keep the others
+            os.close(worker_fd)
+            return self._reply(-(exc.errno or 24), None)
         try:
             pid = os.fork()
         except OSError as exc:
             os.close(status_r)
             os.close(status_w)
             os.close(worker_fd)
-            self._reply(-(exc.errno or 12), None)
-            return True
+            return self._reply(-(exc.errno or 12), None)
         if pid == 0:
             _child(worker_fd, [status_r, status_w, *self._inherited, *self.statuses.values()])
         os.close(worker_fd)
         self.statuses[pid] = status_w
-        self._reply(pid, status_r)
+        replied = self._reply(pid, status_r)
         os.close(status_r)
-        return True
+        return replied
 
-    def _reply(self, pid: int, fd: int | None) -> None:
+    def _reply(self, pid: int, fd: int | None) -> bool:
+        """Send the reply; False if the host has gone meanwhile."""
         rights = [] if fd is None else [(socket.SOL_SOCKET, socket.SCM_RIGHTS, FD.pack(fd))]
-        self._sendmsg([PID.pack(pid)], rights)
+        try:
+            self._sendmsg([PID.pack(pid)], rights)
+        except OSError:
+            return False
+        return True
 
 
 def _child(worker_fd: int, close: list[int]) -> NoReturn:
