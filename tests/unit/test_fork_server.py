@@ -18,7 +18,7 @@ import pytest
 
 from endpointlab.emulator.workers.forking import FORK_SERVER
 from endpointlab.emulator.workers.framed_child import WorkerSpec
-from endpointlab.emulator.workers.host import WorkerHost, WorkerStartError
+from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost, WorkerStartError
 from endpointlab.models.contract import InvocationRequest
 
 SOURCE = """
@@ -49,6 +49,14 @@ def model_dir(tmp_path: Path) -> str:
     return str(tmp_path)
 
 
+async def assert_exit_code(worker: RemoteWorker, code: int) -> None:
+    """Ask the model to exit with ``code``; the worker must report exactly that."""
+    result = await worker.call(InvocationRequest(f"exit {code}".encode(), "text/plain", None), 30)
+    assert result.reply is None
+    await worker.stop(grace_s=5)
+    assert worker._process.exitcode == code
+
+
 def test_a_worker_runs_its_spec_under_the_fork_server(model_dir: str) -> None:
     async def main() -> None:
         worker = await WorkerHost().spawn(
@@ -62,10 +70,7 @@ def test_a_worker_runs_its_spec_under_the_fork_server(model_dir: str) -> None:
             assert greeting == "hello"
             assert FORK_SERVER._process is not None
             assert int(parent) == FORK_SERVER._process.pid
-            exit_result = await worker.call(InvocationRequest(b"exit 7", "text/plain", None), 30)
-            assert exit_result.reply is None
-            await worker.stop(grace_s=5)
-            assert worker._process.exitcode == 7
+            await assert_exit_code(worker, 7)
         finally:
             await worker.stop(grace_s=0)
 
@@ -191,10 +196,7 @@ def test_workers_are_watched_past_descriptor_1023(model_dir: str) -> None:
             assert worker._process.sentinel > 1023
             result = await worker.call(InvocationRequest(b"x", "text/plain", None), 30)
             assert result.reply is not None, result.failure
-            exit_result = await worker.call(InvocationRequest(b"exit 5", "text/plain", None), 30)
-            assert exit_result.reply is None
-            await worker.stop(grace_s=5)
-            assert worker._process.exitcode == 5
+            await assert_exit_code(worker, 5)
         finally:
             await worker.stop(grace_s=0)
 
