@@ -175,7 +175,7 @@ class WorkerHost:
                 on_started(process.pid)
             return process
 
-        def abandon(task: asyncio.Future[ForkedProcess]) -> None:
+        def close_once_started(task: asyncio.Future[ForkedProcess]) -> None:
             parent.close()  # a worker already forked sees end of stream and exits
             if not task.cancelled():
                 task.exception()  # retrieved: the spawn was cancelled, nobody else will
@@ -185,7 +185,7 @@ class WorkerHost:
         try:
             process = await asyncio.shield(starting)
         except asyncio.CancelledError:
-            starting.add_done_callback(abandon)
+            starting.add_done_callback(close_once_started)
             raise
         except ForkServerError as exc:
             parent.close()
@@ -194,9 +194,13 @@ class WorkerHost:
             parent.close()  # a worker already forked sees end of stream and exits
             raise
         parent.setblocking(False)
-        _, protocol = await asyncio.get_running_loop().create_unix_connection(
-            FrameProtocol, sock=parent
-        )
+        try:
+            _, protocol = await asyncio.get_running_loop().create_unix_connection(
+                FrameProtocol, sock=parent
+            )
+        except BaseException:
+            parent.close()
+            raise
         worker = RemoteWorker(process, protocol, started)
         try:
             await worker.wait_ready(ready_timeout_s)
