@@ -323,13 +323,27 @@ def invoke_json(runtime: Any, endpoint: str, body: str = "hello", **kwargs: Any)
 
 
 def still_running(pids: Iterator[int] | set[int] | list[int], timeout: float = 10.0) -> list[int]:
-    """Those of ``pids`` still alive after waiting up to ``timeout`` seconds for them to exit."""
+    """Those of ``pids`` still alive after waiting up to ``timeout`` seconds for them to exit.
+
+    A zombie has exited: it only waits to be reaped by its parent, which for the orphans of a
+    killed server is PID 1 (here a sandbox init that can take seconds to get to it)."""
     processes = []
     for pid in pids:
         with contextlib.suppress(psutil.NoSuchProcess):
             processes.append(psutil.Process(pid))
-    _, alive = psutil.wait_procs(processes, timeout=timeout)
-    return [p.pid for p in alive]
+    deadline = time.monotonic() + timeout
+    while True:
+        alive = [p for p in processes if _running(p)]
+        if not alive or time.monotonic() >= deadline:
+            return [p.pid for p in alive]
+        time.sleep(0.02)  # polling for the processes' exit, not simulating work
+
+
+def _running(process: psutil.Process) -> bool:
+    try:
+        return process.status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
 
 
 def descendants(pid: int | None = None) -> set[int]:
@@ -455,8 +469,8 @@ class ServeProcess:
             code = self.process.wait(timeout=60)
         finally:
             self.process = None
-        _, alive = psutil.wait_procs(children, timeout=10)
-        assert not alive, f"processes left behind: {[p.pid for p in alive]}"
+        alive = still_running([p.pid for p in children], timeout=10)
+        assert not alive, f"processes left behind: {alive}"
         return code
 
     def kill(self) -> None:
@@ -467,8 +481,8 @@ class ServeProcess:
         self.process.kill()
         self.process.wait(timeout=30)
         self.process = None
-        _, alive = psutil.wait_procs(children, timeout=15)
+        alive = still_running([p.pid for p in children], timeout=15)
         for orphan in alive:
             with contextlib.suppress(psutil.Error):
-                orphan.kill()
-        assert not alive, f"processes left behind by a crashed server: {[p.pid for p in alive]}"
+                psutil.Process(orphan).kill()
+        assert not alive, f"processes left behind by a crashed server: {alive}"
