@@ -2,7 +2,7 @@
 
 One fork server per emulator process, shared by every ``WorkerHost`` (as multiprocessing's was),
 started on first use with one native thread per pool in its environment, and restarted if it has
-died. ``fork_worker(sock)`` hands it a worker's end of a socket pair and returns a
+died. ``FORK_SERVER.fork(sock)`` hands it a worker's end of a socket pair and returns a
 ``ForkedProcess``: the worker's pid, and a sentinel that becomes readable when it has exited
 (then ``exitcode`` is its exit code, negative for a signal, as multiprocessing reports it).
 """
