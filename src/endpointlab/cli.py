@@ -125,6 +125,7 @@ def serve(
     credentials are accepted, so it binds 127.0.0.1 unless told otherwise. Ctrl-C stops it and
     every worker; endpoints come back InService at the next start.
     """
+    from endpointlab.emulator.control.schema import StateVersionError
     from endpointlab.emulator.server import run_emulator
 
     try:
@@ -159,7 +160,7 @@ def serve(
 
     try:
         code = run_emulator(settings, announce)
-    except SettingsError as exc:  # a malformed --auth file, refused before anything binds
+    except (SettingsError, StateVersionError) as exc:  # refused before it serves
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")

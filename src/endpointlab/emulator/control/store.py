@@ -3,7 +3,8 @@
 Every change is written through in its own transaction, so a restart (or a crash) finds exactly
 the records that were acknowledged to clients. Records are stored as JSON documents keyed by kind
 and lower-cased name (SageMaker names differing only by case collide, as their ARNs do). Each
-record's tags live beside it (table ``tags``, same key): created with it, removed with it.
+record's tags live beside it (table ``tags``, same key): created with it, removed with it. The
+file's layout is versioned (``schema.py``): older ones are migrated, newer ones refused.
 """
 
 from __future__ import annotations
@@ -29,28 +30,9 @@ from endpointlab.emulator.control.resources import (
     Variant,
     VariantState,
 )
+from endpointlab.emulator.control.schema import prepare
 
 Record = Model | EndpointConfig | Endpoint
-
-_SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS resources (
-    kind TEXT NOT NULL,
-    key TEXT NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (kind, key)
-)
-""",
-    # A resource's tags as a JSON list of [key, value] pairs, in the order they were added.
-    """
-CREATE TABLE IF NOT EXISTS tags (
-    kind TEXT NOT NULL,
-    key TEXT NOT NULL,
-    body TEXT NOT NULL,
-    PRIMARY KEY (kind, key)
-)
-""",
-)
 
 
 class Store:
@@ -62,10 +44,13 @@ class Store:
         self._db = sqlite3.connect(
             str(path) if path else ":memory:", check_same_thread=False, isolation_level=None
         )
+        try:
+            prepare(self._db, path)
+        except BaseException:
+            self._db.close()
+            raise
         self._db.execute("PRAGMA journal_mode=WAL" if path else "PRAGMA journal_mode=MEMORY")
         self._db.execute("PRAGMA synchronous=NORMAL")
-        for statement in _SCHEMA:
-            self._db.execute(statement)
         self._lock = threading.Lock()
 
     def put(self, record: Record) -> None:
