@@ -3,7 +3,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export UV_NO_PROGRESS := 1
 
-.PHONY: setup demo test lint typecheck unit benchmarks clean
+.PHONY: setup demo test check lint typecheck unit quick benchmarks clean
 
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -28,6 +28,12 @@ unit: .venv/.synced
 	$(UV) run --frozen pytest
 
 test: lint typecheck unit
+
+# The quick lane for the edit-test loop: lint, types and the fast unit tests (not CI's command).
+quick: .venv/.synced
+	$(UV) run --frozen pytest -q -m "not slow" tests/unit
+
+check: lint typecheck quick
 
 benchmarks: .venv/.synced
 	$(UV) run --frozen python benchmarks/container_overhead.py

@@ -27,8 +27,8 @@ from tests.api.support import (
 
 
 @pytest.fixture(scope="session")
-def examples(tmp_path_factory: pytest.TempPathFactory) -> Examples:
-    return Examples(tmp_path_factory.mktemp("examples"))
+def examples() -> Examples:
+    return Examples()
 
 
 @pytest.fixture(scope="session")

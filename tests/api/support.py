@@ -34,7 +34,7 @@ from botocore.exceptions import ClientError
 from endpointlab.config import EmulatorSettings
 from endpointlab.emulator.server import Emulator
 from endpointlab.models.artifact import pack_model_dir
-from endpointlab.models.examples import build_examples
+from tests.example_models import example_model
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -61,15 +61,14 @@ class Example:
 
 
 class Examples:
-    """The example models, each built the first time a test asks for it (a few seconds each)."""
+    """The example models, built once for every test (see tests/example_models.py)."""
 
-    def __init__(self, out: Path) -> None:
-        self._out = out
+    def __init__(self) -> None:
         self._built: dict[str, Example] = {}
 
     def __getitem__(self, name: str) -> Example:
         if name not in self._built:
-            [built] = build_examples(self._out, [name])
+            built = example_model(name)
             self._built[name] = Example(name, built.archive, load_requests(built.invoke_args))
         return self._built[name]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from endpointlab.config import EmulatorSettings
-from endpointlab.models.examples import build_examples
 from tests.api.support import ROLE, client, running_emulator
+from tests.example_models import example_model
 
 MEMORY_SIZES = ("1024", "2048")
 INVOCATIONS = 10
@@ -37,7 +37,7 @@ def rows(path: Path) -> list[dict[str, str]]:
 
 
 def test_the_toolkit_runs_unmodified_and_reports(url: str, tmp_path: Path) -> None:
-    [rtb] = build_examples(tmp_path / "examples", ["rtb-ctr"])
+    rtb = example_model("rtb-ctr")
     sagemaker = client("sagemaker", url)
     sagemaker.create_model(
         ModelName="rtb-ctr",

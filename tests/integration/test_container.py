@@ -23,7 +23,7 @@ import pytest
 from endpointlab.emulator.workers import ContainerProcess, ContainerStartError
 from endpointlab.models.artifact import pack_model_dir
 from endpointlab.models.contract import InvocationRequest, load_handler
-from endpointlab.models.examples import build_examples
+from tests.example_models import example_models
 
 BEHAVIOUR_MODEL = """
 import json, os, re, time
@@ -63,10 +63,10 @@ Response = tuple[int, dict[str, str], bytes]
 
 
 @pytest.fixture(scope="module")
-def examples_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("examples")
-    build_examples(out, ["rtb-ctr", "image-classifier"])
-    return out
+def examples_dir() -> Path:
+    built = example_models()
+    [root] = {example.archive.parent.parent for example in built.values()}
+    return root
 
 
 def _behaviour_archive(root: Path, *, fail_to_load: bool = False) -> Path:

@@ -20,15 +20,16 @@ from endpointlab.models.examples import (
 )
 from endpointlab.models.examples.bids import synthetic_bid_requests
 from endpointlab.models.examples.images import CLASS_NAMES, synthetic_images
+from tests.example_models import example_models
 
 NAMES = ("rtb-ctr", "image-classifier")
 KINDS = {"rtb-ctr": "xgboost", "image-classifier": "onnx"}
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, BuiltExample]:
-    out = tmp_path_factory.mktemp("examples")
-    return {example.name: example for example in build_examples(out)}
+def built() -> dict[str, BuiltExample]:
+    """The examples as every test uses them: built by ``build_examples``, once, then cached."""
+    return example_models()
 
 
 @pytest.fixture(scope="module")
