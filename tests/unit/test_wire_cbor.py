@@ -15,7 +15,7 @@ from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
 from endpointlab.emulator.errors import ServiceError
-from endpointlab.emulator.wire import CborCodec, service_model
+from endpointlab.emulator.wire import CborCodec, HttpHead, service_model
 from endpointlab.emulator.wire.exchange import WireResponse
 
 UTC = datetime.UTC
@@ -69,7 +69,7 @@ def test_a_request_decodes_to_what_botocore_was_given() -> None:
     assert sent["headers"]["smithy-protocol"] == "rpc-v2-cbor"
     assert sent["headers"]["x-amzn-query-mode"] == "true"
     assert CODEC.claims_path(sent["url_path"])
-    parsed = CODEC.parse_request(sent["url_path"], "", sent["headers"], sent["body"])
+    parsed = CODEC.parse(HttpHead.of("POST", sent["url_path"], "", sent["headers"]), sent["body"])
     assert parsed.name == "GetMetricData"
     assert parsed.params == QUERY
 
@@ -78,10 +78,12 @@ def test_gzip_and_empty_bodies() -> None:
     sent = request("GetMetricData", QUERY)
     headers = {**sent["headers"], "Content-Encoding": "gzip"}
     assert (
-        CODEC.parse_request(sent["url_path"], "", headers, gzip.compress(sent["body"])).params
+        CODEC.parse(
+            HttpHead.of("POST", sent["url_path"], "", headers), gzip.compress(sent["body"])
+        ).params
         == QUERY
     )
-    listed = CODEC.parse_request(CODEC.path_prefix + "ListMetrics", "", {}, b"")
+    listed = CODEC.parse(HttpHead.of("POST", CODEC.path_prefix + "ListMetrics"), b"")
     assert (listed.name, listed.params) == ("ListMetrics", {})
 
 
@@ -144,5 +146,5 @@ OP = "/service/GraniteServiceVersion20100801/operation/"
 )
 def test_bad_requests(path: str, body: bytes, code: str, status: int) -> None:
     with pytest.raises(ServiceError) as caught:
-        CODEC.parse_request(path, "", {"smithy-protocol": "rpc-v2-cbor"}, body)
+        CODEC.parse(HttpHead.of("POST", path, "", {"smithy-protocol": "rpc-v2-cbor"}), body)
     assert (caught.value.code, caught.value.status) == (code, status)

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from endpointlab.emulator.errors import ServiceError
-from endpointlab.emulator.wire import JsonRpcCodec, service_model
+from endpointlab.emulator.wire import HttpHead, JsonRpcCodec, service_model
 from endpointlab.emulator.wire.jsonvalues import JsonShapes, ShapeMismatchError
 from tests.unit.test_wire_support import BotoWire, Recorder, SentRequest, json_rpc_server
 
@@ -20,6 +20,13 @@ UTC = datetime.UTC
 SAGEMAKER = JsonRpcCodec(service_model("sagemaker"))
 CLOUDWATCH = JsonRpcCodec(service_model("cloudwatch"), validation_code="ValidationError")
 TARGET = {"X-Amz-Target": "SageMaker.ListEndpoints", "Content-Type": "application/x-amz-json-1.1"}
+
+
+def post(headers: dict[str, str]) -> HttpHead:
+    """An awsJson request's head: POST / with ``headers``."""
+    return HttpHead.of("POST", "/", "", headers)
+
+
 CREATED = datetime.datetime(2018, 6, 24, 19, 59, 29, 986000, tzinfo=UTC)
 
 
@@ -99,7 +106,7 @@ def test_timestamps_may_also_arrive_as_iso_strings_or_fractional_epochs() -> Non
         ('"2024-01-01T00:00:00Z"', datetime.datetime(2024, 1, 1, tzinfo=UTC)),
         ("1529870369.986", CREATED),
     ]:
-        parsed = SAGEMAKER.parse(TARGET, f'{{"CreationTimeAfter": {raw}}}'.encode())
+        parsed = SAGEMAKER.parse(post(TARGET), f'{{"CreationTimeAfter": {raw}}}'.encode())
         assert parsed.params["CreationTimeAfter"] == expected
 
 
@@ -176,14 +183,14 @@ def test_wrong_json_types_are_coral_serialization_exceptions() -> None:
         (b"[1, 2]", "Start of list found where not expected"),
     ]:
         with pytest.raises(ServiceError) as raw:
-            SAGEMAKER.parse(create, body)
+            SAGEMAKER.parse(post(create), body)
         assert (raw.value.code, raw.value.message) == ("SerializationException", message)
 
 
 def test_coral_front_end_errors_on_the_wire() -> None:
     def error_of(headers: dict[str, str], body: bytes) -> ServiceError:
         with pytest.raises(ServiceError) as caught:
-            SAGEMAKER.parse(headers, body)
+            SAGEMAKER.parse(post(headers), body)
         return caught.value
 
     unknown = error_of({**TARGET, "X-Amz-Target": "SageMaker.NoSuchThing"}, b"{}")
@@ -298,7 +305,7 @@ TARGETS = st.sampled_from(
 
 def _only_client_errors(headers: dict[str, str], body: bytes) -> None:
     try:
-        SAGEMAKER.parse(headers, body)
+        SAGEMAKER.parse(post(headers), body)
     except ServiceError as error:
         assert 400 <= error.status < 500
         SAGEMAKER.serialize_error(error, "r")

@@ -15,7 +15,7 @@ from botocore.parsers import create_parser
 from botocore.serialize import create_serializer
 
 from endpointlab.emulator.errors import ServiceError
-from endpointlab.emulator.wire import QueryCodec, service_model
+from endpointlab.emulator.wire import HttpHead, QueryCodec, service_model
 from endpointlab.emulator.wire.exchange import WireResponse
 
 UTC = datetime.UTC
@@ -61,23 +61,27 @@ PUT = {
 
 
 def test_a_request_decodes_to_what_botocore_was_given() -> None:
-    parsed = CODEC.parse_request("/", "", FORM, encode(CLOUDWATCH, "PutMetricData", PUT))
+    parsed = CODEC.parse(
+        HttpHead.of("POST", "/", "", FORM), encode(CLOUDWATCH, "PutMetricData", PUT)
+    )
     assert parsed.name == "PutMetricData"
     assert parsed.params == PUT
 
 
 def test_gzip_bodies_and_query_string_parameters() -> None:
     body = gzip.compress(encode(CLOUDWATCH, "PutMetricData", PUT))
-    parsed = CODEC.parse_request("/", "", {**FORM, "content-encoding": "gzip"}, body)
+    parsed = CODEC.parse(HttpHead.of("POST", "/", "", {**FORM, "content-encoding": "gzip"}), body)
     assert parsed.params == PUT
-    listed = CODEC.parse_request("/", "Action=ListMetrics&Version=2010-08-01&Namespace=X", {}, b"")
+    listed = CODEC.parse(
+        HttpHead.of("GET", "/", "Action=ListMetrics&Version=2010-08-01&Namespace=X"), b""
+    )
     assert (listed.name, listed.params) == ("ListMetrics", {"Namespace": "X"})
 
 
 def test_empty_lists_decode_as_empty() -> None:
     body = encode(CLOUDWATCH, "ListMetrics", {"Dimensions": []})
     assert b"Dimensions=" in body
-    assert CODEC.parse_request("/", "", FORM, body).params == {"Dimensions": []}
+    assert CODEC.parse(HttpHead.of("POST", "/", "", FORM), body).params == {"Dimensions": []}
 
 
 def test_a_reply_parses_as_botocore_reads_it() -> None:
@@ -145,7 +149,7 @@ def test_errors_carry_the_query_code_and_fault_side() -> None:
 )
 def test_bad_requests(query: str, body: bytes, code: str) -> None:
     with pytest.raises(ServiceError) as caught:
-        CODEC.parse_request("/", query, FORM, body)
+        CODEC.parse(HttpHead.of("POST", "/", query, FORM), body)
     assert caught.value.code == code
 
 
@@ -212,7 +216,7 @@ def test_flattened_lists_maps_booleans_and_blobs_round_trip() -> None:
         "Renamed": "r",
     }
     codec = QueryCodec(SYNTHETIC)
-    parsed = codec.parse_request("/", "", FORM, encode(SYNTHETIC, "Echo", thing))
+    parsed = codec.parse(HttpHead.of("POST", "/", "", FORM), encode(SYNTHETIC, "Echo", thing))
     assert parsed.params == thing
     echoed = parse(SYNTHETIC, "Echo", codec.serialize("Echo", thing))
     del echoed["ResponseMetadata"]

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from endpointlab.emulator.errors import ServiceError
-from endpointlab.emulator.wire import RestJsonCodec, service_model
+from endpointlab.emulator.wire import HttpHead, RestJsonCodec, service_model
 from endpointlab.emulator.wire.rest_router import Router
 from tests.unit.test_wire_support import BotoWire, Recorder, SentRequest, rest_json_server
 
@@ -184,7 +184,7 @@ def test_unknown_routes_get_corals_404_which_boto3_reports_as_404() -> None:
     for method, path in [("POST", "/endpoints/ep/nope"), ("GET", "/endpoints/ep/invocations")]:
         assert RUNTIME.match(method, path) is None
         with pytest.raises(ServiceError) as caught:
-            RUNTIME.parse(method, path, "", {}, b"")
+            RUNTIME.parse(HttpHead.of(method, path), b"")
         assert (caught.value.code, caught.value.status) == ("UnknownOperationException", 404)
         wire = RUNTIME.serialize_error(caught.value, "r")
         assert (wire.status, wire.body) == (404, b"<UnknownOperationException/>\n")
@@ -204,17 +204,15 @@ def test_unreadable_header_numbers_are_serialization_exceptions() -> None:
         "X-Amzn-SageMaker-RequestTTLSeconds": "ten",
     }
     with pytest.raises(ServiceError) as caught:
-        RUNTIME.parse("POST", "/endpoints/ep/async-invocations", "", headers, b"")
+        RUNTIME.parse(HttpHead.of("POST", "/endpoints/ep/async-invocations", "", headers), b"")
     assert (caught.value.code, caught.value.status) == ("SerializationException", 400)
 
 
-def test_header_names_are_case_insensitive_and_lower_case_input_can_skip_lowering() -> None:
+def test_header_names_are_case_insensitive() -> None:
     body = b"x"
-    mixed = RUNTIME.parse("POST", "/endpoints/ep/invocations", "", {"CONTENT-TYPE": "a/b"}, body)
-    lower = RUNTIME.parse(
-        "POST", "/endpoints/ep/invocations", "", {"content-type": "a/b"}, body,
-        lower_case_names=True,
-    )  # fmt: skip
+    path = "/endpoints/ep/invocations"
+    mixed = RUNTIME.parse(HttpHead.of("POST", path, "", {"CONTENT-TYPE": "a/b"}), body)
+    lower = RUNTIME.parse(HttpHead("POST", path, "", {"content-type": "a/b"}), body)
     assert (
         mixed.params == lower.params == {"EndpointName": "ep", "ContentType": "a/b", "Body": b"x"}
     )
@@ -280,7 +278,10 @@ def test_invoke_endpoint_parse_takes_microseconds() -> None:
         start = time.perf_counter()
         for index in range(runs):
             inference = {"X-Amzn-SageMaker-Inference-Id": f"req-{index}"}
-            RUNTIME.parse("POST", "/endpoints/ep-1/invocations", "", {**headers, **inference}, body)
+            RUNTIME.parse(
+                HttpHead.of("POST", "/endpoints/ep-1/invocations", "", {**headers, **inference}),
+                body,
+            )
         return (time.perf_counter() - start) / runs
 
     median = statistics.median(timed(500) for _ in range(7))
@@ -315,7 +316,7 @@ def test_garbage_requests_only_ever_raise_client_errors(
     method: str, path: str, query: str, headers: dict[str, str], body: bytes
 ) -> None:
     try:
-        parsed = RUNTIME.parse(method, path, query, headers, body)
+        parsed = RUNTIME.parse(HttpHead.of(method, path, query, headers), body)
     except ServiceError as error:
         assert 400 <= error.status < 500
         RUNTIME.serialize_error(error, "r")

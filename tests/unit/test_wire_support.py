@@ -18,7 +18,13 @@ from botocore.awsrequest import AWSPreparedRequest, AWSResponse
 from botocore.config import Config
 
 from endpointlab.emulator.errors import ServiceError
-from endpointlab.emulator.wire import JsonRpcCodec, RestJsonCodec, WireResponse, service_model
+from endpointlab.emulator.wire import (
+    HttpHead,
+    JsonRpcCodec,
+    RestJsonCodec,
+    WireResponse,
+    service_model,
+)
 
 ENDPOINT = "http://emulator.test:8080"
 
@@ -115,7 +121,8 @@ def json_rpc_server(
 
     def handle(request: SentRequest) -> WireResponse:
         try:
-            parsed = codec.parse(request.headers, request.body)
+            head = HttpHead.of(request.method, request.path, request.query, request.headers)
+            parsed = codec.parse(head, request.body)
             return codec.serialize(parsed.operation, answer(parsed.name, parsed.params))
         except ServiceError as error:
             return codec.serialize_error(error, "req-1")
@@ -130,9 +137,8 @@ def rest_json_server(
 
     def handle(request: SentRequest) -> WireResponse:
         try:
-            parsed = codec.parse(
-                request.method, request.path, request.query, request.headers, request.body
-            )
+            head = HttpHead.of(request.method, request.path, request.query, request.headers)
+            parsed = codec.parse(head, request.body)
             return codec.serialize(parsed.operation, answer(parsed.name, parsed.params))
         except ServiceError as error:
             return codec.serialize_error(error, "req-1")

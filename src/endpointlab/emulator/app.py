@@ -21,6 +21,7 @@ from endpointlab.emulator.caller import Caller, set_caller
 from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.timing import mark_arrival
 from endpointlab.emulator.wire import (
+    Codec,
     JsonRpcCodec,
     ParsedRequest,
     RestJsonCodec,
@@ -62,32 +63,13 @@ class RestRoute:
     service: Service
 
 
-class ProtocolCodec(Protocol):
-    """A codec for requests told apart by their head rather than X-Amz-Target or REST path
-    (awsQuery form posts, Smithy rpc-v2-cbor), e.g. ``wire.QueryCodec`` and ``wire.CborCodec``."""
-
-    @property
-    def model(self) -> Any: ...
-
-    def parse_request(
-        self, path: str, query: str, headers: Mapping[str, str], body: bytes
-    ) -> ParsedRequest: ...
-
-    def serialize(
-        self, operation: Any, result: Mapping[str, Any], *, request_id: str | None = None
-    ) -> WireResponse: ...
-
-    def serialize_error(
-        self, error: ServiceError, request_id: str | None = None
-    ) -> WireResponse: ...
-
-
 @dataclass(frozen=True)
 class ProtocolRoute:
-    """A service behind a ``ProtocolCodec``; ``claims`` picks its requests by their head."""
+    """A service whose requests are told apart by their head rather than X-Amz-Target or REST
+    path (awsQuery form posts, Smithy rpc-v2-cbor); ``claims`` picks them."""
 
     claims: Callable[[RequestHead], bool]
-    codec: ProtocolCodec
+    codec: Codec
     service: Service
 
 
@@ -214,78 +196,34 @@ class EmulatorApp:
         target = headers.get("x-amz-target")
         protocol = next((r for r in self._protocols if r.claims(head)), None)
         if protocol is not None:
-            response = await self._protocol_call(protocol, head, body, request_id)
+            response = await self._call(protocol, head, body, request_id)
         elif head.is_query and head.signing_service not in (None, *self._signing_names):
             response = self._unserved_query(head, body or b"", request_id)
         elif method == "POST" and path == "/" and (target is not None or _is_aws_json(headers)):
             # No X-Amz-Target on an awsJson post is Coral's UnknownOperationException.
-            response = await self._json_call(target or "", head, body, request_id)
+            prefix = (target or "").split(".", 1)[0].strip()
+            json_route = self._json.get(prefix) or next(iter(self._json.values()))
+            if prefix and "." in (target or "") and prefix not in self._json:
+                # Another AWS API's target: say which, rather than Coral's bare answer.
+                error = _unserved_json((target or "").strip(), head)
+                response = json_route.codec.serialize_error(error, request_id)
+            else:
+                response = await self._call(json_route, head, body, request_id)
         else:
-            response = await self._rest_call(method, path, query, headers, body, request_id)
+            matching = (r for r in self._rest if r.codec.match(method, path, query, headers))
+            response = await self._call(next(matching, self._rest[0]), head, body, request_id)
         await _send(send, response)
 
-    async def _json_call(
-        self, target: str, head: RequestHead, body: bytes | None, request_id: str
+    async def _call(
+        self, route: Route, head: RequestHead, body: bytes | None, request_id: str
     ) -> WireResponse:
-        prefix = target.split(".", 1)[0].strip()
-        route = self._json.get(prefix) or next(iter(self._json.values()))
-        codec = route.codec
-        if prefix and "." in target and prefix not in self._json:
-            # Another AWS API's target: say which, rather than Coral's bare answer.
-            return codec.serialize_error(_unserved_json(target.strip(), head), request_id)
+        """The one call path: authenticate, parse, authorize, act, serialise."""
+        codec: Codec = route.codec
         try:
             if body is None:
                 raise _too_large(codec.validation_code)
             principal = self._authenticate(route, head, body)
-            parsed = codec.parse(head.headers, body)
-            self._authorize(principal, route, parsed)
-            result = await route.service.handle(parsed.name, parsed.params)
-            return codec.serialize(parsed.operation, result, request_id=request_id)
-        except ServiceError as error:
-            return codec.serialize_error(error, request_id)
-        except Exception:
-            log.exception("internal error handling %s", target)
-            return codec.serialize_error(_internal(), request_id)
-
-    async def _rest_call(
-        self,
-        method: str,
-        path: str,
-        query: str,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        request_id: str,
-    ) -> WireResponse:
-        route = next(
-            (r for r in self._rest if r.codec.match(method, path, query, headers) is not None),
-            None,
-        )
-        if route is None:
-            route = self._rest[0]
-        codec = route.codec
-        try:
-            if body is None:
-                raise _too_large(codec.validation_code)
-            principal = self._authenticate(route, RequestHead(method, path, query, headers), body)
-            parsed = codec.parse(method, path, query, headers, body, lower_case_names=True)
-            self._authorize(principal, route, parsed)
-            result = await route.service.handle(parsed.name, parsed.params)
-            return codec.serialize(parsed.operation, result, request_id=request_id)
-        except ServiceError as error:
-            return codec.serialize_error(error, request_id)
-        except Exception:
-            log.exception("internal error handling %s %s", method, path)
-            return codec.serialize_error(_internal(), request_id)
-
-    async def _protocol_call(
-        self, route: ProtocolRoute, head: RequestHead, body: bytes | None, request_id: str
-    ) -> WireResponse:
-        codec = route.codec
-        try:
-            if body is None:
-                raise _too_large()
-            principal = self._authenticate(route, head, body)
-            parsed = codec.parse_request(head.path, head.query, head.headers, body)
+            parsed = codec.parse(head, body)
             self._authorize(principal, route, parsed)
             result = await route.service.handle(parsed.name, parsed.params)
             return codec.serialize(parsed.operation, result, request_id=request_id)

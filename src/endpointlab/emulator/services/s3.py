@@ -80,9 +80,7 @@ class S3Wire(Protocol):
 
     def request_body(self, headers: Mapping[str, str], chunks: AsyncIterator[bytes]) -> Any: ...
 
-    def parse(
-        self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes
-    ) -> Parsed: ...
+    def parse(self, head: Any, body: bytes) -> Parsed: ...
 
     def serialize(
         self,
@@ -250,7 +248,7 @@ class S3Route:
             computed = hashlib.sha256(raw).hexdigest()
             if _HEX_SHA256.fullmatch(claimed) and claimed.lower() != computed:
                 raise errors.content_sha256_mismatch(claimed, computed)
-        parsed = wire.parse(method, path, query, headers, raw)
+        parsed = wire.parse(_Signed(method, path, query, headers), raw)  # path-style
         if self._auth is not None and principal is not None:
             self._auth.authorize(principal, self._api, operation, parsed.params)
         region = signing_region(headers, query) or self._region
@@ -266,7 +264,8 @@ class S3Route:
 
 @dataclass(frozen=True)
 class _Signed:
-    """The request as sent (before virtual-host rewriting), for signature checks."""
+    """A request head: as sent (before virtual-host rewriting) for signature checks, or
+    path-style for the codec."""
 
     method: str
     path: str

@@ -19,7 +19,7 @@ import cbor2
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from endpointlab.emulator.errors import ServiceError
-from endpointlab.emulator.wire.exchange import ParsedRequest, WireResponse, new_request_id
+from endpointlab.emulator.wire.exchange import Head, ParsedRequest, WireResponse, new_request_id
 from endpointlab.emulator.wire.faults import ErrorCatalog, serialization_error, unknown_operation
 from endpointlab.emulator.wire.jsonvalues import JsonShapes, to_datetime
 from endpointlab.emulator.wire.validation import Validator, validation_error
@@ -47,14 +47,13 @@ class CborCodec:
         """Whether ``path`` addresses this service's operations."""
         return path.startswith(self.path_prefix)
 
-    def parse_request(
-        self, path: str, query: str, headers: Mapping[str, str], body: bytes
-    ) -> ParsedRequest:
+    def parse(self, head: Head, body: bytes) -> ParsedRequest:
         """Decode and validate one request; every failure is a 4xx ``ServiceError``."""
+        path = head.path
         name = path[len(self.path_prefix) :] if self.claims_path(path) else ""
         if name not in self._operations:
             raise unknown_operation(status=404)
-        lowered = {key.lower(): value for key, value in headers.items()}
+        lowered = head.headers
         if "gzip" in lowered.get("content-encoding", "").lower():
             body = _inflate(body)
         document: Any = {}

@@ -1,17 +1,59 @@
-"""What a wire codec hands inward and outward: the parsed request and the HTTP response.
+"""The one interface of every wire codec, and what it hands inward and outward.
 
-``ParsedRequest`` carries the botocore ``OperationModel`` and input members keyed by their model
-names (PascalCase), already converted to Python values; ``WireResponse`` is status, headers and
-body bytes ready for the HTTP server, which adds only framing headers such as Content-Length.
+A ``Codec`` parses a request ``Head`` and body into a ``ParsedRequest`` and serialises a result
+or a ``ServiceError`` into a ``WireResponse``, whatever its protocol (awsJson, restJson1,
+awsQuery, rpc-v2-cbor, restXml). ``ParsedRequest`` carries the botocore ``OperationModel`` and
+input members keyed by their model names (PascalCase), already converted to Python values;
+``WireResponse`` is status, headers and body bytes ready for the HTTP server, which adds only
+framing headers such as Content-Length. S3's codec also streams bodies and answers HEAD, so its
+serialisers take a few more arguments.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
-from botocore.model import OperationModel
+from botocore.model import OperationModel, ServiceModel
+
+from endpointlab.emulator.errors import ServiceError
+
+
+class Head(Protocol):
+    """A request before its body: method, raw (percent-encoded) path, raw query string, and
+    headers with lower-case names, as ASGI delivers them."""
+
+    @property
+    def method(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def query(self) -> str: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class HttpHead:
+    """A ``Head`` as a plain value."""
+
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]
+
+    @classmethod
+    def of(
+        cls, method: str, path: str, query: str = "", headers: Mapping[str, str] | None = None
+    ) -> HttpHead:
+        """A head from headers named in any case."""
+        lowered = {key.lower(): value for key, value in (headers or {}).items()}
+        return cls(method, path, query, lowered)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +81,27 @@ class WireResponse:
         """The first value of header ``name`` (case-insensitive), or None."""
         lowered = name.lower()
         return next((v for k, v in self.headers if k.lower() == lowered), None)
+
+
+class Codec(Protocol):
+    """A protocol codec for one service model; every failure to parse is a 4xx ServiceError
+    whose validation failures use ``validation_code`` (the service's own spelling)."""
+
+    @property
+    def model(self) -> ServiceModel: ...
+
+    @property
+    def validation_code(self) -> str: ...
+
+    def parse(self, head: Head, body: bytes) -> ParsedRequest: ...
+
+    def serialize(
+        self, operation: Any, result: Mapping[str, Any], *, request_id: str | None = None
+    ) -> WireResponse: ...
+
+    def serialize_error(
+        self, error: ServiceError, request_id: str | None = None
+    ) -> WireResponse: ...
 
 
 def new_request_id() -> str:

@@ -16,7 +16,7 @@ from typing import Any
 from botocore.model import OperationModel, ServiceModel
 
 from endpointlab.emulator.errors import ServiceError
-from endpointlab.emulator.wire.exchange import ParsedRequest, WireResponse, new_request_id
+from endpointlab.emulator.wire.exchange import Head, ParsedRequest, WireResponse, new_request_id
 from endpointlab.emulator.wire.faults import ErrorCatalog, serialization_error, unknown_operation
 from endpointlab.emulator.wire.jsonvalues import JsonShapes, ShapeMismatchError
 from endpointlab.emulator.wire.validation import Validator, validation_error
@@ -51,9 +51,9 @@ class JsonRpcCodec:
             return self.model.operation_model(operation)
         return operation
 
-    def parse(self, headers: Mapping[str, str], body: bytes) -> ParsedRequest:
+    def parse(self, head: Head, body: bytes) -> ParsedRequest:
         """Decode and validate one request; every failure is a 4xx ``ServiceError``."""
-        lowered = {key.lower(): value for key, value in headers.items()}
+        lowered = head.headers
         if "gzip" in lowered.get("content-encoding", "").lower():
             body = _inflate(body)
         document: Any = None

@@ -23,7 +23,7 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from endpointlab.emulator.errors import ServiceError
-from endpointlab.emulator.wire.exchange import ParsedRequest, WireResponse, new_request_id
+from endpointlab.emulator.wire.exchange import Head, ParsedRequest, WireResponse, new_request_id
 from endpointlab.emulator.wire.faults import ErrorCatalog
 from endpointlab.emulator.wire.jsonvalues import JsonShapes, iso8601, to_datetime
 from endpointlab.emulator.wire.validation import Validator, validation_error
@@ -44,11 +44,9 @@ class QueryCodec:
         self._validator = Validator()
         self._errors = ErrorCatalog(model, JsonShapes())
 
-    def parse_request(
-        self, path: str, query: str, headers: Mapping[str, str], body: bytes
-    ) -> ParsedRequest:
+    def parse(self, head: Head, body: bytes) -> ParsedRequest:
         """Decode and validate one request; every failure is a 4xx ``ServiceError``."""
-        lowered = {key.lower(): value for key, value in headers.items()}
+        lowered, query = head.headers, head.query
         if "gzip" in lowered.get("content-encoding", "").lower():
             body = _inflate(body)
         try:

@@ -15,7 +15,7 @@ from typing import Any
 from botocore.model import OperationModel, ServiceModel
 
 from endpointlab.emulator.errors import ServiceError
-from endpointlab.emulator.wire.exchange import ParsedRequest, WireResponse, new_request_id
+from endpointlab.emulator.wire.exchange import Head, ParsedRequest, WireResponse, new_request_id
 from endpointlab.emulator.wire.faults import ErrorCatalog, serialization_error, unknown_operation
 from endpointlab.emulator.wire.jsonvalues import JsonShapes, ShapeMismatchError
 from endpointlab.emulator.wire.rest_bindings import Binding, Bindings, bindings, clean_header
@@ -69,24 +69,10 @@ class RestJsonCodec:
         found = self._router.match(method, path, query, lowered)
         return None if found is None else self._operations[found.operation]
 
-    def parse(
-        self,
-        method: str,
-        path: str,
-        query: str,
-        headers: Mapping[str, str],
-        body: bytes,
-        *,
-        lower_case_names: bool = False,
-    ) -> ParsedRequest:
-        """Decode and validate one request; every failure is a 4xx ``ServiceError``.
-
-        ``path`` is the raw, still percent-encoded path; ``query`` the raw query string.
-        Header names may use any case; pass ``lower_case_names=True`` when they are already
-        lower-case (as ASGI delivers them) to skip re-lowering them.
-        """
-        lowered = headers if lower_case_names else {k.lower(): v for k, v in headers.items()}
-        found = self._router.match(method, path, query, lowered)
+    def parse(self, head: Head, body: bytes) -> ParsedRequest:
+        """Decode and validate one request; every failure is a 4xx ``ServiceError``."""
+        lowered, query = head.headers, head.query
+        found = self._router.match(head.method, head.path, query, lowered)
         if found is None:
             raise unknown_operation(status=404)
         operation = self._operations[found.operation]

@@ -21,7 +21,7 @@ from botocore.model import OperationModel, ServiceModel
 
 from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.wire.aws_chunked import RequestBody, is_aws_chunked
-from endpointlab.emulator.wire.exchange import ParsedRequest, WireResponse
+from endpointlab.emulator.wire.exchange import Head, ParsedRequest, WireResponse
 from endpointlab.emulator.wire.jsonvalues import ShapeMismatchError
 from endpointlab.emulator.wire.rest_bindings import Bindings, bindings, clean_header
 from endpointlab.emulator.wire.rest_bindings import header_text as render_header
@@ -135,14 +135,13 @@ class RestXmlCodec:
         """The body's decoded bytes (aws-chunked framing removed; trailers kept)."""
         return RequestBody(chunks, aws_chunked=is_aws_chunked(headers))
 
-    def parse(
-        self, method: str, path: str, query: str, headers: Mapping[str, str], body: bytes
-    ) -> ParsedRequest:
-        """Decode a request (lower-case ``headers``); a streaming payload is not read here.
+    def parse(self, head: Head, body: bytes) -> ParsedRequest:
+        """Decode a request; a streaming payload is not read here (``body`` is then empty).
 
         Unreadable values raise S3's ``InvalidArgument``; an unreadable XML payload
         ``MalformedXML``."""
-        found = self._match(method, path, query, headers)
+        headers, query = head.headers, head.query
+        found = self._match(head.method, head.path, query, headers)
         if found is None:
             raise ServiceError(
                 "MethodNotAllowed",
