@@ -1,6 +1,7 @@
 """The recorder the data plane calls: a list append per event, written out in the background.
 
-``record_invocation`` costs one tuple and one ``list.append`` on the request path; ``flush``
+``record_invocation`` costs one small typed event (a NamedTuple) and one ``list.append`` on the
+request path; ``flush``
 (every second, and before every read) expands the pending events into SageMaker's metrics,
 groups equal values of a second into one sample, writes them to the ``MetricStore`` in a
 worker thread and adds them to the running totals Prometheus reads. Samples older than the
@@ -15,7 +16,7 @@ import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
-from typing import Any
+from typing import NamedTuple
 
 from endpointlab.emulator.metrics import catalogue as names
 from endpointlab.emulator.metrics.catalogue import MetricKey, Outcome, variant_dimensions
@@ -26,8 +27,63 @@ from endpointlab.emulator.metrics.totals import Totals
 log = logging.getLogger(__name__)
 
 Dimensions = Mapping[str, str] | Iterable[tuple[str, str]]
-_INVOCATION, _SETUP, _VALUE, _SET = 0, 1, 2, 3
 PURGE_INTERVAL_S = 60.0
+
+
+class Invocation(NamedTuple):
+    """One InvokeEndpoint answered (or failed) on a variant."""
+
+    at: float
+    endpoint: str
+    variant: str
+    model_latency_s: float
+    overhead_latency_s: float
+    outcome: Outcome
+    instances: int | None
+    serverless: bool
+
+
+class Setup(NamedTuple):
+    """One instance started and loaded its model (ModelSetupTime)."""
+
+    at: float
+    endpoint: str
+    variant: str
+    setup_s: float
+
+
+class Value(NamedTuple):
+    """``observations`` of ``value`` for any metric."""
+
+    at: float
+    key: MetricKey
+    unit: str
+    value: float
+    observations: float
+
+
+class StatisticSet(NamedTuple):
+    """A pre-aggregated statistic set (PutMetricData StatisticValues)."""
+
+    at: float
+    key: MetricKey
+    sample: Sample
+
+
+Event = Invocation | Setup | Value | StatisticSet
+
+
+class VariantKeys(NamedTuple):
+    """The keys of the metrics SageMaker publishes per endpoint variant."""
+
+    invocations: MetricKey
+    invocations_per_instance: MetricKey
+    invocation_4xx_errors: MetricKey
+    invocation_5xx_errors: MetricKey
+    invocation_model_errors: MetricKey
+    model_latency: MetricKey
+    overhead_latency: MetricKey
+    model_setup_time: MetricKey
 
 
 class MetricsRecorder:
@@ -46,9 +102,9 @@ class MetricsRecorder:
         self.retention_s = retention_s
         self._flush_interval_s = flush_interval_s
         self._clock = clock
-        self._pending: list[tuple[Any, ...]] = []
+        self._pending: list[Event] = []
         self._flush_lock = asyncio.Lock()
-        self._keys: dict[tuple[str, str], tuple[MetricKey, ...]] = {}
+        self._keys: dict[tuple[str, str], VariantKeys] = {}
         # Requests refused with ThrottlingException, by (endpoint, variant). SageMaker
         # publishes no CloudWatch metric for them, so they are counted for Prometheus only.
         self.throttled: Counter[tuple[str, str]] = Counter()
@@ -76,8 +132,8 @@ class MetricsRecorder:
         Serverless variants publish neither InvocationsPerInstance nor InvocationModelErrors."""
         at = self._clock() if timestamp is None else timestamp
         self._pending.append(
-            (_INVOCATION, at, endpoint, variant, model_latency_s, overhead_latency_s, outcome,
-             instances, serverless)
+            Invocation(at, endpoint, variant, model_latency_s, overhead_latency_s, outcome,
+                       instances, serverless)
         )  # fmt: skip
 
     def record_setup(
@@ -85,7 +141,7 @@ class MetricsRecorder:
     ) -> None:
         """ModelSetupTime: the measured time to start compute and load the model."""
         at = self._clock() if timestamp is None else timestamp
-        self._pending.append((_SETUP, at, endpoint, variant, setup_s))
+        self._pending.append(Setup(at, endpoint, variant, setup_s))
 
     def record_throttle(self, endpoint: str, variant: str) -> None:
         """One request refused at once because ``variant`` was at its MaxConcurrency."""
@@ -105,7 +161,7 @@ class MetricsRecorder:
         """``count`` observations of ``value`` for any metric (PutMetricData, the sampler)."""
         at = self._clock() if timestamp is None else timestamp
         key = MetricKey.of(namespace, name, dimensions)
-        self._pending.append((_VALUE, at, key, unit, value, count))
+        self._pending.append(Value(at, key, unit, value, count))
 
     def put_statistics(
         self,
@@ -124,7 +180,7 @@ class MetricsRecorder:
         at = self._clock() if timestamp is None else timestamp
         key = MetricKey.of(namespace, name, dimensions)
         sample = Sample(math.floor(at), unit, None, sample_count, total, minimum, maximum)
-        self._pending.append((_SET, at, key, sample))
+        self._pending.append(StatisticSet(at, key, sample))
 
     # --- background work ------------------------------------------------------------------------
 
@@ -141,15 +197,15 @@ class MetricsRecorder:
         if batch:
             self._write(batch)
 
-    def _write(self, batch: list[tuple[Any, ...]]) -> None:
+    def _write(self, batch: list[Event]) -> None:
         grouped: dict[tuple[MetricKey, int, str, float], float] = {}
         sets: list[tuple[MetricKey, Sample]] = []
         for event in batch:
-            if event[0] == _SET:
-                sets.append((event[2], event[3]))
+            if isinstance(event, StatisticSet):
+                sets.append((event.key, event.sample))
                 continue
             for key, unit, value, count in self._expand(event):
-                slot = (key, math.floor(event[1]), unit, value)
+                slot = (key, math.floor(event.at), unit, value)
                 grouped[slot] = grouped.get(slot, 0.0) + count
         rows = [
             (key, Sample.of(ts, value, count, unit))
@@ -159,44 +215,52 @@ class MetricsRecorder:
         self.store.write(rows)
         self.totals.add(rows)
 
-    def _expand(self, event: tuple[Any, ...]) -> list[tuple[MetricKey, str, float, float]]:
-        kind = event[0]
-        if kind == _VALUE:
-            _, _, key, unit, value, count = event
-            return [(key, unit, value, count)]
-        keys = self._variant_keys(event[2], event[3])
-        if kind == _SETUP:
-            return [(keys[7], names.UNIT_MICROSECONDS, event[4] * 1e6, 1.0)]
-        _, _, _, _, model_s, overhead_s, outcome, instances, serverless = event
+    def _expand(
+        self, event: Invocation | Setup | Value
+    ) -> list[tuple[MetricKey, str, float, float]]:
+        if isinstance(event, Value):
+            return [(event.key, event.unit, event.value, event.observations)]
+        keys = self._variant_keys(event.endpoint, event.variant)
+        if isinstance(event, Setup):
+            return [(keys.model_setup_time, names.UNIT_MICROSECONDS, event.setup_s * 1e6, 1.0)]
+        outcome = event.outcome
+        client_error = 1.0 if outcome is Outcome.CLIENT_ERROR else 0.0
+        server_error = 1.0 if outcome is Outcome.SERVER_ERROR else 0.0
         out = [
-            (keys[0], names.UNIT_NONE, 1.0, 1.0),
-            (keys[2], names.UNIT_NONE, 1.0 if outcome is Outcome.CLIENT_ERROR else 0.0, 1.0),
-            (keys[3], names.UNIT_NONE, 1.0 if outcome is Outcome.SERVER_ERROR else 0.0, 1.0),
-            (keys[5], names.UNIT_MICROSECONDS, model_s * 1e6, 1.0),
-            (keys[6], names.UNIT_MICROSECONDS, overhead_s * 1e6, 1.0),
+            (keys.invocations, names.UNIT_NONE, 1.0, 1.0),
+            (keys.invocation_4xx_errors, names.UNIT_NONE, client_error, 1.0),
+            (keys.invocation_5xx_errors, names.UNIT_NONE, server_error, 1.0),
+            (keys.model_latency, names.UNIT_MICROSECONDS, event.model_latency_s * 1e6, 1.0),
+            (keys.overhead_latency, names.UNIT_MICROSECONDS, event.overhead_latency_s * 1e6, 1.0),
         ]
-        if not serverless:
+        if not event.serverless:
             failed = 0.0 if outcome is Outcome.OK else 1.0
-            out.append((keys[4], names.UNIT_NONE, failed, 1.0))
-            if instances:
-                out.append((keys[1], names.UNIT_NONE, 1.0 / instances, 1.0))
+            out.append((keys.invocation_model_errors, names.UNIT_NONE, failed, 1.0))
+            if event.instances:
+                out.append(
+                    (keys.invocations_per_instance, names.UNIT_NONE, 1 / event.instances, 1.0)
+                )
         return out
 
-    def _variant_keys(self, endpoint: str, variant: str) -> tuple[MetricKey, ...]:
+    def _variant_keys(self, endpoint: str, variant: str) -> VariantKeys:
         keys = self._keys.get((endpoint, variant))
         if keys is None:
             dimensions = variant_dimensions(endpoint, variant)
-            metric_names = (
-                names.INVOCATIONS,
-                names.INVOCATIONS_PER_INSTANCE,
-                names.INVOCATION_4XX_ERRORS,
-                names.INVOCATION_5XX_ERRORS,
-                names.INVOCATION_MODEL_ERRORS,
-                names.MODEL_LATENCY,
-                names.OVERHEAD_LATENCY,
-                names.MODEL_SETUP_TIME,
+            keys = VariantKeys(
+                *(
+                    MetricKey(names.SAGEMAKER_NAMESPACE, name, dimensions)
+                    for name in (
+                        names.INVOCATIONS,
+                        names.INVOCATIONS_PER_INSTANCE,
+                        names.INVOCATION_4XX_ERRORS,
+                        names.INVOCATION_5XX_ERRORS,
+                        names.INVOCATION_MODEL_ERRORS,
+                        names.MODEL_LATENCY,
+                        names.OVERHEAD_LATENCY,
+                        names.MODEL_SETUP_TIME,
+                    )
+                )
             )
-            keys = tuple(MetricKey(names.SAGEMAKER_NAMESPACE, n, dimensions) for n in metric_names)
             self._keys[(endpoint, variant)] = keys
         return keys
 
