@@ -175,9 +175,16 @@ def _worker_timings(container: ContainerProcess) -> tuple[float, float]:
 def memory_row(label: str, pids: list[int]) -> str:
     usages = [memory_usage(pid) for pid in pids]
     rss = statistics.mean(u.rss_bytes for u in usages) / MB
-    pss = statistics.mean((u.pss_bytes or 0) for u in usages) / MB
-    uss = statistics.mean((u.uss_bytes or 0) for u in usages) / MB
-    return f"  {label:<40} {rss:>8.1f} {pss:>8.1f} {uss:>8.1f}"
+    pss = mean_mb([u.pss_bytes for u in usages])
+    uss = mean_mb([u.uss_bytes for u in usages])
+    return f"  {label:<40} {rss:>8.1f} {pss:>8} {uss:>8}"
+
+
+def mean_mb(values: list[int | None]) -> str:
+    """The mean in MB, or "n/a" when the system did not report a value for every process."""
+    if not values or any(v is None for v in values):
+        return "n/a"
+    return f"{statistics.mean(v for v in values if v is not None) / MB:.1f}"
 
 
 def main() -> int:
@@ -243,12 +250,15 @@ def report(
     print(f"  {'':<40} {'p50 ms':>8} {'p99 ms':>8}")
     print(f"  {'in-process handler.invoke (floor)':<40} {f50:>8.3f} {f99:>8.3f}")
     print(f"  {'POST /invocations, container':<40} {s50:>8.3f} {s99:>8.3f}")
-    print(f"  {'overhead (container - floor)':<40} {s50 - f50:>8.3f} {s99 - f99:>8.3f}")
-    print(f"  {'ratio (container / floor)':<40} {s50 / f50:>8.2f} {s99 / f99:>8.2f}")
-    print(f"  {'  of it: http.client + loopback alone':<40} {c50:>8.3f} {c99:>8.3f}")
+    print(f"  {'canned reply (http.client + loopback)':<40} {c50:>8.3f} {c99:>8.3f}")
+    print(f"  {'~ overhead (container - floor)':<40} {s50 - f50:>8.3f} {s99 - f99:>8.3f}")
+    print(f"  {'ratio of the p50s, of the p99s':<40} {s50 / f50:>8.2f} {s99 / f99:>8.2f}")
     print(
-        f"  {'  of it: the container itself':<40} {s50 - f50 - c50:>8.3f} {s99 - f99 - c99:>8.3f}"
+        f"  {'~ the container itself (- canned too)':<40} "
+        f"{s50 - f50 - c50:>8.3f} {s99 - f99 - c99:>8.3f}"
     )
+    print("  ~ approximate: percentiles of separate runs subtracted (a difference of p99s is")
+    print("    not the p99 of any request's overhead)")
     print(f"  target p50 overhead < {TARGET_OVERHEAD_MS:.3f} ms: {verdict}")
     print()
     cold = statistics.median(c[0] for c in colds)

@@ -1,7 +1,7 @@
 """Serverless capacity of the emulator on this machine, measured in one run.
 
 Starts ``endpointlab serve`` twice as a separate process and prints:
-1. cold-start time of each example model, p50/p99 over 20 cold starts (an emulator whose
+1. cold-start time of each example model, median and max of 20 cold starts (an emulator whose
    keep-warm period is 0.25 s, so each request after a pause finds no warm instance): request
    arrival to response at a boto3 client, and the setup time the emulator measured;
 2. 200 simultaneous requests to a cold rtb-ctr endpoint with MaxConcurrency 200: requests
@@ -10,6 +10,9 @@ Starts ``endpointlab serve`` twice as a separate process and prints:
 3. the resident memory of those 200 warm rtb-ctr instances (PSS summed; RSS and USS too);
 4. the throughput of a MaxConcurrency=8 serverless endpoint against a real-time endpoint with
    8 workers on rtb-ctr (wrk, 8 connections), and their ratio. Requires ``wrk``.
+
+The server (and every worker it forks) is pinned to core 0, the load client (this process,
+and wrk) to core 1, as in the other benchmarks.
 
     uv run python benchmarks/serverless_scale.py [--seconds 5] [--samples 20] [--burst 200]
         [--only cold|scale|throughput]   (scale: parts 2 and 3, the burst and its memory)
@@ -48,6 +51,7 @@ MB = 1024 * 1024
 PARTS = ("cold", "scale", "throughput")
 COLD_HEADER = "x-endpointlab-cold-start-ms"
 LISTENING = "endpointlab emulator listening on "
+SERVER_CORE, CLIENT_CORE = 0, 1
 
 
 @dataclass
@@ -69,7 +73,8 @@ class Server:
 def serve(data_dir: Path, *flags: str) -> Iterator[Server]:
     data_dir.mkdir(parents=True)
     log = data_dir / "serve.log"
-    command = [sys.executable, "-m", "endpointlab", "serve", "--port", "0"]
+    command = ["taskset", "-c", str(SERVER_CORE), sys.executable, "-m", "endpointlab", "serve"]
+    command += ["--port", "0"]
     with log.open("wb") as out:
         process = subprocess.Popen(
             [*command, "--data-dir", str(data_dir), *flags], stdout=out, stderr=out
@@ -117,11 +122,6 @@ def serverless(memory_mb: int, max_concurrency: int) -> dict[str, Any]:
 def first_request(archive: Path) -> dict[str, str]:
     lines = (archive.parent / "invoke_args.jsonl").read_text().splitlines()
     return dict(json.loads(lines[0]))
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
 # --- 1. cold starts ---------------------------------------------------------------------------
@@ -244,8 +244,8 @@ def wrk(url: str, endpoint: str, request: dict[str, str], seconds: float, work: 
     lines += [f"wrk.headers[{json.dumps(k)}] = {json.dumps(v)}" for k, v in aws.headers.items()]
     script.write_text("\n".join(lines) + "\n")
     output = subprocess.run(
-        ["wrk", "-t1", "-c8", f"-d{round(seconds)}s", "--latency", "-s", str(script),
-         f"{url}/endpoints/{endpoint}/invocations"],
+        ["taskset", "-c", str(CLIENT_CORE), "wrk", "-t1", "-c8", f"-d{round(seconds)}s",
+         "--latency", "-s", str(script), f"{url}/endpoints/{endpoint}/invocations"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     if "Non-2xx" in output or "Socket errors" in output:
@@ -267,12 +267,13 @@ def report_cold_starts(server: Server, examples: dict[str, Path], samples: int) 
         deploy(server, name, archive, serverless(2048, 1))
     print(f"\n1. cold starts: {samples} per model, MemorySizeInMB 2048, request "
           "arrival to response at the client; setup = worker start and model load")  # fmt: skip
-    print(f"{'model':<18}{'p50 ms':>9}{'p99 ms':>9}{'setup p50':>11}{'setup p99':>11}")
+    # Twenty samples support a median and a max, not a p99.
+    print(f"{'model':<18}{'p50 ms':>9}{'max ms':>9}{'setup p50':>11}{'setup max':>11}")
     for name, archive in examples.items():
         both = cold_starts(server, name, first_request(archive), samples)
         client, setup = both[:samples], both[samples:]
-        print(f"{name:<18}{percentile(client, 0.5):>9.1f}{percentile(client, 0.99):>9.1f}"
-              f"{percentile(setup, 0.5):>11.1f}{percentile(setup, 0.99):>11.1f}")  # fmt: skip
+        print(f"{name:<18}{statistics.median(client):>9.1f}{max(client):>9.1f}"
+              f"{statistics.median(setup):>11.1f}{max(setup):>11.1f}")  # fmt: skip
 
 
 def report_burst_and_memory(server: Server, rtb: Path, count: int) -> None:
@@ -345,12 +346,18 @@ def main() -> None:
         help="Run only this part (repeatable): cold = 1, scale = 2 and 3, throughput = 4.",
     )
     args = parser.parse_args()
+    if not {SERVER_CORE, CLIENT_CORE} <= os.sched_getaffinity(0):
+        raise SystemExit(f"needs cpus {SERVER_CORE} and {CLIENT_CORE} (server and client)")
+    if shutil.which("taskset") is None:
+        raise SystemExit("taskset is required (util-linux) to pin the server")
     parts = set(args.only or PARTS)
     if "throughput" in parts and shutil.which("wrk") is None:
         raise SystemExit("wrk is required: apt-get install wrk")
+    os.sched_setaffinity(0, {CLIENT_CORE})  # the load client; serve runs under taskset
     work = Path(tempfile.mkdtemp(prefix="serverless-scale-"))
     examples = {b.name: b.archive for b in build_examples(work / "examples")}
-    print(f"endpointlab serverless capacity on {os.cpu_count()} CPUs")
+    print(f"endpointlab serverless capacity: server on core {SERVER_CORE}, load client on core "
+          f"{CLIENT_CORE} ({os.cpu_count()} CPUs on this machine)")  # fmt: skip
     if "cold" in parts:
         with serve(work / "cold", "--serverless-keep-warm", "0.25") as server:
             report_cold_starts(server, examples, args.samples)

@@ -10,7 +10,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 from urllib.parse import quote
 
 import boto3
@@ -20,112 +19,33 @@ from botocore import UNSIGNED
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from endpointlab.config import EmulatorSettings
-from tests.api.support import (
-    ACCOUNT,
-    REGION,
-    Deployer,
-    error_of,
-    invoke_json,
-    running_emulator,
+from tests.api.auth_support import (
+    ALLOWED,
+    ALLOWED_ARN,
+    OTHER,
+    OTHER_ARN,
+    PUBLIC_KEY,
+    USER,
+    as_user,
+    auth_emulator,
+    denied,
+    fetch,
+    fill_bucket,
+    two_endpoints,
 )
-
-ALLOWED = "auth-allowed-ep"
-OTHER = "auth-other-ep"
-ALLOWED_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{ALLOWED}"
-OTHER_ARN = f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/{OTHER}"
-USER = f"arn:aws:iam::{ACCOUNT}:user"
-BUCKET = "auth-bucket"
-PUBLIC_KEY = "public/a b+€.txt"
-
-
-def allow(action: str | list[str], resource: str | list[str] = "*") -> dict[str, Any]:
-    return {"Effect": "Allow", "Action": action, "Resource": resource}
-
-
-def deny(action: str | list[str], resource: str | list[str] = "*") -> dict[str, Any]:
-    return {"Effect": "Deny", "Action": action, "Resource": resource}
-
-
-KEYS = {
-    "admin": ("AKIDADMIN", "admin-secret", [allow("*")]),
-    # The issue's example: this key may invoke one endpoint and do nothing else.
-    "invoker": ("AKIDINVOKER", "invoker-secret", [allow("sagemaker:InvokeEndpoint", ALLOWED_ARN)]),
-    # Everything is allowed, but two explicit denies override the Allow.
-    "restricted": (
-        "AKIDRESTRICTED",
-        "restricted-secret",
-        [
-            allow("*"),
-            deny(["sagemaker:CreateEndpoint", "sagemaker:DeleteEndpoint"]),
-            deny("sagemaker:InvokeEndpoint", ALLOWED_ARN),
-        ],
-    ),
-    "reader": ("AKIDREADER", "reader-secret", [allow(["sagemaker:Describe*", "sagemaker:List*"])]),
-    # May read the objects under public/ of one bucket, nothing else.
-    "downloader": (
-        "AKIDDOWNLOADER",
-        "downloader-secret",
-        [allow("s3:GetObject", f"arn:aws:s3:::{BUCKET}/public/*")],
-    ),
-}
-
-
-def auth_document() -> dict[str, Any]:
-    return {
-        "keys": [
-            {
-                "access_key_id": key,
-                "secret_access_key": secret,
-                "user": user,
-                "policies": [{"Version": "2012-10-17", "Statement": statements}],
-            }
-            for user, (key, secret, statements) in KEYS.items()
-        ]
-    }
-
-
-def as_user(service: str, url: str, user: str, **overrides: str) -> Any:
-    """A boto3 client signing with ``user``'s listed key (or ``overrides``), no retries."""
-    key, secret, _ = KEYS[user]
-    session = boto3.session.Session(
-        aws_access_key_id=overrides.pop("key", key),
-        aws_secret_access_key=overrides.pop("secret", secret),
-        region_name=REGION,
-    )
-    config = Config(
-        retries={"total_max_attempts": 1}, connect_timeout=5, read_timeout=60, **overrides
-    )
-    return session.client(service, endpoint_url=url, config=config)
+from tests.api.support import ACCOUNT, REGION, error_of, invoke_json
 
 
 @pytest.fixture(scope="module")
 def auth_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """An in-process emulator that requires SigV4 from the keys in KEYS."""
-    directory = tmp_path_factory.mktemp("auth")
-    auth_file = directory / "auth.json"
-    auth_file.write_text(json.dumps(auth_document()))
-    settings = EmulatorSettings(port=0, data_dir=directory / "data", auth_file=auth_file)
-    with running_emulator(settings) as url:
+    with auth_emulator(tmp_path_factory.mktemp("auth")) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def endpoints(auth_url: str, probe: Path) -> Iterator[str]:
-    """Two InService endpoints (ALLOWED and OTHER) made by the admin key."""
-    deployer = Deployer(as_user("sagemaker", auth_url, "admin"))
-    try:
-        config = deployer.config(deployer.model(probe))
-        deployer.endpoint(config, name=ALLOWED)
-        deployer.endpoint(config, name=OTHER)
+    with two_endpoints(auth_url, probe) as config:
         yield config
-    finally:
-        deployer.cleanup()
-
-
-def denied(caught: Any) -> tuple[str, int, str]:
-    error = error_of(caught)
-    return error["Code"], error["Status"], error["Message"]
 
 
 # --- authentication ----------------------------------------------------------------------------
@@ -340,19 +260,7 @@ def test_list_actions_are_checked_against_every_resource(auth_url: str) -> None:
 
 @pytest.fixture(scope="module")
 def bucket(auth_url: str) -> str:
-    s3 = as_user("s3", auth_url, "admin")
-    s3.create_bucket(Bucket=BUCKET)
-    s3.put_object(Bucket=BUCKET, Key=PUBLIC_KEY, Body=b"public bytes")
-    s3.put_object(Bucket=BUCKET, Key="private.txt", Body=b"private bytes")
-    return BUCKET
-
-
-def fetch(url: str) -> tuple[int, bytes]:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as reply:
-            return reply.status, reply.read()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read()
+    return fill_bucket(auth_url)
 
 
 @pytest.mark.parametrize("signature_version", ["s3", "s3v4"], ids=["sigv2-default", "sigv4"])

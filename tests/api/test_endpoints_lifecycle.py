@@ -192,6 +192,10 @@ def test_an_unreadable_artifact_fails_the_endpoint_not_the_model(
     described = sagemaker.describe_endpoint(EndpointName=deployment.endpoint)
     assert described["EndpointStatus"] == "Failed"
     assert described["FailureReason"]
+    # The model only names the artifact: it is still there, unchanged by the failure.
+    [model] = deployment.models
+    assert sagemaker.describe_model(ModelName=model)["ModelName"] == model
+    assert model in {m["ModelName"] for m in sagemaker.list_models(NameContains=model)["Models"]}
 
 
 def test_deleting_a_creating_endpoint_stops_its_workers(
@@ -199,10 +203,9 @@ def test_deleting_a_creating_endpoint_stops_its_workers(
 ) -> None:
     before = descendants()
     deployment = deployer.deploy(probe_archive(tmp_path, "slow", load_delay_s=1.0), wait=False)
-    assert sagemaker.describe_endpoint(EndpointName=deployment.endpoint)["EndpointStatus"] in (
-        "Creating",
-        "Deleting",
-    )
+    # The model takes a second to load: the endpoint is still Creating when it is deleted.
+    described = sagemaker.describe_endpoint(EndpointName=deployment.endpoint)
+    assert described["EndpointStatus"] == "Creating"
     sagemaker.delete_endpoint(EndpointName=deployment.endpoint)
     deployer.wait_deleted(deployment.endpoint)
     assert not sagemaker.list_endpoints(NameContains=deployment.endpoint)["Endpoints"]

@@ -4,6 +4,8 @@ bodies. Each has the exact code a client of AWS sees, and the server answers the
 
 from __future__ import annotations
 
+import http.client
+import json
 from typing import Any
 
 import pytest
@@ -176,13 +178,27 @@ def test_a_body_past_the_servers_limit_is_refused_and_the_connection_survives(
     emulator_url: str,
 ) -> None:
     huge = b"x" * (17 * 1024 * 1024)
-    runtime = raw_request(emulator_url, "POST", "/endpoints/some-endpoint/invocations", {}, huge)
-    assert 400 <= runtime.status < 500
-    assert runtime.headers["x-amzn-errortype"] == "ValidationError"
-    plane = raw_request(emulator_url, "POST", "/", control("SageMaker.ListModels", huge), huge)
-    assert 400 <= plane.status < 500
-    assert plane.error_type == "ValidationException"
-    assert (
-        raw_request(emulator_url, "POST", "/", control("SageMaker.ListModels", b"{}"), b"{}").status
-        == 200
-    )
+    host, port = emulator_url.removeprefix("http://").rsplit(":", 1)
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)
+    sent = [
+        ("/endpoints/some-endpoint/invocations", {}, huge),
+        ("/", control("SageMaker.ListModels", huge), huge),
+        ("/", control("SageMaker.ListModels", b"{}"), b"{}"),
+    ]
+    replies, local_ends = [], set()
+    try:
+        for path, headers, body in sent:
+            connection.request("POST", path, body=body, headers=headers)
+            assert connection.sock is not None
+            local_ends.add(connection.sock.getsockname())  # http.client reconnects silently
+            reply = connection.getresponse()
+            replies.append((reply.status, reply.headers, reply.read()))
+    finally:
+        connection.close()
+    assert len(local_ends) == 1  # one connection carried all three requests
+    (runtime_status, runtime_headers, _), (plane_status, _, plane_body), last = replies
+    assert 400 <= runtime_status < 500
+    assert runtime_headers["x-amzn-errortype"] == "ValidationError"
+    assert 400 <= plane_status < 500
+    assert json.loads(plane_body)["__type"] == "ValidationException"
+    assert last[0] == 200

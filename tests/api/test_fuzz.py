@@ -1,6 +1,7 @@
 """Garbage in, never a 5xx out (emulator/app.py end to end): hypothesis sends random methods,
 paths, headers, X-Amz-Target values, bodies and JSON documents over raw HTTP; every request gets
-a 4xx or 2xx answer on a connection that stays usable, and the server still serves afterwards."""
+a complete 4xx or 2xx answer, a connection is closed only after the server said so, and the server
+still serves afterwards."""
 
 from __future__ import annotations
 
@@ -51,7 +52,10 @@ class Fuzzed:
         self._connection: http.client.HTTPConnection | None = None
 
     def send(self, method: str, path: str, headers: dict[str, str], body: bytes) -> int:
-        """Send one request; the answer must be complete and below 500."""
+        """Send one request; the answer must be complete and below 500. The connection is
+        reused until the server announces ``Connection: close`` (as it may after a request it
+        cannot read, or an S3 error whose body it did not read); a connection it dropped
+        without saying so fails the next request sent on it."""
         if self._connection is None:
             self._connection = http.client.HTTPConnection(self._host, self._port, timeout=30)
         connection = self._connection

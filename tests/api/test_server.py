@@ -16,6 +16,8 @@ import boto3
 import pytest
 from botocore.config import Config
 
+from endpointlab.models.artifact import extract_model_archive
+from endpointlab.models.contract import InvocationRequest, load_handler
 from tests.api.support import (
     Deployer,
     Example,
@@ -47,7 +49,7 @@ def test_serve_runs_a_model_and_stops_cleanly_on_ctrl_c(
 
 
 def test_unmodified_boto3_finds_the_emulator_through_aws_endpoint_url(
-    emulator_url: str, rtb: Example, monkeypatch: pytest.MonkeyPatch
+    emulator_url: str, rtb: Example, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setenv("AWS_ENDPOINT_URL", emulator_url)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
@@ -58,9 +60,20 @@ def test_unmodified_boto3_finds_the_emulator_through_aws_endpoint_url(
     runtime: Any = session.client("sagemaker-runtime")
     deployer = Deployer(sagemaker)
     deployment = deployer.deploy(rtb.archive)
+    # The answers are the model's own: what its handler answers in this process.
+    handler = load_handler(extract_model_archive(rtb.archive, tmp_path / "model"), {}, 1)
     for request in rtb.requests[:5]:
         response = runtime.invoke_endpoint(EndpointName=deployment.endpoint, **request)
-        assert response["Body"].read()
+        expected = handler.invoke(
+            InvocationRequest(
+                request["Body"].encode(), request["ContentType"], request.get("Accept")
+            )
+        )
+        assert expected.status == 200
+        assert (response["ContentType"], response["Body"].read()) == (
+            expected.content_type,
+            expected.body,
+        )
     deployer.cleanup()
 
 

@@ -24,6 +24,7 @@ from tests.api.support import (
     error_of,
     handler_archive,
     running_emulator,
+    still_running,
 )
 from tests.api.test_serverless import all_at_once, invoke
 
@@ -209,11 +210,14 @@ def test_an_updated_concurrency_survives_a_restart(tmp_path: Path, memory_model:
 def test_memory_utilization_is_sampled_from_warm_instances_only(
     url: str, runtime: Any, deployer: ServerlessDeployer
 ) -> None:
-    endpoint = deployer.endpoint(memory_mb=2048, max_concurrency=2, provisioned=1)
+    # A provisioned instance is never reclaimed: its samples tick like a clock. An on-demand
+    # instance is sampled while warm and no more once keep-warm has reclaimed it.
+    provisioned = deployer.endpoint(memory_mb=2048, max_concurrency=2, provisioned=1)
+    on_demand = deployer.endpoint(memory_mb=2048, max_concurrency=1)
     cloudwatch = client("cloudwatch", url)
     started = datetime.datetime.now(datetime.UTC) - datetime.timedelta(minutes=1)
 
-    def statistics(metric: str) -> list[dict[str, Any]]:
+    def statistics(endpoint: str, metric: str) -> list[dict[str, Any]]:
         return list(
             cloudwatch.get_metric_statistics(
                 Namespace="/aws/sagemaker/Endpoints",
@@ -229,18 +233,34 @@ def test_memory_utilization_is_sampled_from_warm_instances_only(
             )["Datapoints"]
         )
 
-    invoke(runtime, endpoint)
-    deadline = time.monotonic() + 20
-    points = statistics("MemoryUtilization")
-    while (not points or points[0]["SampleCount"] < 3) and time.monotonic() < deadline:
-        time.sleep(0.25)  # waiting for the quarter-second sampler, not simulating work
-        points = statistics("MemoryUtilization")
+    def samples(endpoint: str) -> int:
+        return sum(int(p["SampleCount"]) for p in statistics(endpoint, "MemoryUtilization"))
 
-    (memory,) = points
+    def after_ticks(ticks: int) -> None:
+        """Wait until the provisioned instance has been sampled ``ticks`` more times."""
+        target = samples(provisioned) + ticks
+        deadline = time.monotonic() + 30
+        while samples(provisioned) < target:
+            assert time.monotonic() < deadline, "the sampler stopped"
+            time.sleep(0.25)  # waiting for the quarter-second sampler, not simulating work
+
+    invoke(runtime, provisioned)
+    answer, cold = invoke(runtime, on_demand)
+    assert cold is not None
+    after_ticks(3)
+
+    (memory,) = statistics(provisioned, "MemoryUtilization")
     assert memory["Unit"] == "Percent"
     assert 0 < memory["Minimum"] <= memory["Maximum"] < 50  # a small model in 2 GB
-    assert statistics("CPUUtilization") == []  # not a serverless metric
-    assert statistics("DiskUtilization") == []
+    assert statistics(provisioned, "CPUUtilization") == []  # not a serverless metric
+    assert statistics(provisioned, "DiskUtilization") == []
+
+    assert not still_running([answer["pid"]], timeout=30), "keep-warm never reclaimed it"
+    after_ticks(2)  # samples taken before the reclaim have been recorded
+    while_warm = samples(on_demand)
+    assert while_warm >= 1
+    after_ticks(4)
+    assert samples(on_demand) == while_warm
 
 
 def test_responses_over_four_megabytes_fail_as_model_errors(
