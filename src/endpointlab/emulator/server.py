@@ -98,7 +98,9 @@ class Emulator:
         self.artifacts = ArtifactCache(
             data_dir / "artifacts", fetch_object=artifact_fetcher(self.objects)
         )
-        self.lifecycle = Lifecycle(self.registry, self.fleets, self.artifacts, utc_now)
+        self.lifecycle = Lifecycle(
+            self.registry, self.fleets, self.artifacts, utc_now, logs_root=data_dir / "logs"
+        )
         self.monitoring = Monitoring(
             settings, lambda: running_instances(self.registry, self.fleets)
         )

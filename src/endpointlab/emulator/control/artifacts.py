@@ -24,6 +24,16 @@ def _validation(message: str) -> ServiceError:
     return ServiceError("ValidationException", message)
 
 
+def extract_failed(url: str, reason: str) -> str:
+    """FailureReason of an artifact that cannot be unpacked: AWS's wording for an archive it
+    cannot extract (aws/deep-learning-containers PR 569; the container name is the one that
+    report shows), then the emulator's reason."""
+    return (
+        f'Failed to extract model data archive for container "container_1" from URL "{url}". '
+        f"Please ensure that the object located at the URL is a valid tar.gz archive. ({reason})"
+    )
+
+
 class ArtifactCache:
     """Unpacked model directories under ``root``, keyed by the archive's identity."""
 
