@@ -174,7 +174,7 @@ def main() -> None:
 
     emulator, emulator_url = start(
         [sys.executable, "-m", "endpointlab", "serve", "--port", "0",
-         "--data-dir", str(work / "data")], "listening on",
+         "--data-dir", str(work / "data"), "--model-root", str(work)], "listening on",
     )  # fmt: skip
     try:
         deploy(emulator_url, archive)
