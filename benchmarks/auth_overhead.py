@@ -91,7 +91,7 @@ def end_to_end(
 ) -> dict[int, dict[str, float]]:
     data_dir = Path(tempfile.mkdtemp(prefix="data-", dir=work))  # a fresh emulator each time
     command = [sys.executable, "-m", "endpointlab", "serve", "--port", "0",
-               "--data-dir", str(data_dir)]  # fmt: skip
+               "--data-dir", str(data_dir), "--model-root", str(work)]  # fmt: skip
     if auth:
         auth_file = work / "auth.json"
         auth_file.write_text(json.dumps(AUTH))

@@ -222,7 +222,7 @@ def container_runs(archive: Path, body: str, seconds: int, work: Path) -> Figure
 def emulator_runs(archive: Path, body: str, seconds: int, data: Path, *flags: str) -> Figures:
     emulator, url = start(
         [sys.executable, "-m", "endpointlab", "serve", "--port", "0", "--data-dir", str(data),
-         *flags], "listening on",
+         "--model-root", str(archive.parent), *flags], "listening on",
     )  # fmt: skip
     try:
         deploy(url, archive)

@@ -77,7 +77,10 @@ def serve(data_dir: Path, *flags: str) -> Iterator[Server]:
     command += ["--port", "0"]
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [*command, "--data-dir", str(data_dir), *flags], stdout=out, stderr=out
+            # The example archive sits beside the data directories: allow it as a model root.
+            [*command, "--data-dir", str(data_dir), "--model-root", str(data_dir.parent), *flags],
+            stdout=out,
+            stderr=out,
         )
     try:
         deadline = time.monotonic() + 120

@@ -105,6 +105,27 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
     help="Hold each serverless instance to its CPU share with cgroup quotas where the host "
     "allows (root, cgroup v1 cpu controller); thread pools are sized to the share either way.",
 )
+@click.option(
+    "--model-root",
+    "model_root",
+    type=click.Path(path_type=Path),
+    multiple=True,
+    metavar="DIR",
+    help="Also accept local ModelDataUrls (paths, file:// URLs) under DIR; repeatable. Always "
+    "accepted: the directory serve was started in and the data directory.",
+)
+@click.option(
+    "--max-model-size",
+    default=None,
+    metavar="SIZE",
+    help="Largest model artifact unpacked (bytes of its files; K/M/G/T suffixes). Default: 50G.",
+)
+@click.option(
+    "--model-unpack-timeout",
+    default=None,
+    metavar="DURATION",
+    help="Longest time unpacking (or copying) a model artifact may take. Default: 10m.",
+)
 def serve(
     host: str,
     port: int,
@@ -118,6 +139,9 @@ def serve(
     serverless_endpoint_quota: int | None,
     serverless_concurrency_quota: int | None,
     serverless_cpu_quota: bool,
+    model_root: tuple[Path, ...],
+    max_model_size: str | None,
+    model_unpack_timeout: str | None,
 ) -> None:
     """Run the SageMaker-compatible emulator on one port.
 
@@ -144,6 +168,9 @@ def serve(
                 max_total_concurrency=serverless_concurrency_quota,
                 cpu_quota=serverless_cpu_quota,
             ),
+            model_root=model_root,
+            max_model_size=max_model_size,
+            model_unpack_timeout=model_unpack_timeout,
         )
     except SettingsError as exc:
         _fail(str(exc))
@@ -229,7 +256,9 @@ def container(
             settings,
             ready=lambda url: click.echo(f"Serving {model_archive} at {url}", nl=True),
         )
-    except (ArtifactError, SettingsError) as exc:
+    except ArtifactError as exc:
+        _fail(exc.details)  # the user's own files: name the entry that broke a rule
+    except SettingsError as exc:
         _fail(str(exc))
     sys.exit(code)
 

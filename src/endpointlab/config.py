@@ -7,7 +7,7 @@ through environment variables; ``ContainerSettings.from_env`` reads the ones it 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -121,6 +121,37 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
+_SIZE_UNITS = {"k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
+# Model artifacts: far above any model a CPU worker serves (see models.artifact.ArtifactLimits).
+DEFAULT_MAX_MODEL_BYTES = 50 * 1024**3
+DEFAULT_MODEL_UNPACK_TIMEOUT_S = 600.0
+
+
+def parse_size(text: str) -> int:
+    """Bytes in ``text``: a number of bytes or a number with K, M, G or T (binary units)."""
+    raw = text.strip().lower().removesuffix("ib").removesuffix("b")
+    scale = _SIZE_UNITS.get(raw[-1:])
+    number = raw[:-1] if scale is not None else raw
+    try:
+        size = float(number) * (scale or 1)
+    except ValueError as exc:
+        raise SettingsError(f"{text!r} is not a size (e.g. 500M, 50G)") from exc
+    if not 0 < size < float("inf"):
+        raise SettingsError(f"the size {text!r} must be positive")
+    return int(size)
+
+
+def model_roots(directories: Sequence[Path]) -> tuple[Path, ...]:
+    """The directories local ModelDataUrls may name: the current directory plus each given one
+    (``serve --model-root``), which must exist."""
+    roots = [Path.cwd()]
+    for directory in directories:
+        if not directory.expanduser().is_dir():
+            raise SettingsError(f"--model-root {directory} is not a directory")
+        roots.append(directory.expanduser().resolve())
+    return tuple(roots)
+
+
 # Serverless endpoints. Neither SageMaker nor Lambda (on which serverless inference runs)
 # documents a keep-warm period; third-party measurements of Lambda put it at roughly 5 to 15
 # minutes, so the emulator keeps an idle instance 5 minutes. One vCPU per 1,769 MB is Lambda's
@@ -192,6 +223,12 @@ class EmulatorSettings:
     # emulator's own S3 under the data directory; a URL an external S3; "aws" AWS itself.
     s3_endpoint: str | None = None
     serverless: ServerlessOptions = field(default_factory=ServerlessOptions)
+    # Where local ModelDataUrls may point besides the data directory (``serve --model-root``;
+    # by default the directory serve was started in), and how large a model may be unpacked
+    # and for how long (``serve --max-model-size``, ``--model-unpack-timeout``).
+    model_roots: tuple[Path, ...] = field(default_factory=lambda: (Path.cwd(),))
+    max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES
+    model_unpack_timeout_s: float = DEFAULT_MODEL_UNPACK_TIMEOUT_S
 
     @classmethod
     def from_env(
@@ -206,6 +243,9 @@ class EmulatorSettings:
         metrics_retention: str | None = None,
         s3_endpoint: str | None = None,
         serverless: ServerlessOptions | None = None,
+        model_root: Sequence[Path] = (),
+        max_model_size: str | None = None,
+        model_unpack_timeout: str | None = None,
     ) -> EmulatorSettings:
         """Flags win; then ENDPOINTLAB_DATA_DIR / AWS_DEFAULT_REGION / ENDPOINTLAB_S3_ENDPOINT;
         then defaults."""
@@ -228,6 +268,15 @@ class EmulatorSettings:
             ),
             s3_endpoint=_s3_endpoint(s3_endpoint or env.get("ENDPOINTLAB_S3_ENDPOINT") or None),
             serverless=serverless or ServerlessOptions(),
+            model_roots=model_roots(model_root),
+            max_model_bytes=(
+                DEFAULT_MAX_MODEL_BYTES if max_model_size is None else parse_size(max_model_size)
+            ),
+            model_unpack_timeout_s=(
+                DEFAULT_MODEL_UNPACK_TIMEOUT_S
+                if model_unpack_timeout is None
+                else parse_duration(model_unpack_timeout)
+            ),
         )
 
 

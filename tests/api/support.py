@@ -15,12 +15,13 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -353,10 +354,20 @@ def descendants(pid: int | None = None) -> set[int]:
 # --- an in-process emulator -------------------------------------------------------------------
 
 
-class EmulatorThread:
-    """An ``Emulator`` served by uvicorn on 127.0.0.1:<free port> in a background thread."""
+# The tests build their artifacts in pytest's temporary directories, outside the directory the
+# tests run in and outside the emulators' data directories: their emulators allow it as a model
+# root (``serve --model-root``), unless a test checks the roots themselves.
+TEST_MODEL_ROOT = Path(tempfile.gettempdir()).resolve()
+TEST_ROOT_FLAGS = ("--model-root", str(TEST_MODEL_ROOT))
 
-    def __init__(self, settings: EmulatorSettings) -> None:
+
+class EmulatorThread:
+    """An ``Emulator`` served by uvicorn on 127.0.0.1:<free port> in a background thread;
+    ``test_artifacts`` adds ``TEST_MODEL_ROOT`` to its model roots."""
+
+    def __init__(self, settings: EmulatorSettings, *, test_artifacts: bool = True) -> None:
+        if test_artifacts:
+            settings = replace(settings, model_roots=(*settings.model_roots, TEST_MODEL_ROOT))
         self.emulator = Emulator(settings)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -436,7 +447,7 @@ class ServeProcess:
         command = [sys.executable, "-m", "endpointlab", "serve", "--port", "0"]
         with self._stdout.open("wb") as out, self._stderr.open("wb") as err:
             self.process = subprocess.Popen(
-                [*command, "--data-dir", str(self.data_dir)],
+                [*command, "--data-dir", str(self.data_dir), *TEST_ROOT_FLAGS],
                 stdout=out,
                 stderr=err,
                 env=env,

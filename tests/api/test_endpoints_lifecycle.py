@@ -17,6 +17,7 @@ from tests.api.support import (
     FAST_WAIT,
     IMAGE,
     Deployer,
+    EmulatorThread,
     Examples,
     arn,
     client,
@@ -145,8 +146,12 @@ def test_endpoint_names_are_validated(emulator_url: str, deployer: Deployer, pro
         assert f"Value '{name}' at 'endpointName' failed to satisfy constraint" in error["Message"]
 
 
+def endpoint_log(emulator: EmulatorThread, endpoint: str, variant: str = "AllTraffic") -> Path:
+    return emulator.emulator.settings.data_dir / "logs" / endpoint / variant / "primary.log"
+
+
 def test_a_model_that_cannot_load_leaves_a_failed_endpoint_that_can_be_deleted(
-    sagemaker: Any, deployer: Deployer, tmp_path: Path
+    sagemaker: Any, deployer: Deployer, tmp_path: Path, emulator: EmulatorThread
 ) -> None:
     before = descendants()
     deployment = deployer.deploy(handler_archive(tmp_path, FAILING_LOAD_SOURCE), wait=False)
@@ -155,8 +160,14 @@ def test_a_model_that_cannot_load_leaves_a_failed_endpoint_that_can_be_deleted(
     assert "Failed" in str(waited.value)
     described = sagemaker.describe_endpoint(EndpointName=deployment.endpoint)
     assert described["EndpointStatus"] == "Failed"
-    assert "the weights file is corrupt" in described["FailureReason"]
-    assert len(described["FailureReason"]) <= 1024
+    # AWS's wording (facts §10); the exception is only in the endpoint's log.
+    assert described["FailureReason"] == (
+        "The primary container for production variant AllTraffic did not pass the ping health "
+        "check. Please check CloudWatch logs for this endpoint."
+    )
+    log = endpoint_log(emulator, deployment.endpoint).read_text()
+    assert "loading the model failed:\nTraceback (most recent call last):" in log
+    assert "RuntimeError: the weights file is corrupt" in log
     with pytest.raises(ClientError) as caught:
         sagemaker.update_endpoint(
             EndpointName=deployment.endpoint, EndpointConfigName=deployment.config
@@ -191,7 +202,13 @@ def test_an_unreadable_artifact_fails_the_endpoint_not_the_model(
         deployer.wait_in_service(deployment.endpoint)
     described = sagemaker.describe_endpoint(EndpointName=deployment.endpoint)
     assert described["EndpointStatus"] == "Failed"
-    assert described["FailureReason"]
+    # AWS's wording for an archive it cannot extract, then the emulator's reason.
+    url = garbage.as_uri()
+    assert described["FailureReason"].startswith(
+        f'Failed to extract model data archive for container "container_1" from URL "{url}". '
+        "Please ensure that the object located at the URL is a valid tar.gz archive. ("
+    )
+    assert "not a readable tar.gz archive" in described["FailureReason"]
     # The model only names the artifact: it is still there, unchanged by the failure.
     [model] = deployment.models
     assert sagemaker.describe_model(ModelName=model)["ModelName"] == model
@@ -297,7 +314,12 @@ def test_a_client_invoking_in_a_loop_sees_no_error_during_an_update(
 
 
 def test_a_failed_update_keeps_the_old_fleet_serving(
-    sagemaker: Any, runtime: Any, deployer: Deployer, probe: Path, tmp_path: Path
+    sagemaker: Any,
+    runtime: Any,
+    deployer: Deployer,
+    probe: Path,
+    tmp_path: Path,
+    emulator: EmulatorThread,
 ) -> None:
     deployment = deployer.deploy(probe)
     broken_config = deployer.config(deployer.model(handler_archive(tmp_path, FAILING_LOAD_SOURCE)))
@@ -305,7 +327,8 @@ def test_a_failed_update_keeps_the_old_fleet_serving(
     deployer.wait_in_service(deployment.endpoint)  # a rolled-back update ends InService
     described = sagemaker.describe_endpoint(EndpointName=deployment.endpoint)
     assert described["EndpointConfigName"] == deployment.config
-    assert "the weights file is corrupt" in described["FailureReason"]
+    assert "did not pass the ping health check" in described["FailureReason"]
+    assert "the weights file is corrupt" in endpoint_log(emulator, deployment.endpoint).read_text()
     assert "PendingDeploymentSummary" not in described
     assert invoke_json(runtime, deployment.endpoint)["version"] == "v1"
     # The reason stays until the next update.

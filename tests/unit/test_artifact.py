@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+import os
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from endpointlab.models.artifact import extract_model_archive, pack_model_dir
+from endpointlab.models.artifact import ArtifactLimits, extract_model_archive, pack_model_dir
 from endpointlab.models.contract import load_handler
 from endpointlab.models.errors import ArtifactError
 from tests.unit import model_fixtures as fx
@@ -118,3 +120,70 @@ def test_packing_is_deterministic_and_puts_files_at_the_root(tmp_path: Path) -> 
     assert first == second
     with tarfile.open(tmp_path / "a.tar.gz") as tar:
         assert sorted(tar.getnames()) == ["code", "code/inference.py", "model.onnx"]
+
+
+def model_tree(root: Path) -> Path:
+    (root / "code").mkdir(parents=True)
+    (root / "code" / "inference.py").write_text("def model_fn(model_dir):\n    return 1\n")
+    (root / "model.joblib").write_bytes(b"weights")
+    return root
+
+
+def test_a_directory_is_copied_as_its_archive_would_unpack(tmp_path: Path) -> None:
+    source = model_tree(tmp_path / "src")
+    (source / "empty").mkdir()
+    model_dir = extract_model_archive(source, tmp_path / "m")
+    assert (model_dir / "code" / "inference.py").read_text().startswith("def model_fn")
+    assert (model_dir / "model.joblib").read_bytes() == b"weights"
+    assert (model_dir / "empty").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda d, out: (d / "code" / "x.py").symlink_to(out), "holds a symbolic link"),
+        (lambda d, out: (d / "linked-dir").symlink_to(out.parent), "holds a symbolic link"),
+        (lambda d, out: os.link(out, d / "hard.txt"), "holds a hard-linked file"),
+        (lambda d, out: os.mkfifo(d / "fifo"), "not a regular file or directory"),
+    ],
+)
+def test_a_directory_with_links_or_special_files_is_refused(
+    tmp_path: Path, make: Any, message: str
+) -> None:
+    outside = tmp_path / "outside" / "secret.txt"
+    outside.parent.mkdir()
+    outside.write_text("host secret")
+    source = model_tree(tmp_path / "src")
+    make(source, outside)
+    with pytest.raises(ArtifactError, match=message) as caught:
+        extract_model_archive(source, tmp_path / "m")
+    assert str(tmp_path) not in str(caught.value)  # the host's paths stay out of the message
+    assert caught.value.extra  # the entry is named in the details, for the owner
+    copied = [p.read_bytes() for p in (tmp_path / "m").rglob("*") if p.is_file()]
+    assert b"host secret" not in copied
+
+
+def test_an_archive_over_the_size_limit_is_refused_before_anything_is_written(
+    tmp_path: Path,
+) -> None:
+    archive = tar_with(tmp_path / "model.tar.gz", entry("model.joblib"), data=b"x" * 5000)
+    with pytest.raises(ArtifactError, match="larger than the limit of 4096 bytes"):
+        extract_model_archive(archive, tmp_path / "m", ArtifactLimits(max_bytes=4096))
+    assert not (tmp_path / "m").exists()
+    extract_model_archive(archive, tmp_path / "ok", ArtifactLimits(max_bytes=5000))
+
+
+def test_a_directory_over_the_size_limit_is_refused(tmp_path: Path) -> None:
+    source = model_tree(tmp_path / "src")
+    (source / "weights.bin").write_bytes(b"\0" * 5000)
+    with pytest.raises(ArtifactError, match="larger than the limit of 4096 bytes"):
+        extract_model_archive(source, tmp_path / "m", ArtifactLimits(max_bytes=4096))
+
+
+@pytest.mark.parametrize("directory", [True, False])
+def test_unpacking_past_the_deadline_is_refused(tmp_path: Path, directory: bool) -> None:
+    source = model_tree(tmp_path / "src")
+    artifact = source if directory else pack_model_dir(source, tmp_path / "model.tar.gz")
+    past = ArtifactLimits(timeout_s=-1.0)  # a deadline already passed
+    with pytest.raises(ArtifactError, match="took longer than -1 s"):
+        extract_model_archive(artifact, tmp_path / "m", past)

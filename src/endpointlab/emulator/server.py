@@ -52,6 +52,7 @@ from endpointlab.emulator.wire import (
 from endpointlab.emulator.wire.rest_xml import RestXmlCodec
 from endpointlab.emulator.workers.cpu_quota import CpuQuotas
 from endpointlab.emulator.workers.host import WorkerHost
+from endpointlab.models.artifact import ArtifactLimits
 
 log = logging.getLogger(__name__)
 
@@ -96,9 +97,15 @@ class Emulator:
             client = s3_client(settings.s3_endpoint, settings.region)
             self.objects = RemoteObjectStore(client, data_dir / "s3-cache")
         self.artifacts = ArtifactCache(
-            data_dir / "artifacts", fetch_object=artifact_fetcher(self.objects)
+            data_dir / "artifacts",
+            fetch_object=artifact_fetcher(self.objects),
+            model_roots=(*settings.model_roots, data_dir),
+            limits=ArtifactLimits(settings.max_model_bytes, settings.model_unpack_timeout_s),
+            data_dir=data_dir,
         )
-        self.lifecycle = Lifecycle(self.registry, self.fleets, self.artifacts, utc_now)
+        self.lifecycle = Lifecycle(
+            self.registry, self.fleets, self.artifacts, utc_now, logs_root=data_dir / "logs"
+        )
         self.monitoring = Monitoring(
             settings, lambda: running_instances(self.registry, self.fleets)
         )

@@ -3,7 +3,9 @@
 ``load_handler`` imports the artifact's ``code/<SAGEMAKER_PROGRAM>`` (default ``inference.py``) the
 way the SageMaker inference toolkit does, fills every function it does not define with the
 built-in default, and calls ``model_fn`` once. ``InferenceHandler.invoke`` runs one request and
-never raises: every failure becomes the HTTP status and message the container would answer.
+never raises: every failure becomes the HTTP status and message the container would answer. An
+unexpected exception answers with its message only; its traceback goes to ``on_error`` (the
+container's log), never into the response.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from endpointlab.models.context import InvocationContext
 from endpointlab.models.errors import ArtifactError, InferenceError
 
 CUSTOM_ATTRIBUTES_HEADER = "X-Amzn-SageMaker-Custom-Attributes"
+ErrorReporter = Callable[[BaseException], None]
 HANDLER_ARITY = {
     "pre_model_fn": 1,
     "model_fn": 1,
@@ -84,11 +87,13 @@ class InferenceHandler:
         functions: Mapping[str, _UserFunction],
         model_dir: Path,
         default_accept: str,
+        on_error: ErrorReporter | None = None,
     ) -> None:
         self.model = model
         self._functions = functions
         self._model_dir = model_dir
         self._default_accept = default_accept
+        self._on_error = on_error
 
     @property
     def uses_custom_code(self) -> bool:
@@ -107,7 +112,9 @@ class InferenceHandler:
         except InferenceError as exc:
             return _error_response(exc.status, exc.message)
         except Exception as exc:
-            return _error_response(500, _describe_exception(exc))
+            if self._on_error is not None:
+                self._on_error(exc)
+            return _error_response(500, describe_exception(exc))
         return InvocationResponse(
             status=200,
             body=body,
@@ -188,15 +195,27 @@ def _error_response(status: int, message: str) -> InvocationResponse:
     )
 
 
-def _describe_exception(exc: BaseException) -> str:
-    lines = traceback.format_exception(exc)
-    return f"{type(exc).__name__}: {exc}\n\n" + "".join(lines)
+def describe_exception(exc: BaseException) -> str:
+    """What a response says about an exception: its type and message, not its traceback (which
+    names the host's files)."""
+    message = str(exc).strip()
+    return f"{type(exc).__name__}: {message}" if message else type(exc).__name__
+
+
+def format_traceback(exc: BaseException) -> str:
+    """The full traceback, for the container's log."""
+    return "".join(traceback.format_exception(exc))
 
 
 def load_handler(
-    model_dir: Path, environment: Mapping[str, str], threads: int = 1
+    model_dir: Path,
+    environment: Mapping[str, str],
+    threads: int = 1,
+    on_error: ErrorReporter | None = None,
 ) -> InferenceHandler:
-    """Import the user's handler module (if any), fill in defaults and run model_fn once."""
+    """Import the user's handler module (if any), fill in defaults and run model_fn once.
+
+    ``on_error`` receives each unexpected exception a request raises (for the log)."""
     program = environment.get("SAGEMAKER_PROGRAM") or "inference.py"
     default_accept = environment.get("SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT") or codecs.JSON
     module = _import_user_module(model_dir, program)
@@ -210,7 +229,7 @@ def load_handler(
         model = load_builtin_model(model_dir, threads)
     if "model_warmup_fn" in functions:
         functions.pop("model_warmup_fn")(str(model_dir), model, context=context)
-    return InferenceHandler(model, functions, model_dir, default_accept)
+    return InferenceHandler(model, functions, model_dir, default_accept, on_error)
 
 
 def _import_user_module(model_dir: Path, program: str) -> ModuleType | None:

@@ -4,7 +4,19 @@ from __future__ import annotations
 
 
 class ArtifactError(Exception):
-    """A model artifact that cannot be used: broken archive, unsafe entry, no loadable model."""
+    """A model artifact that cannot be used: broken archive, unsafe entry, no loadable model.
+
+    The message is one line fit for an API answer; ``details`` adds what only the owner of the
+    files should see (e.g. which file of a host directory broke the rule), for logs and the CLI.
+    """
+
+    def __init__(self, message: str, details: str | None = None) -> None:
+        super().__init__(message)
+        self.extra = details
+
+    @property
+    def details(self) -> str:
+        return f"{self} ({self.extra})" if self.extra else str(self)
 
 
 class InferenceError(Exception):

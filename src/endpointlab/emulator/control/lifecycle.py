@@ -13,9 +13,10 @@ import logging
 from collections.abc import Callable, Coroutine, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
-from endpointlab.emulator.control.artifacts import ArtifactCache
+from endpointlab.emulator.control.artifacts import ArtifactCache, extract_failed
 from endpointlab.emulator.control.capacity import desired_states
 from endpointlab.emulator.control.registry import Registry, validation_error
 from endpointlab.emulator.control.resources import (
@@ -29,10 +30,11 @@ from endpointlab.emulator.control.resources import (
     VariantState,
     variant_states,
 )
-from endpointlab.emulator.endpoints.base import DeploymentError, ModelPackage
+from endpointlab.emulator.endpoints.base import LOG_STREAM_FILE, DeploymentError, ModelPackage
 from endpointlab.emulator.endpoints.fleet import Fleet, FleetManager, RoutedVariant
 from endpointlab.emulator.endpoints.serverless import ServerlessVariant
 from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.workers.logfile import append_log
 from endpointlab.models.errors import ArtifactError
 
 log = logging.getLogger(__name__)
@@ -56,11 +58,14 @@ class Lifecycle:
         fleets: FleetManager,
         artifacts: ArtifactCache,
         clock: Clock = utc_now,
+        logs_root: Path | None = None,
     ) -> None:
         self.registry = registry
         self.fleets = fleets
         self.artifacts = artifacts
         self._clock = clock
+        # Each endpoint's log files (its CloudWatch log group) live in <logs_root>/<endpoint>.
+        self._logs_root = logs_root
         self._tasks: set[asyncio.Task[None]] = set()
         self._locks: dict[str, asyncio.Lock] = {}
 
@@ -158,7 +163,7 @@ class Lifecycle:
             try:
                 if restored is not None:
                     recorded = Recorded(restored.variants, RESTORED)
-                fleet, states, used = await self._start_fleet(config, models, recorded)
+                fleet, states, used = await self._start_fleet(name, config, models, recorded)
             except (DeploymentError, ArtifactError, ServiceError) as exc:
                 reason = exc.message if isinstance(exc, ServiceError) else str(exc)
                 self._record_failure(name, reason, updating=updating)
@@ -202,24 +207,40 @@ class Lifecycle:
 
     async def _start_fleet(
         self,
+        name: str,
         config: EndpointConfig,
         models: tuple[Model, ...] | None,
         recorded: Recorded | None,
     ) -> tuple[Fleet, tuple[VariantState, ...], tuple[Model, ...]]:
         """Start the fleet; return it, its variants' live state and the models it runs."""
         given = {model.name.lower(): model for model in models or ()}
+        endpoint = self.registry.find_endpoint(name)
+        log_dir = None
+        if self._logs_root is not None:
+            log_dir = self._logs_root / (endpoint.name if endpoint is not None else name)
         packages: dict[str, ModelPackage] = {}
         used: dict[str, Model] = {}
         for variant in config.variants:
             model = given.get(variant.model_name.lower()) or self.registry.model(variant.model_name)
             url = model.primary.model_data_url
             assert url is not None
-            model_dir = await asyncio.to_thread(self.artifacts.unpack, url)
+            try:
+                model_dir = await asyncio.to_thread(self.artifacts.unpack, url)
+            except ArtifactError as exc:
+                if log_dir is not None:
+                    for routed in config.variants:
+                        if routed.model_name.lower() == variant.model_name.lower():
+                            append_log(
+                                str(log_dir / routed.name / LOG_STREAM_FILE),
+                                f"the model data at {url} could not be used: {exc.details}",
+                            )
+                raise ArtifactError(extract_failed(url, str(exc))) from exc
             # Keyed as the variant names it: model names are case-insensitive.
             packages[variant.model_name] = ModelPackage(
                 model_name=model.name,
                 model_dir=model_dir,
                 environment=dict(model.primary.environment),
+                log_dir=log_dir,
             )
             used[model.name.lower()] = model
         running = recorded.apply(config) if recorded is not None else config

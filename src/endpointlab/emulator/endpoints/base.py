@@ -14,6 +14,19 @@ from typing import Protocol
 
 from endpointlab.models.contract import InvocationRequest, InvocationResponse
 
+# FailureReason of an endpoint whose model cannot load (model_fn raises, the handler module does
+# not import, loading times out), word for word as users report it from AWS (facts §10); the
+# exception itself goes only to the variant's log.
+HEALTH_CHECK_FAILED = (
+    "The primary container for production variant {variant} did not pass the ping health "
+    "check. Please check CloudWatch logs for this endpoint."
+)
+# A variant's log file, <endpoint's log directory>/<variant>/primary.log: the stand-in for the
+# log stream ``<variant>/primary`` of log group ``/aws/sagemaker/Endpoints/<endpoint>`` (AWS
+# names a stream after the variant and the instance; here one file holds a variant's instances).
+LOG_STREAM = "primary"
+LOG_STREAM_FILE = f"{LOG_STREAM}.log"
+
 
 class DeploymentError(Exception):
     """A variant could not be brought into service; the message becomes FailureReason."""
@@ -21,11 +34,19 @@ class DeploymentError(Exception):
 
 @dataclass(frozen=True)
 class ModelPackage:
-    """What a variant runs: the unpacked model directory and the container environment."""
+    """What a variant runs: the unpacked model directory, the container environment, and the
+    endpoint's log directory (None: no log)."""
 
     model_name: str
     model_dir: Path
     environment: Mapping[str, str] = field(default_factory=dict)
+    log_dir: Path | None = None
+
+    def log_path(self, variant: str) -> str:
+        """The variant's log file ("" when there is no log directory)."""
+        if self.log_dir is None:
+            return ""
+        return str(self.log_dir / variant / LOG_STREAM_FILE)
 
 
 class ThrottledError(Exception):

@@ -15,9 +15,15 @@ from dataclasses import dataclass
 
 from endpointlab.catalogue import instance_type
 from endpointlab.emulator.control.resources import Variant
-from endpointlab.emulator.endpoints.base import DeploymentError, InvocationOutcome, ModelPackage
+from endpointlab.emulator.endpoints.base import (
+    HEALTH_CHECK_FAILED,
+    DeploymentError,
+    InvocationOutcome,
+    ModelPackage,
+)
 from endpointlab.emulator.workers.framed_child import WorkerSpec
 from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost, WorkerStartError
+from endpointlab.emulator.workers.logfile import append_log
 from endpointlab.models.contract import InvocationRequest
 
 log = logging.getLogger(__name__)
@@ -208,6 +214,7 @@ class RealtimeVariant:
             model_dir=str(package.model_dir),
             environment=dict(package.environment),
             threads=max(1, kind.vcpus // self._workers),
+            log_path=package.log_path(variant.name),
         )
         self._instances: list[Instance] = []
         self._counter = 0
@@ -236,7 +243,7 @@ class RealtimeVariant:
             good = [i for i, r in zip(added, results, strict=True) if r is None]
             if failures:
                 await asyncio.gather(*(i.stop() for i in good))
-                raise DeploymentError(_reason(self.name, failures[0]))
+                raise DeploymentError(self._reason(failures[0]))
             self._instances.extend(good)
         while len(self._instances) > instances:
             await self._instances.pop().stop()
@@ -254,10 +261,9 @@ class RealtimeVariant:
         instances, self._instances = self._instances, []
         await asyncio.gather(*(i.stop() for i in instances))
 
-
-def _reason(variant: str, error: BaseException) -> str:
-    detail = str(error) if isinstance(error, WorkerStartError) else repr(error)
-    return (
-        f"The primary container for production variant {variant} did not pass the ping health "
-        f"check: {detail}. Please check CloudWatch logs for this endpoint."
-    )
+    def _reason(self, error: BaseException) -> str:
+        """AWS's FailureReason; what went wrong goes to the variant's log (a worker that could
+        not load its model has logged its traceback already)."""
+        detail = str(error) if isinstance(error, WorkerStartError) else repr(error)
+        append_log(self._spec.log_path, f"the variant could not start: {detail}")
+        return HEALTH_CHECK_FAILED.format(variant=self.name)

@@ -19,6 +19,7 @@ from typing import Any
 
 from endpointlab.emulator.control.resources import ServerlessConfig, Variant
 from endpointlab.emulator.endpoints.base import (
+    HEALTH_CHECK_FAILED,
     DeploymentError,
     InvocationOutcome,
     ModelPackage,
@@ -41,6 +42,7 @@ from endpointlab.emulator.endpoints.serverless_policy import (
 from endpointlab.emulator.workers.cpu_quota import CpuQuotas
 from endpointlab.emulator.workers.framed_child import WorkerSpec
 from endpointlab.emulator.workers.host import WorkerHost, WorkerStartError
+from endpointlab.emulator.workers.logfile import append_log
 from endpointlab.models.contract import InvocationRequest
 
 log = logging.getLogger(__name__)
@@ -87,7 +89,13 @@ class ServerlessVariant:
         self._quotas = quotas or CpuQuotas(None)
         memory = self.config.memory_size_mb
         self.share = cpu_share(memory, settings.mb_per_vcpu, settings.host_cpus)
-        spec = WorkerSpec(str(package.model_dir), dict(package.environment), self.share.threads)
+        spec = WorkerSpec(
+            str(package.model_dir),
+            dict(package.environment),
+            self.share.threads,
+            package.log_path(variant.name),
+        )
+        self._log_path = spec.log_path
         self._factory = InstanceFactory(
             host, spec, self._quotas, self.share.effective, memory, settings.cold_start_timeout_s
         )
@@ -136,11 +144,11 @@ class ServerlessVariant:
         try:
             probe = await self._launch(provisioned=False)
         except WorkerStartError as exc:
-            raise DeploymentError(_reason(self.name, exc)) from exc
+            raise DeploymentError(self._reason(exc)) from exc
         failure = self._factory.out_of_memory_message(probe) if probe.out_of_memory else None
         await self._retire(probe)
         if failure is not None:
-            raise DeploymentError(_reason(self.name, failure))
+            raise DeploymentError(self._reason(failure))
 
     async def scale_to(self, instances: int) -> None:
         """Set the provisioned concurrency (what Application Auto Scaling changes)."""
@@ -237,6 +245,7 @@ class ServerlessVariant:
             self.stats.out_of_memory += 1
             instance.out_of_memory = True
             failure = self._factory.out_of_memory_message(instance)
+            append_log(self._log_path, f"worker {instance.worker.pid}: {failure}")
             self._spawn_task(self._retire(instance))
             elapsed = 0.0 if result is None else result.elapsed_s
             return InvocationOutcome(None, elapsed, failure, False, setup_s, execution)
@@ -327,7 +336,7 @@ class ServerlessVariant:
                 instance.provisioned = False  # not to be replaced when it stops
             await asyncio.gather(*(self._retire(i) for i in started))
             error = failures[0] if failures else self._factory.out_of_memory_message(broken[0])
-            raise DeploymentError(_reason(self.name, error))
+            raise DeploymentError(self._reason(error))
         for instance in started:
             self._release(instance)
 
@@ -362,9 +371,10 @@ class ServerlessVariant:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-
-def _reason(variant: str, error: BaseException | str) -> str:
-    return (
-        f"The primary container for production variant {variant} did not pass the ping health "
-        f"check: {error}. Please check CloudWatch logs for this endpoint."
-    )
+    def _reason(self, error: BaseException | str) -> str:
+        """FailureReason: AWS's wording, the details in the variant's log. Running out of
+        memory while loading (a str) keeps its message in the reason too: AWS's serverless
+        benchmarking toolkit looks for "insufficient memory" there."""
+        append_log(self._log_path, f"the variant could not start: {error}")
+        reason = HEALTH_CHECK_FAILED.format(variant=self.name)
+        return f"{reason} {error}" if isinstance(error, str) else reason

@@ -2,7 +2,8 @@
 
 A missing or not-yet-serving endpoint fails as on AWS (``ValidationError``, "Endpoint X of
 account Y not found."); a container's non-2xx answer, a timeout or a dead worker becomes
-``ModelError`` (424) with OriginalStatusCode, OriginalMessage and LogStreamArn; a serverless
+``ModelError`` (424) with OriginalStatusCode, OriginalMessage and LogStreamArn (naming the
+variant's local log file, which holds the traceback the message leaves out); a serverless
 endpoint at MaxConcurrency answers ``ThrottlingException`` (400). Every invocation that reaches a
 variant is recorded for CloudWatch: its outcome, ModelLatency (timed inside the worker),
 OverheadLatency (the rest of its time in the emulator) and, for serverless ones, ModelSetupTime
@@ -19,7 +20,12 @@ from typing import Any
 
 from endpointlab.emulator.control.registry import Registry
 from endpointlab.emulator.control.resources import ACCOUNT_ID, Endpoint, EndpointStatus
-from endpointlab.emulator.endpoints.base import InvocationOutcome, ThrottledError, VariantRuntime
+from endpointlab.emulator.endpoints.base import (
+    LOG_STREAM,
+    InvocationOutcome,
+    ThrottledError,
+    VariantRuntime,
+)
 from endpointlab.emulator.endpoints.fleet import FleetManager
 from endpointlab.emulator.endpoints.serverless import ServerlessVariant
 from endpointlab.emulator.endpoints.serverless_policy import (
@@ -108,7 +114,7 @@ class SageMakerRuntimeService:
         if self._metrics is not None:
             runtime = fleet.variants[variant].runtime
             self._record(endpoint, variant, outcome, runtime, time.perf_counter() - started)
-        response = _check(outcome, endpoint.name, region)
+        response = _check(outcome, endpoint.name, variant, region)
         result: dict[str, Any] = {
             "Body": response.body,
             "ContentType": response.content_type,
@@ -168,7 +174,7 @@ def _refuse_oversize(outcome: InvocationOutcome, limit: int, serverless: bool) -
     return replace(outcome, response=None, failure=failure)
 
 
-def _check(outcome: InvocationOutcome, endpoint: str, region: str) -> Any:
+def _check(outcome: InvocationOutcome, endpoint: str, variant: str, region: str) -> Any:
     response = outcome.response
     if response is not None and 200 <= response.status < 300:
         return response
@@ -192,6 +198,10 @@ def _check(outcome: InvocationOutcome, endpoint: str, region: str) -> Any:
         fields={
             "OriginalStatusCode": status,
             "OriginalMessage": text,
-            "LogStreamArn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{group}",
+            # The variant's log file: <data dir>/logs/<endpoint>/<variant>/primary.log.
+            "LogStreamArn": (
+                f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{group}:log-stream:"
+                f"{variant}/{LOG_STREAM}"
+            ),
         },
     )

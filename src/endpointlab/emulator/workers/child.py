@@ -62,7 +62,9 @@ def load_and_report(conn: Connection, spec: ModelSpec) -> InferenceHandler:
             threadpool_limits(spec.threads)
         from endpointlab.models.contract import load_handler
 
-        handler = load_handler(spec.model_dir, dict(spec.environment), spec.threads)
+        handler = load_handler(
+            spec.model_dir, dict(spec.environment), spec.threads, on_error=_log_error
+        )
     except BaseException as exc:
         message, details = describe_load_error(exc, spec.model_dir)
         with contextlib.suppress(OSError):
@@ -70,6 +72,12 @@ def load_and_report(conn: Connection, spec: ModelSpec) -> InferenceHandler:
         raise SystemExit(LOAD_FAILED_EXIT) from None
     conn.send(Ready(os.getpid(), time.perf_counter() - started))
     return handler
+
+
+def _log_error(exc: BaseException) -> None:
+    """A request's exception goes to the container's log (stderr), as its traceback would."""
+    details = "".join(traceback.format_exception(exc))
+    logger.error("the invocation raised an exception:\n%s", details)
 
 
 def describe_load_error(exc: BaseException, model_dir: Path) -> tuple[str, str]:

@@ -5,6 +5,8 @@ Runs in a child forked by the host's preloaded fork server (``zygote``). Its fir
 reason), then serves one frame at a time in a plain blocking loop: no event loop, no threads,
 nothing between the socket and the handler. A worker shares most of its memory with the fork
 server, so what it runs on the way is kept short: every object it touches is a page it copies.
+Tracebacks (a model that fails to load, a request that raises) go to the spec's log file, never
+into a reply.
 """
 
 from __future__ import annotations
@@ -32,7 +34,8 @@ from endpointlab.emulator.workers.frames import (
     encode_reply,
     encode_status,
 )
-from endpointlab.models.contract import InferenceHandler, load_handler
+from endpointlab.emulator.workers.logfile import append_log
+from endpointlab.models.contract import InferenceHandler, format_traceback, load_handler
 
 _PR_SET_PDEATHSIG = 1
 _SIGKILL = int(signal.SIGKILL)
@@ -59,11 +62,13 @@ _MALLOC_TRIM = _libc_function("malloc_trim")
 
 @dataclass(frozen=True)
 class WorkerSpec:
-    """What one worker runs: the unpacked model, its container environment, its thread budget."""
+    """What one worker runs: the unpacked model, its container environment, its thread budget,
+    and the log file its tracebacks go to ("": none)."""
 
     model_dir: str
     environment: dict[str, str] = field(default_factory=dict)
     threads: int = 1
+    log_path: str = ""
 
 
 def encode_spec(spec: WorkerSpec) -> bytes:
@@ -72,7 +77,7 @@ def encode_spec(spec: WorkerSpec) -> bytes:
     In ``marshal``'s format: the host and the fork server run the same interpreter, and
     decoding it runs no Python code (every object a new worker touches is a page it copies).
     """
-    payload = marshal.dumps((spec.model_dir, spec.environment, spec.threads))
+    payload = marshal.dumps((spec.model_dir, spec.environment, spec.threads, spec.log_path))
     return LENGTH.pack(len(payload)) + payload
 
 
@@ -86,8 +91,8 @@ def serve_spawned(sock: socket.socket) -> None:
     payload = bytearray(min(size, MAX_FRAME))
     if not _recv_into(sock, memoryview(payload)):
         return
-    model_dir, environment, threads = marshal.loads(payload)
-    spec = WorkerSpec(str(model_dir), dict(environment), int(threads))
+    model_dir, environment, threads, log_path = marshal.loads(payload)
+    spec = WorkerSpec(str(model_dir), dict(environment), int(threads), str(log_path))
     serve_frames(spec, sock)
 
 
@@ -103,10 +108,13 @@ def serve_frames(spec: WorkerSpec, sock: socket.socket) -> None:
         if spec.environment:
             # A container sees its model's Environment as process environment variables.
             os.environ.update(spec.environment)
-        handler = load_handler(Path(spec.model_dir), spec.environment, spec.threads)
+        handler = load_handler(
+            Path(spec.model_dir), spec.environment, spec.threads, _log_errors(spec.log_path)
+        )
         load_s = time.perf_counter() - started
     except BaseException as exc:
         reason = "".join(traceback.format_exception_only(exc)).strip()
+        append_log(spec.log_path, f"loading the model failed:\n{format_traceback(exc)}")
         with contextlib.suppress(OSError):
             sock.sendall(encode_status(KIND_FAILED, reason))
         sock.close()
@@ -116,6 +124,13 @@ def serve_frames(spec: WorkerSpec, sock: socket.socket) -> None:
     except OSError:  # the instance stopped while this worker loaded its model
         return
     _serve(handler, sock)
+
+
+def _log_errors(log_path: str) -> Callable[[BaseException], None]:
+    def report(exc: BaseException) -> None:
+        append_log(log_path, f"the invocation raised an exception:\n{format_traceback(exc)}")
+
+    return report
 
 
 def _serve(handler: InferenceHandler, sock: socket.socket) -> None:

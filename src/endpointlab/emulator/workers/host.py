@@ -4,7 +4,7 @@ The emulator's event loop must not fork itself, so workers come from a fork serv
 driven through ``forking``), which imports numpy, scikit-learn, XGBoost and onnxruntime once
 with native thread pools limited to one thread and warms them up; each worker then costs a fork
 and a model load. ``RemoteWorker`` sends request frames and awaits replies under a deadline, and
-notices a worker's death.
+notices a worker's death; what went wrong with a worker goes to its spec's log file.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from endpointlab.emulator.workers.frames import (
     frame_kind,
     status_text,
 )
+from endpointlab.emulator.workers.logfile import append_log
 from endpointlab.models.contract import InvocationRequest
 
 
@@ -201,7 +202,7 @@ class WorkerHost:
         except BaseException:
             parent.close()
             raise
-        worker = RemoteWorker(process, protocol, started)
+        worker = RemoteWorker(process, protocol, started, spec.log_path)
         try:
             await worker.wait_ready(ready_timeout_s)
         except asyncio.CancelledError:
@@ -218,10 +219,13 @@ class RemoteWorker:
         process: ForkedProcess,
         protocol: FrameProtocol,
         started: float,
+        log_path: str = "",
     ) -> None:
         self._process = process
         self._protocol = protocol
         self.started = started
+        self._log_path = log_path
+        self._stopping = False  # stop() was asked for: the exit is not news for the log
         self.state = WorkerState.STARTING
         self.setup_s: float | None = None
         self.load_s: float | None = None
@@ -260,15 +264,20 @@ class RemoteWorker:
             async with asyncio.timeout(timeout_s):
                 frame = await self._frame()
         except TimeoutError:
+            self._log(f"the model did not load within {timeout_s:g} s; the worker was killed")
             await self.stop(grace_s=0)
             raise WorkerStartError(f"the model did not load within {timeout_s:g} s") from None
         except ConnectionError:
+            self._stopping = True
+            await self._wait_exit()
+            self._log(f"the worker {self._describe_exit()} while loading the model")
             await self.stop(grace_s=0)
             raise WorkerStartError(f"the worker {self._describe_exit()} while loading") from None
         if frame_kind(frame) == KIND_FAILED:
-            await self.stop(grace_s=1)
+            await self.stop(grace_s=1)  # the worker logged its traceback
             raise WorkerStartError(status_text(frame))
         if frame_kind(frame) != KIND_READY:
+            self._log("the worker sent an unexpected frame while loading; it was killed")
             await self.stop(grace_s=0)
             raise WorkerStartError("the worker sent an unexpected frame while loading")
         self.load_s = float(status_text(frame))
@@ -289,6 +298,7 @@ class RemoteWorker:
             async with asyncio.timeout(timeout_s):
                 frame = await self._frame()
         except TimeoutError:
+            self._log(f"an invocation did not finish within {timeout_s:g} s; the worker was killed")
             await self.stop(grace_s=0)
             return CallResult(None, time.perf_counter() - started, timed_out=True)
         except ConnectionResetError:
@@ -314,6 +324,7 @@ class RemoteWorker:
 
     async def stop(self, grace_s: float = 5.0) -> None:
         """Close the socket (the worker exits at end of stream), then terminate, then kill."""
+        self._stopping = True
         with contextlib.suppress(OSError, RuntimeError):
             self._protocol.close()
         if grace_s > 0:
@@ -327,6 +338,7 @@ class RemoteWorker:
     def abandon(self) -> None:
         """Kill the worker now, without waiting for it (a cancelled start); the fork server
         reaps it."""
+        self._stopping = True
         if self._process.is_alive():
             with contextlib.suppress(OSError):
                 os.kill(self.pid, signal.SIGKILL)
@@ -340,9 +352,14 @@ class RemoteWorker:
     def _exited(self) -> None:
         self._mark_dead()
 
+    def _log(self, text: str) -> None:
+        append_log(self._log_path, f"worker {self.pid}: {text}")
+
     def _mark_dead(self) -> None:
         if self.state is WorkerState.DEAD:
             return
+        if not self._stopping:
+            self._log(f"the worker {self._describe_exit()}")
         self.state = WorkerState.DEAD
         with contextlib.suppress(ValueError, OSError, RuntimeError):
             asyncio.get_running_loop().remove_reader(self._process.sentinel)
