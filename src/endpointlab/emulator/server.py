@@ -1,8 +1,9 @@
 """Assemble the emulator (store, registry, lifecycle, services, codecs) and serve it with uvicorn.
 
-``Emulator`` is the whole local cloud behind one ASGI app; ``run_emulator`` binds the socket,
-announces the URL once the app has started (endpoints restored from the data directory), and
-runs until SIGINT/SIGTERM, then stops every worker.
+``Emulator`` is the whole local cloud behind one ASGI app; ``run_emulator`` locks the data
+directory (one server per directory), binds the socket, announces the URL once the app has
+started (endpoints restored from the data directory), and runs until SIGINT/SIGTERM, then stops
+every worker.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from endpointlab.emulator.control.lifecycle import Lifecycle, utc_now
 from endpointlab.emulator.control.registry import Registry
 from endpointlab.emulator.control.resources import Variant
 from endpointlab.emulator.control.store import Store
+from endpointlab.emulator.data_lock import lock_data_dir
 from endpointlab.emulator.endpoints.base import ModelPackage, VariantRuntime
 from endpointlab.emulator.endpoints.fleet import FleetManager
 from endpointlab.emulator.endpoints.realtime import RealtimeSettings, RealtimeVariant
@@ -220,9 +222,11 @@ def run_emulator(settings: EmulatorSettings, ready: Callable[[str], None]) -> in
     """Serve until interrupted; returns the process exit status.
 
     A malformed auth file raises ``AuthFileError`` (a ``SettingsError``) before anything binds.
+    Another server holding the data directory raises ``DataDirInUseError`` (a ``SettingsError``).
     """
     auth = load_auth_file(settings.auth_file) if settings.auth_file is not None else None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = lock_data_dir(settings.data_dir)  # held until this process ends
     sock = bind(settings.host, settings.port)
     emulator = Emulator(settings, auth=auth)
     config = uvicorn.Config(
@@ -236,4 +240,5 @@ def run_emulator(settings: EmulatorSettings, ready: Callable[[str], None]) -> in
     )
     server = _Server(config, lambda: ready(url_of(sock)))
     server.run(sockets=[sock])
+    lock.release()
     return 0 if server.started else 1
