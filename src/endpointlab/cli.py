@@ -6,6 +6,7 @@ failures (a broken artifact, a bad setting) end with a one-line message and exit
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -18,6 +19,7 @@ from endpointlab.config import (
     EmulatorSettings,
     ServerlessOptions,
     SettingsError,
+    is_loopback,
 )
 from endpointlab.models.errors import ArtifactError
 
@@ -39,7 +41,20 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind. Any but a loopback one needs --auth (or "
+    "--allow-unauthenticated-remote).",
+)
+@click.option(
+    "--allow-unauthenticated-remote",
+    is_flag=True,
+    default=False,
+    help="DANGEROUS: listen on a non-loopback --host without --auth, so anyone who can reach "
+    "the port can deploy a model and run code on this host.",
+)
 @click.option("--port", type=int, default=4566, show_default=True, help="Port (0: a free one).")
 @click.option(
     "--data-dir",
@@ -107,6 +122,7 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
 )
 def serve(
     host: str,
+    allow_unauthenticated_remote: bool,
     port: int,
     data_dir: Path | None,
     region: str | None,
@@ -122,8 +138,9 @@ def serve(
     """Run the SageMaker-compatible emulator on one port.
 
     Unmodified boto3 code talks to it when AWS_ENDPOINT_URL points at it. Without --auth any
-    credentials are accepted, so it binds 127.0.0.1 unless told otherwise. Ctrl-C stops it and
-    every worker; endpoints come back InService at the next start.
+    credentials are accepted, so it binds only a loopback address unless told otherwise. One
+    server per --data-dir. Ctrl-C stops it and every worker; endpoints come back InService at
+    the next start.
     """
     from endpointlab.emulator.server import run_emulator
 
@@ -143,12 +160,26 @@ def serve(
                 max_total_concurrency=serverless_concurrency_quota,
                 cpu_quota=serverless_cpu_quota,
             ),
+            allow_unauthenticated_remote=allow_unauthenticated_remote,
         )
     except SettingsError as exc:
         _fail(str(exc))
+    wildcard = settings.host in ("0.0.0.0", "::")
 
     def announce(url: str) -> None:
         click.echo(f"endpointlab emulator listening on {url} (data in {settings.data_dir})")
+        if wildcard:
+            port = url.rsplit(":", 1)[1]
+            click.echo(
+                f"  (on all interfaces: other machines reach it at http://{socket.gethostname()}"
+                f":{port} or this host's address)"
+            )
+        if settings.auth_file is None and not is_loopback(settings.host):
+            click.echo(
+                f"endpointlab: WARNING: listening on {settings.host} without --auth: anyone who "
+                "can reach this port can deploy a model and run code on this host",
+                err=True,
+            )
         click.echo("Point boto3 at it with:")
         click.echo(f"  export AWS_ENDPOINT_URL={url}")
         click.echo(f"  export AWS_DEFAULT_REGION={settings.region}")
@@ -159,7 +190,7 @@ def serve(
 
     try:
         code = run_emulator(settings, announce)
-    except SettingsError as exc:  # a malformed --auth file, refused before anything binds
+    except SettingsError as exc:  # a malformed --auth file or a data dir in use, before binding
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")

@@ -6,7 +6,9 @@ through environment variables; ``ContainerSettings.from_env`` reads the ones it 
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -172,6 +174,19 @@ class ServerlessOptions:
         return options
 
 
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` names is a loopback one (``localhost`` is)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
 @dataclass(frozen=True)
 class EmulatorSettings:
     """How ``endpointlab serve`` runs: where it listens, where it keeps state, which region."""
@@ -206,10 +221,18 @@ class EmulatorSettings:
         metrics_retention: str | None = None,
         s3_endpoint: str | None = None,
         serverless: ServerlessOptions | None = None,
+        allow_unauthenticated_remote: bool = False,
     ) -> EmulatorSettings:
         """Flags win; then ENDPOINTLAB_DATA_DIR / AWS_DEFAULT_REGION / ENDPOINTLAB_S3_ENDPOINT;
-        then defaults."""
+        then defaults. Without ``auth_file`` only a loopback host is accepted, unless
+        ``allow_unauthenticated_remote``: anyone who reaches the port could run code here."""
         env = os.environ if environ is None else environ
+        if auth_file is None and not allow_unauthenticated_remote and not is_loopback(host):
+            raise SettingsError(
+                f"refusing to listen on {host} without --auth: anyone who can reach the port "
+                "could deploy a model and run code on this host; pass --auth FILE, or "
+                "--allow-unauthenticated-remote to accept that risk"
+            )
         resolved_port = DEFAULT_EMULATOR_PORT if port is None else port
         if not 0 <= resolved_port <= 65535:
             raise SettingsError(f"port {resolved_port} is out of range 0-65535")

@@ -193,8 +193,13 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+# A wildcard bind is reached locally through the loopback address of its family.
+_REACHABLE = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+
+
 def url_of(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
+    host = _REACHABLE.get(host, host)
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
