@@ -17,6 +17,7 @@ from endpointlab import __version__
 from endpointlab.config import (
     ContainerSettings,
     EmulatorSettings,
+    HttpLimits,
     ServerlessOptions,
     SettingsError,
     is_loopback,
@@ -120,6 +121,34 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
     help="Hold each serverless instance to its CPU share with cgroup quotas where the host "
     "allows (root, cgroup v1 cpu controller); thread pools are sized to the share either way.",
 )
+@click.option(
+    "--header-timeout",
+    default=None,
+    metavar="DURATION",
+    help="Close a connection whose request header has not fully arrived within this time "
+    "(408 if it had begun). Default: 20s.",
+)
+@click.option(
+    "--body-timeout",
+    default=None,
+    metavar="DURATION",
+    help="Answer 400 RequestTimeout and close when the next part of a request body takes "
+    "longer than this to arrive (S3's answer to a stalled upload). Default: 20s.",
+)
+@click.option(
+    "--keep-alive",
+    default=None,
+    metavar="DURATION",
+    help="Close a keep-alive connection idle this long between requests (whole seconds). "
+    "Default: 75s.",
+)
+@click.option(
+    "--max-connections",
+    type=int,
+    default=None,
+    help="Open connections at most; a request on a connection past the cap is answered 503. "
+    "Default: 1000.",
+)
 def serve(
     host: str,
     allow_unauthenticated_remote: bool,
@@ -134,6 +163,10 @@ def serve(
     serverless_endpoint_quota: int | None,
     serverless_concurrency_quota: int | None,
     serverless_cpu_quota: bool,
+    header_timeout: str | None,
+    body_timeout: str | None,
+    keep_alive: str | None,
+    max_connections: int | None,
 ) -> None:
     """Run the SageMaker-compatible emulator on one port.
 
@@ -159,6 +192,12 @@ def serve(
                 max_endpoints=serverless_endpoint_quota,
                 max_total_concurrency=serverless_concurrency_quota,
                 cpu_quota=serverless_cpu_quota,
+            ),
+            http=HttpLimits.parse(
+                header_timeout=header_timeout,
+                body_timeout=body_timeout,
+                keep_alive=keep_alive,
+                max_connections=max_connections,
             ),
             allow_unauthenticated_remote=allow_unauthenticated_remote,
         )

@@ -174,6 +174,51 @@ class ServerlessOptions:
         return options
 
 
+# HTTP limits of `serve` against slow, idle or too many clients. S3 closes a connection whose
+# body stops arriving with 400 RequestTimeout; its idle period is not documented (UNCONFIRMED:
+# about 20 s is commonly reported), so both read timeouts default to 20 s. The keep-alive
+# period is the emulator's (uvicorn's timeout_keep_alive) and the connection cap uvicorn's
+# limit_concurrency: the request of a connection past it is answered 503.
+DEFAULT_HEADER_TIMEOUT_S = 20.0
+DEFAULT_BODY_TIMEOUT_S = 20.0
+DEFAULT_KEEP_ALIVE_S = 75.0
+DEFAULT_MAX_CONNECTIONS = 1000
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """``serve --header-timeout/--body-timeout/--keep-alive/--max-connections``."""
+
+    header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
+    keep_alive_s: float = DEFAULT_KEEP_ALIVE_S
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        header_timeout: str | None = None,
+        body_timeout: str | None = None,
+        keep_alive: str | None = None,
+        max_connections: int | None = None,
+    ) -> HttpLimits:
+        """Limits from flags (None: the default), each checked."""
+        limits = cls(
+            header_timeout_s=(
+                cls.header_timeout_s if header_timeout is None else parse_duration(header_timeout)
+            ),
+            body_timeout_s=(
+                cls.body_timeout_s if body_timeout is None else parse_duration(body_timeout)
+            ),
+            keep_alive_s=cls.keep_alive_s if keep_alive is None else parse_duration(keep_alive),
+            max_connections=cls.max_connections if max_connections is None else max_connections,
+        )
+        if limits.max_connections < 1:
+            raise SettingsError("--max-connections must be at least 1")
+        return limits
+
+
 def is_loopback(host: str) -> bool:
     """Whether every address ``host`` names is a loopback one (``localhost`` is)."""
     try:
@@ -207,6 +252,7 @@ class EmulatorSettings:
     # emulator's own S3 under the data directory; a URL an external S3; "aws" AWS itself.
     s3_endpoint: str | None = None
     serverless: ServerlessOptions = field(default_factory=ServerlessOptions)
+    http: HttpLimits = field(default_factory=HttpLimits)
 
     @classmethod
     def from_env(
@@ -221,6 +267,7 @@ class EmulatorSettings:
         metrics_retention: str | None = None,
         s3_endpoint: str | None = None,
         serverless: ServerlessOptions | None = None,
+        http: HttpLimits | None = None,
         allow_unauthenticated_remote: bool = False,
     ) -> EmulatorSettings:
         """Flags win; then ENDPOINTLAB_DATA_DIR / AWS_DEFAULT_REGION / ENDPOINTLAB_S3_ENDPOINT;
@@ -251,6 +298,7 @@ class EmulatorSettings:
             ),
             s3_endpoint=_s3_endpoint(s3_endpoint or env.get("ENDPOINTLAB_S3_ENDPOINT") or None),
             serverless=serverless or ServerlessOptions(),
+            http=http or HttpLimits(),
         )
 
 

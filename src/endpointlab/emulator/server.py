@@ -31,6 +31,7 @@ from endpointlab.emulator.endpoints.base import ModelPackage, VariantRuntime
 from endpointlab.emulator.endpoints.fleet import FleetManager
 from endpointlab.emulator.endpoints.realtime import RealtimeSettings, RealtimeVariant
 from endpointlab.emulator.endpoints.serverless import ServerlessSettings, ServerlessVariant
+from endpointlab.emulator.http_limits import guarded_protocol
 from endpointlab.emulator.monitoring import Monitoring, running_instances
 from endpointlab.emulator.objects import (
     LocalObjectStore,
@@ -134,6 +135,7 @@ class Emulator:
             on_startup=self.start,
             on_shutdown=self.stop,
             authenticator=self.authenticator,
+            body_timeout_s=settings.http.body_timeout_s,
         )
 
     def _s3_route(self) -> S3Route:
@@ -234,14 +236,16 @@ def run_emulator(settings: EmulatorSettings, ready: Callable[[str], None]) -> in
     lock = lock_data_dir(settings.data_dir)  # held until this process ends
     sock = bind(settings.host, settings.port)
     emulator = Emulator(settings, auth=auth)
+    limits = settings.http
     config = uvicorn.Config(
         emulator.app,
         loop="uvloop",
-        http="httptools",
+        http=guarded_protocol(limits.header_timeout_s),
         lifespan="on",
         access_log=False,
         log_level="warning",
-        timeout_keep_alive=75,
+        timeout_keep_alive=max(1, round(limits.keep_alive_s)),
+        limit_concurrency=limits.max_connections,
     )
     server = _Server(config, lambda: ready(url_of(sock)))
     server.run(sockets=[sock])
