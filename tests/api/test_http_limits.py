@@ -152,6 +152,18 @@ def test_a_keep_alive_connection_may_pause_longer_than_the_header_timeout(
         connection.close()
 
 
+def test_the_next_request_on_a_keep_alive_connection_has_a_header_deadline_too(
+    strict_server: ServeProcess,
+) -> None:
+    url = strict_server.url
+    host = address(url)[0]
+    with connections(url, 1, header_of("GET / HTTP/1.1", Host=host)) as (sock,):
+        first = sock.recv(65536)
+        assert first.startswith(b"HTTP/1.1 200 ")
+        sock.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\n".encode())  # and no more
+        assert b"HTTP/1.1 408 " in answer(sock)  # (after any rest of the first response)
+
+
 def test_connections_past_the_cap_are_answered_503(
     serve: Callable[..., ServeProcess], tmp_path: Path
 ) -> None:

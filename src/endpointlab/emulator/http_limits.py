@@ -53,17 +53,26 @@ class BodyDeadline:
         self._done = False
 
     async def __call__(self) -> Message:
-        if self._done:
-            return await self._receive()
-        try:
-            async with asyncio.timeout(self._timeout_s):
-                message = await self._receive()
-        except TimeoutError:
-            self._done = True
-            raise RequestTimeoutError() from None
+        if self._done or _ready(self._receive):
+            message = await self._receive()
+        else:
+            try:
+                async with asyncio.timeout(self._timeout_s):
+                    message = await self._receive()
+            except TimeoutError:
+                self._done = True
+                raise RequestTimeoutError() from None
         if message["type"] != "http.request" or not message.get("more_body", False):
             self._done = True
         return message
+
+
+def _ready(receive: Receive) -> bool:
+    """Whether uvicorn's ``receive`` has a message waiting (then no timer is needed: the common
+    case of a body that came with its header). Another server's ``receive``: not known."""
+    cycle = getattr(receive, "__self__", None)
+    event = getattr(cycle, "message_event", None)
+    return isinstance(event, asyncio.Event) and event.is_set()
 
 
 def guarded_protocol(header_timeout_s: float) -> type[HttpToolsProtocol]:
@@ -77,10 +86,14 @@ def guarded_protocol(header_timeout_s: float) -> type[HttpToolsProtocol]:
             super().connection_made(transport)
             self._arm_header_timer()
 
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self._request_began:  # a header still incomplete once these bytes are parsed
+                self._arm_header_timer()
+
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._request_began = True
-            self._arm_header_timer()  # a keep-alive connection's next request
 
         def on_headers_complete(self) -> None:
             self._cancel_header_timer()
