@@ -164,6 +164,20 @@ def test_the_next_request_on_a_keep_alive_connection_has_a_header_deadline_too(
         assert b"HTTP/1.1 408 " in answer(sock)  # (after any rest of the first response)
 
 
+def test_a_header_past_64_kib_is_refused_and_a_large_one_below_is_served(
+    strict_server: ServeProcess,
+) -> None:
+    url = strict_server.url
+    host = address(url)[0]
+    below = header_of("GET / HTTP/1.1", Host=host, **{"X-Large": "a" * 48 * 1024})
+    with connections(url, 1, below) as (sock,):
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
+    # 66 KiB of a header that never ends: refused at once, before the header timeout.
+    endless = f"GET / HTTP/1.1\r\nHost: {host}\r\n".encode() + b"X-Endless: a" * 5632
+    with connections(url, 1, endless) as (sock,):
+        assert answer(sock).startswith(b"HTTP/1.1 431 ")
+
+
 def test_connections_past_the_cap_are_answered_503(
     serve: Callable[..., ServeProcess], tmp_path: Path
 ) -> None:

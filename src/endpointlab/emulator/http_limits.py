@@ -1,12 +1,12 @@
 """What uvicorn lacks against slow clients: a deadline for a request's header and for its body.
 
 uvicorn's httptools protocol waits forever for a connection's first bytes and for the rest of a
-partial header (its keep-alive timer runs only between requests); ``guarded_protocol`` adds a
-header deadline, answering 408 and closing when a request began but its header did not end in
-time, closing silently when nothing arrived. ``BodyDeadline`` wraps an ASGI ``receive``: waiting
-longer than the body timeout for the next part of a body raises ``RequestTimeoutError``, S3's
-400 RequestTimeout for a stalled upload. The connection cap and the keep-alive period are
-uvicorn's own settings.
+partial header (its keep-alive timer runs only between requests), and buffers a header of any
+size; ``guarded_protocol`` adds a header deadline (408 and close when a request began but its
+header did not end in time, a silent close when nothing arrived) and a header size cap (431).
+``BodyDeadline`` wraps an ASGI ``receive``: waiting longer than the body timeout for the next
+part of a body raises ``RequestTimeoutError``, S3's 400 RequestTimeout for a stalled upload.
+The connection cap and the keep-alive period are uvicorn's own settings.
 """
 
 from __future__ import annotations
@@ -27,10 +27,22 @@ REQUEST_TIMEOUT_MESSAGE = (
     "Your socket connection to the server was not read from or written to within the timeout "
     "period. Idle connections will be closed."
 )
-_HEADER_TIMEOUT_RESPONSE = (
-    b"HTTP/1.1 408 Request Timeout\r\ncontent-type: text/plain; charset=utf-8\r\n"
-    b"connection: close\r\ncontent-length: 46\r\n\r\n"
-    b"The request header was not received in time.\r\n"
+
+
+def _plain(status: str, text: str) -> bytes:
+    """A whole HTTP response that closes its connection."""
+    body = text.encode() + b"\r\n"
+    head = f"HTTP/1.1 {status}\r\ncontent-type: text/plain; charset=utf-8\r\nconnection: close"
+    return f"{head}\r\ncontent-length: {len(body)}\r\n\r\n".encode() + body
+
+
+# httptools buffers a header of any size; more than this (nginx allows 32 KiB) is refused.
+MAX_HEADER_BYTES = 64 * 1024
+_HEADER_TOO_LARGE_RESPONSE = _plain(
+    "431 Request Header Fields Too Large", "The request header exceeds 64 KiB."
+)
+_HEADER_TIMEOUT_RESPONSE = _plain(
+    "408 Request Timeout", "The request header was not received in time."
 )
 
 
@@ -81,6 +93,7 @@ def guarded_protocol(header_timeout_s: float) -> type[HttpToolsProtocol]:
     class GuardedProtocol(HttpToolsProtocol):
         _header_timer: asyncio.TimerHandle | None = None
         _request_began = False
+        _header_bytes = 0
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -89,11 +102,16 @@ def guarded_protocol(header_timeout_s: float) -> type[HttpToolsProtocol]:
         def data_received(self, data: bytes) -> None:
             super().data_received(data)
             if self._request_began:  # a header still incomplete once these bytes are parsed
-                self._arm_header_timer()
+                self._header_bytes += len(data)
+                if self._header_bytes > MAX_HEADER_BYTES:
+                    self._refuse(_HEADER_TOO_LARGE_RESPONSE)
+                else:
+                    self._arm_header_timer()
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._request_began = True
+            self._header_bytes = 0
 
         def on_headers_complete(self) -> None:
             self._cancel_header_timer()
@@ -115,10 +133,15 @@ def guarded_protocol(header_timeout_s: float) -> type[HttpToolsProtocol]:
 
         def _header_late(self) -> None:
             self._header_timer = None
-            if self.transport.is_closing():
-                return
             if self._request_began:
-                self.transport.write(_HEADER_TIMEOUT_RESPONSE)
-            self.transport.close()
+                self._refuse(_HEADER_TIMEOUT_RESPONSE)
+            elif not self.transport.is_closing():
+                self.transport.close()
+
+        def _refuse(self, response: bytes) -> None:
+            self._cancel_header_timer()
+            if not self.transport.is_closing():
+                self.transport.write(response)
+                self.transport.close()
 
     return GuardedProtocol
