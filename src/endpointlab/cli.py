@@ -6,6 +6,7 @@ failures (a broken artifact, a bad setting) end with a one-line message and exit
 
 from __future__ import annotations
 
+import socket
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -16,8 +17,10 @@ from endpointlab import __version__
 from endpointlab.config import (
     ContainerSettings,
     EmulatorSettings,
+    HttpLimits,
     ServerlessOptions,
     SettingsError,
+    is_loopback,
 )
 from endpointlab.models.errors import ArtifactError
 
@@ -39,7 +42,20 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
 
 
 @main.command()
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option(
+    "--host",
+    default="127.0.0.1",
+    show_default=True,
+    help="Address to bind. Any but a loopback one needs --auth (or "
+    "--allow-unauthenticated-remote).",
+)
+@click.option(
+    "--allow-unauthenticated-remote",
+    is_flag=True,
+    default=False,
+    help="DANGEROUS: listen on a non-loopback --host without --auth, so anyone who can reach "
+    "the port can deploy a model and run code on this host.",
+)
 @click.option("--port", type=int, default=4566, show_default=True, help="Port (0: a free one).")
 @click.option(
     "--data-dir",
@@ -126,8 +142,37 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
     metavar="DURATION",
     help="Longest time unpacking (or copying) a model artifact may take. Default: 10m.",
 )
+@click.option(
+    "--header-timeout",
+    default=None,
+    metavar="DURATION",
+    help="Close a connection whose request header has not fully arrived within this time "
+    "(408 if it had begun). Default: 20s.",
+)
+@click.option(
+    "--body-timeout",
+    default=None,
+    metavar="DURATION",
+    help="Answer 400 RequestTimeout and close when the next part of a request body takes "
+    "longer than this to arrive (S3's answer to a stalled upload). Default: 20s.",
+)
+@click.option(
+    "--keep-alive",
+    default=None,
+    metavar="DURATION",
+    help="Close a keep-alive connection idle this long between requests (whole seconds). "
+    "Default: 75s.",
+)
+@click.option(
+    "--max-connections",
+    type=int,
+    default=None,
+    help="Open connections at most; a request on a connection past the cap is answered 503. "
+    "Default: 1000.",
+)
 def serve(
     host: str,
+    allow_unauthenticated_remote: bool,
     port: int,
     data_dir: Path | None,
     region: str | None,
@@ -142,12 +187,17 @@ def serve(
     model_root: tuple[Path, ...],
     max_model_size: str | None,
     model_unpack_timeout: str | None,
+    header_timeout: str | None,
+    body_timeout: str | None,
+    keep_alive: str | None,
+    max_connections: int | None,
 ) -> None:
     """Run the SageMaker-compatible emulator on one port.
 
     Unmodified boto3 code talks to it when AWS_ENDPOINT_URL points at it. Without --auth any
-    credentials are accepted, so it binds 127.0.0.1 unless told otherwise. Ctrl-C stops it and
-    every worker; endpoints come back InService at the next start.
+    credentials are accepted, so it binds only a loopback address unless told otherwise. One
+    server per --data-dir. Ctrl-C stops it and every worker; endpoints come back InService at
+    the next start.
     """
     from endpointlab.emulator.control.schema import StateVersionError
     from endpointlab.emulator.server import run_emulator
@@ -171,12 +221,32 @@ def serve(
             model_root=model_root,
             max_model_size=max_model_size,
             model_unpack_timeout=model_unpack_timeout,
+            http=HttpLimits.parse(
+                header_timeout=header_timeout,
+                body_timeout=body_timeout,
+                keep_alive=keep_alive,
+                max_connections=max_connections,
+            ),
+            allow_unauthenticated_remote=allow_unauthenticated_remote,
         )
     except SettingsError as exc:
         _fail(str(exc))
+    wildcard = settings.host in ("0.0.0.0", "::")
 
     def announce(url: str) -> None:
         click.echo(f"endpointlab emulator listening on {url} (data in {settings.data_dir})")
+        if wildcard:
+            port = url.rsplit(":", 1)[1]
+            click.echo(
+                f"  (on all interfaces: other machines reach it at http://{socket.gethostname()}"
+                f":{port} or this host's address)"
+            )
+        if settings.auth_file is None and not is_loopback(settings.host):
+            click.echo(
+                f"endpointlab: WARNING: listening on {settings.host} without --auth: anyone who "
+                "can reach this port can deploy a model and run code on this host",
+                err=True,
+            )
         click.echo("Point boto3 at it with:")
         click.echo(f"  export AWS_ENDPOINT_URL={url}")
         click.echo(f"  export AWS_DEFAULT_REGION={settings.region}")
@@ -187,7 +257,8 @@ def serve(
 
     try:
         code = run_emulator(settings, announce)
-    except (SettingsError, StateVersionError) as exc:  # refused before it serves
+    except (SettingsError, StateVersionError) as exc:  # refused before it serves (a bad
+        # --auth file, a data dir in use or written by a newer version)
         _fail(str(exc))
     except OSError as exc:
         _fail(f"cannot serve on {host}:{port}: {exc.strerror or exc}")

@@ -6,7 +6,9 @@ through environment variables; ``ContainerSettings.from_env`` reads the ones it 
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -203,6 +205,64 @@ class ServerlessOptions:
         return options
 
 
+# HTTP limits of `serve` against slow, idle or too many clients. S3 closes a connection whose
+# body stops arriving with 400 RequestTimeout; its idle period is not documented (UNCONFIRMED:
+# about 20 s is commonly reported), so both read timeouts default to 20 s. The keep-alive
+# period is the emulator's (uvicorn's timeout_keep_alive) and the connection cap uvicorn's
+# limit_concurrency: the request of a connection past it is answered 503.
+DEFAULT_HEADER_TIMEOUT_S = 20.0
+DEFAULT_BODY_TIMEOUT_S = 20.0
+DEFAULT_KEEP_ALIVE_S = 75.0
+DEFAULT_MAX_CONNECTIONS = 1000
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """``serve --header-timeout/--body-timeout/--keep-alive/--max-connections``."""
+
+    header_timeout_s: float = DEFAULT_HEADER_TIMEOUT_S
+    body_timeout_s: float = DEFAULT_BODY_TIMEOUT_S
+    keep_alive_s: float = DEFAULT_KEEP_ALIVE_S
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        header_timeout: str | None = None,
+        body_timeout: str | None = None,
+        keep_alive: str | None = None,
+        max_connections: int | None = None,
+    ) -> HttpLimits:
+        """Limits from flags (None: the default), each checked."""
+        limits = cls(
+            header_timeout_s=(
+                cls.header_timeout_s if header_timeout is None else parse_duration(header_timeout)
+            ),
+            body_timeout_s=(
+                cls.body_timeout_s if body_timeout is None else parse_duration(body_timeout)
+            ),
+            keep_alive_s=cls.keep_alive_s if keep_alive is None else parse_duration(keep_alive),
+            max_connections=cls.max_connections if max_connections is None else max_connections,
+        )
+        if limits.max_connections < 1:
+            raise SettingsError("--max-connections must be at least 1")
+        return limits
+
+
+def is_loopback(host: str) -> bool:
+    """Whether every address ``host`` names is a loopback one (``localhost`` is)."""
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return False
+    return bool(infos) and all(ipaddress.ip_address(i[4][0]).is_loopback for i in infos)
+
+
 @dataclass(frozen=True)
 class EmulatorSettings:
     """How ``endpointlab serve`` runs: where it listens, where it keeps state, which region."""
@@ -229,6 +289,7 @@ class EmulatorSettings:
     model_roots: tuple[Path, ...] = field(default_factory=lambda: (Path.cwd(),))
     max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES
     model_unpack_timeout_s: float = DEFAULT_MODEL_UNPACK_TIMEOUT_S
+    http: HttpLimits = field(default_factory=HttpLimits)
 
     @classmethod
     def from_env(
@@ -246,10 +307,19 @@ class EmulatorSettings:
         model_root: Sequence[Path] = (),
         max_model_size: str | None = None,
         model_unpack_timeout: str | None = None,
+        http: HttpLimits | None = None,
+        allow_unauthenticated_remote: bool = False,
     ) -> EmulatorSettings:
         """Flags win; then ENDPOINTLAB_DATA_DIR / AWS_DEFAULT_REGION / ENDPOINTLAB_S3_ENDPOINT;
-        then defaults."""
+        then defaults. Without ``auth_file`` only a loopback host is accepted, unless
+        ``allow_unauthenticated_remote``: anyone who reaches the port could run code here."""
         env = os.environ if environ is None else environ
+        if auth_file is None and not allow_unauthenticated_remote and not is_loopback(host):
+            raise SettingsError(
+                f"refusing to listen on {host} without --auth: anyone who can reach the port "
+                "could deploy a model and run code on this host; pass --auth FILE, or "
+                "--allow-unauthenticated-remote to accept that risk"
+            )
         resolved_port = DEFAULT_EMULATOR_PORT if port is None else port
         if not 0 <= resolved_port <= 65535:
             raise SettingsError(f"port {resolved_port} is out of range 0-65535")
@@ -277,6 +347,7 @@ class EmulatorSettings:
                 if model_unpack_timeout is None
                 else parse_duration(model_unpack_timeout)
             ),
+            http=http or HttpLimits(),
         )
 
 

@@ -90,14 +90,15 @@ def quick_timeout_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]
 
 
 @pytest.fixture
-def serve(tmp_path: Path) -> Iterator[Callable[[Path], ServeProcess]]:
-    """Start real ``endpointlab serve`` processes; any still running at the end is killed."""
+def serve(tmp_path: Path) -> Iterator[Callable[..., ServeProcess]]:
+    """Start real ``endpointlab serve`` processes (``serve(data_dir, *flags)``); any still
+    running at the end is killed."""
     started: list[ServeProcess] = []
 
-    def make(data_dir: Path) -> ServeProcess:
+    def make(data_dir: Path, *args: str) -> ServeProcess:
         logs = tmp_path / f"logs-{len(started)}"
         logs.mkdir()
-        process = ServeProcess(data_dir, logs)
+        process = ServeProcess(data_dir, logs, args)
         started.append(process)
         return process
 

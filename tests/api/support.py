@@ -429,10 +429,11 @@ LISTENING = "endpointlab emulator listening on "
 
 
 class ServeProcess:
-    """``python -m endpointlab serve --port 0 --data-dir D`` as a child process."""
+    """``python -m endpointlab serve --port 0 --data-dir D [ARGS]`` as a child process."""
 
-    def __init__(self, data_dir: Path, log_dir: Path) -> None:
+    def __init__(self, data_dir: Path, log_dir: Path, args: Sequence[str] = ()) -> None:
         self.data_dir = data_dir
+        self.args = list(args)
         self._log_dir = log_dir
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
@@ -447,7 +448,7 @@ class ServeProcess:
         command = [sys.executable, "-m", "endpointlab", "serve", "--port", "0"]
         with self._stdout.open("wb") as out, self._stderr.open("wb") as err:
             self.process = subprocess.Popen(
-                [*command, "--data-dir", str(self.data_dir), *TEST_ROOT_FLAGS],
+                [*command, "--data-dir", str(self.data_dir), *TEST_ROOT_FLAGS, *self.args],
                 stdout=out,
                 stderr=err,
                 env=env,

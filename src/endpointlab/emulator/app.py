@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from endpointlab.emulator.auth import Api, Authenticator, Principal
 from endpointlab.emulator.caller import Caller, set_caller
 from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.http_limits import BodyDeadline, RequestTimeoutError
 from endpointlab.emulator.timing import mark_arrival
 from endpointlab.emulator.wire import (
     Codec,
@@ -74,6 +75,8 @@ class ProtocolRoute:
 
 
 Route = JsonRoute | RestRoute | ProtocolRoute
+# A request body as read: whole, None past MAX_BODY_BYTES, or the timeout that cut it short.
+Body = bytes | None | RequestTimeoutError
 Lifespan = Callable[[], Awaitable[None]]
 
 
@@ -137,6 +140,7 @@ class EmulatorApp:
         on_startup: Lifespan | None = None,
         on_shutdown: Lifespan | None = None,
         authenticator: Authenticator | None = None,
+        body_timeout_s: float | None = None,
     ) -> None:
         self._json = dict(json_routes)
         self._rest = list(rest_routes)
@@ -152,6 +156,8 @@ class EmulatorApp:
         self._signing_names = {api.signing_name for api in self._apis.values()} | {"s3"}
         self._on_startup = on_startup
         self._on_shutdown = on_shutdown
+        # How long the next part of a request body may take to arrive (None: forever).
+        self._body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
@@ -186,6 +192,8 @@ class EmulatorApp:
         path = raw_path.decode("latin-1")
         query = scope.get("query_string", b"").decode("latin-1")
         head = RequestHead(method, path, query, headers)
+        if self._body_timeout_s is not None:
+            receive = BodyDeadline(receive, self._body_timeout_s)
         if self._asgi:
             for route in self._asgi:
                 if route.claims(head):
@@ -198,7 +206,9 @@ class EmulatorApp:
         if protocol is not None:
             response = await self._call(protocol, head, body, request_id)
         elif head.is_query and head.signing_service not in (None, *self._signing_names):
-            response = self._unserved_query(head, body or b"", request_id)
+            response = self._unserved_query(
+                head, body if isinstance(body, bytes) else b"", request_id
+            )
         elif method == "POST" and path == "/" and (target is not None or _is_aws_json(headers)):
             # No X-Amz-Target on an awsJson post is Coral's UnknownOperationException.
             prefix = (target or "").split(".", 1)[0].strip()
@@ -212,16 +222,16 @@ class EmulatorApp:
         else:
             matching = (r for r in self._rest if r.codec.match(method, path, query, headers))
             response = await self._call(next(matching, self._rest[0]), head, body, request_id)
-        await _send(send, response)
+        # A stalled body is abandoned: the connection cannot carry another request.
+        await _send(send, response, close=isinstance(body, RequestTimeoutError))
 
     async def _call(
-        self, route: Route, head: RequestHead, body: bytes | None, request_id: str
+        self, route: Route, head: RequestHead, body: Body, request_id: str
     ) -> WireResponse:
         """The one call path: authenticate, parse, authorize, act, serialise."""
         codec: Codec = route.codec
         try:
-            if body is None:
-                raise _too_large(codec.validation_code)
+            body = _whole(body, codec.validation_code)
             principal = self._authenticate(route, head, body)
             parsed = codec.parse(head, body)
             self._authorize(principal, route, parsed)
@@ -278,12 +288,29 @@ def _too_large(code: str = "ValidationError") -> ServiceError:
     return ServiceError(code, "The request body exceeds the emulator's limit.", status=413)
 
 
+def _whole(body: Body, validation_code: str = "ValidationError") -> bytes:
+    """The body, or the error of a body that was not read whole."""
+    if body is None:
+        raise _too_large(validation_code)
+    if isinstance(body, RequestTimeoutError):
+        raise body
+    return body
+
+
 def _is_aws_json(headers: Mapping[str, str]) -> bool:
     return headers.get("content-type", "").startswith("application/x-amz-json-")
 
 
-async def _read_body(receive: Receive, headers: Mapping[str, str]) -> bytes | None:
-    """The whole body, or None once it passes MAX_BODY_BYTES (the rest is drained)."""
+async def _read_body(receive: Receive, headers: Mapping[str, str]) -> Body:
+    """The whole body; None once it passes MAX_BODY_BYTES (the rest is drained); the
+    ``RequestTimeoutError`` if it stopped arriving."""
+    try:
+        return await _read_whole(receive, headers)
+    except RequestTimeoutError as timeout:
+        return timeout
+
+
+async def _read_whole(receive: Receive, headers: Mapping[str, str]) -> bytes | None:
     declared = headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         await _drain(receive)
@@ -313,8 +340,10 @@ async def _drain(receive: Receive) -> None:
             return
 
 
-async def _send(send: Send, response: WireResponse) -> None:
+async def _send(send: Send, response: WireResponse, *, close: bool = False) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in response.headers]
     headers.append((b"content-length", str(len(response.body)).encode()))
+    if close:
+        headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": response.status, "headers": headers})
     await send({"type": "http.response.body", "body": response.body})

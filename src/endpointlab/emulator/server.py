@@ -1,8 +1,9 @@
 """Assemble the emulator (store, registry, lifecycle, services, codecs) and serve it with uvicorn.
 
-``Emulator`` is the whole local cloud behind one ASGI app; ``run_emulator`` binds the socket,
-announces the URL once the app has started (endpoints restored from the data directory), and
-runs until SIGINT/SIGTERM, then stops every worker.
+``Emulator`` is the whole local cloud behind one ASGI app; ``run_emulator`` locks the data
+directory (one server per directory), binds the socket, announces the URL once the app has
+started (endpoints restored from the data directory), and runs until SIGINT/SIGTERM, then stops
+every worker.
 """
 
 from __future__ import annotations
@@ -25,10 +26,12 @@ from endpointlab.emulator.control.lifecycle import Lifecycle, utc_now
 from endpointlab.emulator.control.registry import Registry
 from endpointlab.emulator.control.resources import Variant
 from endpointlab.emulator.control.store import Store
+from endpointlab.emulator.data_lock import lock_data_dir
 from endpointlab.emulator.endpoints.base import ModelPackage, VariantRuntime
 from endpointlab.emulator.endpoints.fleet import FleetManager
 from endpointlab.emulator.endpoints.realtime import RealtimeSettings, RealtimeVariant
 from endpointlab.emulator.endpoints.serverless import ServerlessSettings, ServerlessVariant
+from endpointlab.emulator.http_limits import guarded_protocol
 from endpointlab.emulator.monitoring import Monitoring, running_instances
 from endpointlab.emulator.objects import (
     LocalObjectStore,
@@ -139,6 +142,7 @@ class Emulator:
             on_startup=self.start,
             on_shutdown=self.stop,
             authenticator=self.authenticator,
+            body_timeout_s=settings.http.body_timeout_s,
         )
 
     def _s3_route(self) -> S3Route:
@@ -198,8 +202,13 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+# A wildcard bind is reached locally through the loopback address of its family.
+_REACHABLE = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+
+
 def url_of(sock: socket.socket) -> str:
     host, port = sock.getsockname()[:2]
+    host = _REACHABLE.get(host, host)
     return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
@@ -227,20 +236,25 @@ def run_emulator(settings: EmulatorSettings, ready: Callable[[str], None]) -> in
     """Serve until interrupted; returns the process exit status.
 
     A malformed auth file raises ``AuthFileError`` (a ``SettingsError``) before anything binds.
+    Another server holding the data directory raises ``DataDirInUseError`` (a ``SettingsError``).
     """
     auth = load_auth_file(settings.auth_file) if settings.auth_file is not None else None
     settings.data_dir.mkdir(parents=True, exist_ok=True)
+    lock = lock_data_dir(settings.data_dir)  # held until this process ends
     sock = bind(settings.host, settings.port)
     emulator = Emulator(settings, auth=auth)
+    limits = settings.http
     config = uvicorn.Config(
         emulator.app,
         loop="uvloop",
-        http="httptools",
+        http=guarded_protocol(limits.header_timeout_s),
         lifespan="on",
         access_log=False,
         log_level="warning",
-        timeout_keep_alive=75,
+        timeout_keep_alive=max(1, round(limits.keep_alive_s)),
+        limit_concurrency=limits.max_connections,
     )
     server = _Server(config, lambda: ready(url_of(sock)))
     server.run(sockets=[sock])
+    lock.release()
     return 0 if server.started else 1

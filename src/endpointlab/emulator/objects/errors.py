@@ -259,3 +259,17 @@ def internal_error() -> ServiceError:
         status=500,
         sender_fault=False,
     )
+
+
+def storage_full() -> ServiceError:
+    """The emulator's disk is full. S3 has no such error; like MinIO (XMinioStorageFull) the
+    emulator answers 507, a server-side fault botocore does not retry (it retries a 500
+    InternalError up to 4 times, resending the body, to no avail), with a message that says
+    what to do. No host path is named."""
+    return ServiceError(
+        "InsufficientStorage",
+        "The endpointlab emulator's disk is full (no space left in its data directory): the "
+        "request was not stored. Free some space and try again.",
+        status=507,
+        sender_fault=False,
+    )

@@ -3,7 +3,8 @@
 A ``Blob`` is a temporary file in the store's ``tmp`` directory that computes MD5 (the ETag),
 the checksums a client asked for and the byte count while it is written; it is fsync'd before
 being renamed into place, and removed if it is never committed. ``write_json`` replaces a JSON
-record atomically (temp file, fsync, rename, fsync of the directory).
+record atomically (temp file, fsync, rename, fsync of the directory); ``commit_blob`` commits a
+blob with its record, or neither.
 """
 
 from __future__ import annotations
@@ -116,7 +117,8 @@ class Blob:
 
     def discard(self) -> None:
         if not self._file.closed:
-            self._file.close()
+            with contextlib.suppress(OSError):  # a full disk fails the last flush too
+                self._file.close()
         if self._path is not None:
             with contextlib.suppress(FileNotFoundError):
                 self._path.unlink()
@@ -146,6 +148,19 @@ def commit_file(source: Path, target: Path) -> None:
     """Rename a finished (fsync'd) file into place and make the rename durable."""
     os.replace(source, target)
     fsync_dir(target.parent)
+
+
+def commit_blob(blob: Blob, target: Path, record: Path, document: Any) -> None:
+    """Rename ``blob`` to ``target`` and write its ``record``; if either fails (a full disk),
+    neither file is left behind."""
+    source = blob.claim()
+    try:
+        commit_file(source, target)
+        write_json(record, document)
+    except BaseException:
+        remove_file(source)
+        remove_file(target)
+        raise
 
 
 def write_json(path: Path, document: Any) -> None:

@@ -25,6 +25,7 @@ from endpointlab.emulator.objects.files import (
     COPY_CHUNK,
     Blob,
     b64,
+    commit_blob,
     commit_file,
     fsync_dir,
     read_json,
@@ -169,7 +170,6 @@ class LocalObjectStore:
             data = directory / f"{digest}-{version}"
             size = blob.size
             md5 = blob.md5.hex()
-            commit_file(blob.claim(), data)
             info = ObjectInfo(
                 bucket,
                 key,
@@ -182,7 +182,7 @@ class LocalObjectStore:
                 checksum,
                 part_sizes,
             )
-            write_json(directory / f"{digest}.json", object_record(info))
+            commit_blob(blob, data, directory / f"{digest}.json", object_record(info))
             old = index.set(info)
         if old is not None:
             remove_file(old.path)

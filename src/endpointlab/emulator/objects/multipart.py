@@ -25,6 +25,7 @@ from endpointlab.emulator.objects.files import (
     COPY_CHUNK,
     Blob,
     b64,
+    commit_blob,
     commit_file,
     new_hasher,
     read_json,
@@ -139,8 +140,7 @@ class Uploads:
                 data,
                 None if digest is None else b64(digest),
             )
-            commit_file(blob.claim(), data)
-            write_json(directory / f"{number:05d}.json", part_record(part, version))
+            commit_blob(blob, data, directory / f"{number:05d}.json", part_record(part, version))
             parts = self._parts[current.upload_id]
             old = parts.get(number)
             parts[number] = part

@@ -12,6 +12,7 @@ serialises; object bodies stream to the store's temp files and back, never whole
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import re
@@ -213,10 +214,9 @@ class S3Route:
             response = self._wire.serialize_error(
                 error, request_id=request_id, head=method == "HEAD"
             )
-        except Exception:
-            log.exception("internal error handling S3 %s %s", method, path)
+        except Exception as unexpected:
             response = self._wire.serialize_error(
-                errors.internal_error(), request_id=request_id, head=method == "HEAD"
+                _failure(unexpected, method, path), request_id=request_id, head=method == "HEAD"
             )
         await _send(send, response, stream, close=state.unread)
 
@@ -260,6 +260,16 @@ class S3Route:
             operation, result.members, request_id=request_id, status=result.status
         )
         return response, result.stream
+
+
+def _failure(error: Exception, method: str, path: str) -> ServiceError:
+    """What an unexpected error tells the client: a full disk says so, anything else is S3's
+    InternalError (logged with its traceback)."""
+    if isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT):
+        log.error("S3 %s %s: the data directory's disk is full (%s)", method, path, error)
+        return errors.storage_full()
+    log.exception("internal error handling S3 %s %s", method, path, exc_info=error)
+    return errors.internal_error()
 
 
 @dataclass(frozen=True)
