@@ -146,6 +146,14 @@ class WorkerHost:
         """Start the fork server now (it takes a second or two to import the libraries)."""
         FORK_SERVER.ensure_running()
 
+    def kill_all(self) -> int:
+        """SIGKILL every worker and whatever its model started (a shutdown out of time)."""
+        return FORK_SERVER.kill_workers()
+
+    def close(self) -> None:
+        """Stop the fork server; it kills every process still below it."""
+        FORK_SERVER.close()
+
     async def spawn(
         self,
         spec: WorkerSpec,
