@@ -56,6 +56,7 @@ class ServerlessSettings:
     invocation_timeout_s: float = INVOCATION_TIMEOUT_S
     cold_start_timeout_s: float = COLD_START_TIMEOUT_S
     memory_poll_s: float = 0.05
+    replace_backoff_s: float = 1.0
 
 
 @dataclass
@@ -346,12 +347,17 @@ class ServerlessVariant:
             self._spawn_task(self._replenish())
 
     async def _replenish(self) -> None:
-        missing = self._provisioned_target - self._provisioned_count() - self._provisioning
-        if missing > 0 and not self._stopping:
+        """Start provisioned instances until the target is met again; a replacement that fails
+        (killed while loading, say) is retried after a pause, never given up."""
+        while not self._stopping:
+            missing = self._provisioned_target - self._provisioned_count() - self._provisioning
+            if missing <= 0:
+                return
             try:
                 await self._add_provisioned(missing)
             except DeploymentError as exc:
                 log.warning("%s: replacing provisioned instances failed: %s", self.name, exc)
+                await asyncio.sleep(self._settings.replace_backoff_s)  # back off, then retry
 
     async def _retire(self, instance: Instance) -> None:
         self._instances.discard(instance)

@@ -258,6 +258,11 @@ class RemoteWorker:
         return None
 
     def on_exit(self, callback: Callable[[RemoteWorker], None]) -> None:
+        """Call ``callback`` when the worker exits (at once if it already has: a worker killed
+        right after it loaded must still be replaced)."""
+        if self.state is WorkerState.DEAD:
+            callback(self)
+            return
         self._on_exit.append(callback)
 
     async def _frame(self) -> bytes:
