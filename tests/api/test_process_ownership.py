@@ -14,6 +14,7 @@ from pathlib import Path
 import psutil
 from botocore.exceptions import BotoCoreError, ClientError
 
+from endpointlab.emulator.workers.memory_limit import MemoryLimits
 from tests.api.support import (
     Deployer,
     ServeProcess,
@@ -104,6 +105,8 @@ def test_sigint_stops_the_server_and_every_process_its_models_started(
     server = serve(tmp_path / "data")
     url = server.start()
     assert server.process is not None
+    # The start-up banner says how instance memory is held (workers/memory_limit.py).
+    assert f"Instance memory limits: {MemoryLimits.detect().mechanism}" in server.output()
     deployer = Deployer(client("sagemaker", url))
     runtime = client("sagemaker-runtime", url)
     first = deployer.deploy(detaching)

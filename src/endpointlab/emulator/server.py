@@ -56,6 +56,7 @@ from endpointlab.emulator.wire import (
 from endpointlab.emulator.wire.rest_xml import RestXmlCodec
 from endpointlab.emulator.workers.cpu_quota import CpuQuotas
 from endpointlab.emulator.workers.host import WorkerHost
+from endpointlab.emulator.workers.memory_limit import MemoryLimits
 from endpointlab.emulator.workers.process_tree import become_subreaper, kill_descendants
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class Emulator:
         self.authenticator = None if auth is None else Authenticator(auth, settings.region)
         data_dir = settings.data_dir
         self.host = WorkerHost()
+        self.memory_limits = MemoryLimits.detect()
         self.store = Store(data_dir / "state.sqlite3")
         self.registry = Registry(self.store, settings.region, settings.serverless)
         self.fleets = FleetManager(self._variant_factory)
@@ -165,9 +167,14 @@ class Emulator:
                 if enforce and not self._cpu_quotas.enforced:
                     log.warning("serverless CPU shares: %s", self._cpu_quotas.mechanism)
             return ServerlessVariant(
-                variant, package, self.host, self._serverless, self._cpu_quotas
+                variant,
+                package,
+                self.host,
+                self._serverless,
+                self._cpu_quotas,
+                self.memory_limits,
             )
-        return RealtimeVariant(variant, package, self.host, self._realtime)
+        return RealtimeVariant(variant, package, self.host, self._realtime, self.memory_limits)
 
     async def start(self) -> None:
         await asyncio.to_thread(self.host.warm_up)
@@ -184,6 +191,7 @@ class Emulator:
             log.warning("endpoints did not stop within %g s: killed %d processes", STOP_S, killed)
         if self._cpu_quotas is not None:
             self._cpu_quotas.close()
+        self.memory_limits.close()
         await self.monitoring.stop()
         self.store.close()
 

@@ -29,6 +29,7 @@ from endpointlab.emulator.endpoints.serverless_instances import (
     Instance,
     InstanceFactory,
     MemoryWatch,
+    OutOfMemoryError,
 )
 from endpointlab.emulator.endpoints.serverless_policy import (
     COLD_START_TIMEOUT_S,
@@ -41,6 +42,7 @@ from endpointlab.emulator.endpoints.serverless_policy import (
 from endpointlab.emulator.workers.cpu_quota import CpuQuotas
 from endpointlab.emulator.workers.framed_child import WorkerSpec
 from endpointlab.emulator.workers.host import WorkerHost, WorkerStartError
+from endpointlab.emulator.workers.memory_limit import MemoryLimits
 from endpointlab.models.contract import InvocationRequest
 
 log = logging.getLogger(__name__)
@@ -79,6 +81,7 @@ class ServerlessVariant:
         host: WorkerHost,
         settings: ServerlessSettings | None = None,
         quotas: CpuQuotas | None = None,
+        memory_limits: MemoryLimits | None = None,
     ) -> None:
         if variant.serverless is None:
             raise DeploymentError(f"production variant {variant.name} is not serverless")
@@ -90,7 +93,13 @@ class ServerlessVariant:
         self.share = cpu_share(memory, settings.mb_per_vcpu, settings.host_cpus)
         spec = WorkerSpec(str(package.model_dir), dict(package.environment), self.share.threads)
         self._factory = InstanceFactory(
-            host, spec, self._quotas, self.share.effective, memory, settings.cold_start_timeout_s
+            host,
+            spec,
+            self._quotas,
+            self.share.effective,
+            memory,
+            settings.cold_start_timeout_s,
+            memory_limits,
         )
         self._memory = MemoryWatch(self.name, memory, settings.memory_poll_s)
         self._provisioned_target = self.config.provisioned_concurrency or 0
@@ -207,6 +216,9 @@ class ServerlessVariant:
                     self._starting += 1
                     try:
                         instance = await self._launch(provisioned=False)
+                    except OutOfMemoryError as exc:
+                        self.stats.out_of_memory += 1
+                        return InvocationOutcome(None, 0.0, failure=str(exc))
                     except WorkerStartError as exc:
                         return InvocationOutcome(None, 0.0, failure=f"The instance failed: {exc}.")
                     finally:
@@ -343,6 +355,7 @@ class ServerlessVariant:
             instance.reclaim.cancel()
             instance.reclaim = None
         instance.cpu.release()
+        instance.memory.release()  # and whatever the model started
         if instance.provisioned and not self._stopping:
             self._spawn_task(self._replenish())
 
