@@ -10,8 +10,9 @@ past its memory. ``add(pid)`` puts a worker in (the processes it starts follow i
 A worker is forked from the fork server and shares its pages (the preloaded libraries) without
 being charged for them, as a container would be: the group's limit is the instance's memory less
 the worker's resident set when it joins. Where groups cannot be made (not Linux, not root, no v1
-``memory`` hierarchy: a pure cgroup v2 host would need a delegated subtree) ``detect`` returns
-limits that do nothing and whose ``mechanism`` says so; callers then fall back to sampling.
+``memory`` hierarchy: a pure cgroup v2 host would need a delegated subtree) groups are sampled
+instead: a thread reads the members' resident memory every ``SAMPLE_S`` and SIGKILLs the largest
+of a group over its limit (no rlimit: the workers reserve 4-5 times the address space they use).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import itertools
 import logging
 import os
 import signal
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,27 +33,39 @@ CGROUP_ROOT = Path("/sys/fs/cgroup")
 OWN_CGROUPS = Path("/proc/self/cgroup")
 PREFIX = "endpointlab-"
 CGROUP_LIMIT = "cgroup v1 memory.limit_in_bytes per instance (the kernel stops a worker at it)"
-NO_LIMIT = "resident-memory sampling (no writable cgroup memory controller here)"
+SAMPLE_S = 0.02
+NO_LIMIT = (
+    f"resident memory sampled every {SAMPLE_S * 1000:.0f} ms per instance "
+    "(no writable cgroup v1 memory controller here)"
+)
 MIN_LIMIT = 16 * 1024 * 1024  # a group with less cannot even run a Python process
 
 
-@dataclass
+@dataclass(eq=False)
 class MemoryGroup:
-    """One instance's memory group (``path`` None: not enforced); ``release`` removes it once
-    its processes have exited."""
+    """One instance's memory group: a cgroup (``path``), or processes ``sampler`` watches, or
+    (neither) nothing enforced; ``release`` kills what is left in it and removes it."""
 
     path: Path | None = None
     limit_bytes: int = 0
     members: list[int] = field(default_factory=list)
     released_kills: int = 0  # oom_kills() once the group is gone
+    sampler: MemorySampler | None = None
+    sampled_kills: int = 0
+    _baselines: dict[int, int] = field(default_factory=dict)
 
     @property
     def enforced(self) -> bool:
+        """Whether the kernel enforces the limit (a cgroup), not sampling."""
         return self.path is not None
 
     def add(self, pid: int) -> None:
         """Put process ``pid`` (and what it starts from now on) in the group."""
         if self.path is None:
+            if self.sampler is not None:
+                self._baselines[pid] = _resident_bytes(pid)  # what it shares at the start
+                self.members.append(pid)
+                self.sampler.watch(self)
             return
         try:
             if not self.members:
@@ -68,9 +82,9 @@ class MemoryGroup:
         self.members.append(pid)
 
     def oom_kills(self) -> int:
-        """How many processes of the group the kernel killed for memory so far."""
+        """How many processes of the group were killed for memory so far."""
         if self.path is None:
-            return self.released_kills
+            return self.released_kills + self.sampled_kills
         try:
             lines = (self.path / "memory.oom_control").read_text().splitlines()
         except OSError:
@@ -89,8 +103,30 @@ class MemoryGroup:
         except (OSError, ValueError):
             return None
 
+    def check(self) -> None:
+        """(Sampling) SIGKILL the largest member if the group is over its limit: its members'
+        resident memory less what each shared at the start, against the limit less what the
+        first shared, as a cgroup counts it."""
+        usage = {pid: _resident_bytes(pid) for pid in list(self._baselines)}
+        for pid, resident in usage.items():
+            if resident == 0:  # exited
+                self._baselines.pop(pid, None)
+        usage = {pid: r - self._baselines.get(pid, 0) for pid, r in usage.items() if r}
+        if not usage:
+            return
+        shared = next(iter(self._baselines.values()))
+        if sum(usage.values()) <= max(MIN_LIMIT, self.limit_bytes - shared):
+            return
+        victim = max(usage, key=lambda pid: usage[pid])
+        with contextlib.suppress(OSError):
+            os.kill(victim, signal.SIGKILL)
+            self.sampled_kills += 1
+        self._baselines.pop(victim, None)
+
     def release(self) -> None:
         """Kill what is left in the group (processes the model started) and remove it."""
+        if self.sampler is not None:
+            self.sampler.forget(self)
         if self.path is None:
             return
         for _ in range(10):
@@ -110,13 +146,50 @@ class MemoryGroup:
         self.path = None
 
 
+class MemorySampler:
+    """The fallback: a thread checking every watched group every ``interval_s``."""
+
+    def __init__(self, interval_s: float = SAMPLE_S) -> None:
+        self._interval_s = interval_s
+        self._groups: set[MemoryGroup] = set()
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, group: MemoryGroup) -> None:
+        with self._lock:
+            self._groups.add(group)
+            if self._thread is None:
+                self._thread = threading.Thread(
+                    target=self._run, name="memory-sampler", daemon=True
+                )
+                self._thread.start()
+
+    def forget(self, group: MemoryGroup) -> None:
+        with self._lock:
+            self._groups.discard(group)
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self._interval_s):  # the sampling interval, not work
+            with self._lock:
+                groups = list(self._groups)
+            for group in groups:
+                group.check()
+
+
 class MemoryLimits:
-    """Memory groups beside the emulator's own (or none at all)."""
+    """Memory groups beside the emulator's own, or sampled groups where cgroups are missing."""
 
     def __init__(self, parent: Path | None) -> None:
         self._parent = parent
         self._prefix = f"{PREFIX}{os.getpid()}-m"
         self._numbers = itertools.count(1)
+        self._sampler = MemorySampler() if parent is None else None
 
     @property
     def mechanism(self) -> str:
@@ -144,9 +217,9 @@ class MemoryLimits:
         return cls(parent)
 
     def group(self, limit_bytes: int) -> MemoryGroup:
-        """A new, empty group for one instance of ``limit_bytes`` (no-op without cgroups)."""
+        """A new, empty group for one instance of ``limit_bytes`` (sampled without cgroups)."""
         if self._parent is None:
-            return MemoryGroup()
+            return MemoryGroup(limit_bytes=limit_bytes, sampler=self._sampler)
         path = self._parent / f"{self._prefix}{next(self._numbers)}"
         try:
             path.mkdir()
@@ -157,6 +230,8 @@ class MemoryLimits:
 
     def close(self) -> None:
         """Remove the emulator's groups left (their processes have exited by now)."""
+        if self._sampler is not None:
+            self._sampler.close()
         if self._parent is None:
             return
         for group in self._parent.glob(f"{self._prefix}*"):
