@@ -76,6 +76,7 @@ class Instance:
         self._settings = settings
         self._memory = memory or MemoryGroup()
         self._out_of_memory = out_of_memory
+        self._oom_kills_seen = 0
         self._workers: set[RemoteWorker] = set()
         self._idle: list[RemoteWorker] = []
         self._waiters: collections.deque[asyncio.Future[RemoteWorker]] = collections.deque()
@@ -108,6 +109,7 @@ class Instance:
             )
         except WorkerStartError:
             if self._memory.oom_kills() > kills:  # stopped at the limit while loading
+                self._oom_kills_seen = self._memory.oom_kills()
                 raise WorkerStartError(self._out_of_memory) from None
             raise
 
@@ -123,7 +125,6 @@ class Instance:
             # A worker found dead before the request reached it is skipped, not a failure.
             for _ in range(self._size + 1):
                 worker = await self._acquire()
-                kills = self._memory.oom_kills()
                 try:
                     result = await worker.call(request, self._settings.invocation_timeout_s)
                 finally:
@@ -136,14 +137,21 @@ class Instance:
                 self._drained.set()
         reply = result.reply
         failure = result.failure
-        if reply is None and not result.timed_out and self._memory.oom_kills() > kills:
-            failure = self._out_of_memory  # the kernel stopped the worker at the memory limit
+        if reply is None and not result.timed_out and self._new_oom_kill():
+            failure = self._out_of_memory  # the worker was stopped at the memory limit
         return InvocationOutcome(
             response=reply.response if reply else None,
             model_latency_s=reply.model_ns / 1e9 if reply else result.elapsed_s,
             failure=failure,
             timed_out=result.timed_out,
         )
+
+    def _new_oom_kill(self) -> bool:
+        """Whether a worker was killed for memory since the last look (read only when a request
+        lost its worker: the counter is a file read, kept off the hot path)."""
+        kills = self._memory.oom_kills()
+        new, self._oom_kills_seen = kills > self._oom_kills_seen, kills
+        return new
 
     async def _acquire(self) -> RemoteWorker:
         while self._idle:

@@ -246,7 +246,8 @@ class ServerlessVariant:
                 result = await instance.worker.call(request, self._settings.invocation_timeout_s)
         finally:
             self._memory.end(instance)
-        if instance.out_of_memory or self._factory.over_limit(instance):
+        lost = result is None or result.reply is None
+        if instance.out_of_memory or self._factory.over_limit(instance, lost=lost):
             self.stats.out_of_memory += 1
             instance.out_of_memory = True
             failure = self._factory.out_of_memory_message(instance)

@@ -104,10 +104,10 @@ class InstanceFactory:
         instance.out_of_memory = self.over_limit(instance)
         return instance
 
-    def over_limit(self, instance: Instance) -> bool:
-        """Whether the instance broke MemorySizeInMB: the kernel stopped one of its processes,
-        or its peak resident memory so far passed it."""
-        if instance.memory.oom_kills():
+    def over_limit(self, instance: Instance, *, lost: bool = False) -> bool:
+        """Whether the instance broke MemorySizeInMB: its peak resident memory so far passed
+        it, or (``lost``: its worker is gone) one of its processes was stopped at the limit."""
+        if lost and instance.memory.oom_kills():  # a file read: only when the worker died
             return True
         return over_memory(instance.worker.resident_bytes(peak=True), self.memory_mb)
 
