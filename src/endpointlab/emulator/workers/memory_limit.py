@@ -1,7 +1,7 @@
 """Hold an instance's worker processes to its memory with the cgroup v1 ``memory`` controller.
 
 ``MemoryLimits.detect()`` finds the emulator's own group in the ``memory`` hierarchy; ``group(
-limit_bytes)`` makes a group beside it (``endpointlab-<emulator pid>-m<n>``) whose
+limit_bytes)`` makes a group beside it (``endpointlab-<emulator pid>-m<token>-<n>``) whose
 ``memory.limit_in_bytes`` (and ``memsw``, so swap is no way out) is the limit: the kernel
 reclaims, then kills a process of the group the moment the group needs more, so nothing runs
 past its memory. ``add(pid)`` puts a worker in (the processes it starts follow it) and
@@ -21,6 +21,7 @@ import contextlib
 import itertools
 import logging
 import os
+import secrets
 import signal
 import threading
 import time
@@ -187,7 +188,8 @@ class MemoryLimits:
 
     def __init__(self, parent: Path | None) -> None:
         self._parent = parent
-        self._prefix = f"{PREFIX}{os.getpid()}-m"
+        # Several emulators may run in one process (tests): each names its groups apart.
+        self._prefix = f"{PREFIX}{os.getpid()}-m{secrets.token_hex(4)}-"
         self._numbers = itertools.count(1)
         self._sampler = MemorySampler() if parent is None else None
 
