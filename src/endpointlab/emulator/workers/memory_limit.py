@@ -226,8 +226,10 @@ class MemoryLimits:
         try:
             path.mkdir()
         except OSError as exc:
-            log.warning("no memory group for an instance: %s", exc)
-            return MemoryGroup()
+            log.warning("no memory group for an instance (sampling its memory instead): %s", exc)
+            if self._sampler is None:
+                self._sampler = MemorySampler()
+            return MemoryGroup(limit_bytes=limit_bytes, sampler=self._sampler)
         return MemoryGroup(path, limit_bytes)
 
     def close(self) -> None:
