@@ -201,6 +201,7 @@ def serve(
     """
     from endpointlab.emulator.control.schema import StateVersionError
     from endpointlab.emulator.server import run_emulator
+    from endpointlab.emulator.workers.memory_limit import MemoryLimits
 
     try:
         settings = EmulatorSettings.from_env(
@@ -254,6 +255,7 @@ def serve(
             click.echo("  export AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test")
         else:
             click.echo(f"  and credentials of a key listed in {settings.auth_file}")
+        click.echo(f"Instance memory limits: {MemoryLimits.detect().mechanism}")
 
     try:
         code = run_emulator(settings, announce)

@@ -3,15 +3,19 @@
 ``Emulator`` is the whole local cloud behind one ASGI app; ``run_emulator`` locks the data
 directory (one server per directory), binds the socket, announces the URL once the app has
 started (endpoints restored from the data directory), and runs until SIGINT/SIGTERM, then stops
-every worker.
+every worker. Shutdown is bounded whatever the models do: requests get ``GRACEFUL_S`` to finish,
+endpoints ``STOP_S`` to stop, then every process left below the server (it is their subreaper)
+is killed, and past ``SHUTDOWN_LIMIT_S`` it exits anyway.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import socket
+import threading
 from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Any
@@ -55,12 +59,21 @@ from endpointlab.emulator.wire import (
 from endpointlab.emulator.wire.rest_xml import RestXmlCodec
 from endpointlab.emulator.workers.cpu_quota import CpuQuotas
 from endpointlab.emulator.workers.host import WorkerHost
+from endpointlab.emulator.workers.memory_limit import MemoryLimits
+from endpointlab.emulator.workers.process_tree import become_subreaper, kill_descendants
 from endpointlab.models.artifact import ArtifactLimits
 
 log = logging.getLogger(__name__)
 
 # The emulator accepts local paths and file:// URLs as ModelDataUrl besides s3:// (documented).
 MODEL_DATA_URL_OVERRIDES = {"Url": r".+"}
+
+# How long a shutdown may take, whatever the models do (requests in flight, workers ignoring
+# SIGTERM, models still loading): requests get GRACEFUL_S, then endpoints STOP_S, then whatever
+# is left is killed; past SHUTDOWN_LIMIT_S the process exits regardless.
+GRACEFUL_S = 3
+STOP_S = 3.0
+SHUTDOWN_LIMIT_S = 10.0
 
 
 class RuntimeCodec(RestJsonCodec):
@@ -88,6 +101,7 @@ class Emulator:
         self.authenticator = None if auth is None else Authenticator(auth, settings.region)
         data_dir = settings.data_dir
         self.host = WorkerHost()
+        self.memory_limits = MemoryLimits.detect()
         self.store = Store(data_dir / "state.sqlite3")
         self.registry = Registry(self.store, settings.region, settings.serverless)
         self.fleets = FleetManager(self._variant_factory)
@@ -164,9 +178,14 @@ class Emulator:
                 if enforce and not self._cpu_quotas.enforced:
                     log.warning("serverless CPU shares: %s", self._cpu_quotas.mechanism)
             return ServerlessVariant(
-                variant, package, self.host, self._serverless, self._cpu_quotas
+                variant,
+                package,
+                self.host,
+                self._serverless,
+                self._cpu_quotas,
+                self.memory_limits,
             )
-        return RealtimeVariant(variant, package, self.host, self._realtime)
+        return RealtimeVariant(variant, package, self.host, self._realtime, self.memory_limits)
 
     async def start(self) -> None:
         await asyncio.to_thread(self.host.warm_up)
@@ -174,10 +193,16 @@ class Emulator:
         self.monitoring.start()
 
     async def stop(self) -> None:
-        await self.lifecycle.drain()
-        await self.fleets.shutdown()
+        try:
+            async with asyncio.timeout(STOP_S):
+                await self.lifecycle.drain()
+                await self.fleets.shutdown()
+        except TimeoutError:
+            killed = await asyncio.to_thread(self.host.kill_all)
+            log.warning("endpoints did not stop within %g s: killed %d processes", STOP_S, killed)
         if self._cpu_quotas is not None:
             self._cpu_quotas.close()
+        self.memory_limits.close()
         await self.monitoring.stop()
         self.store.close()
 
@@ -228,8 +253,18 @@ class _Server(uvicorn.Server):
         # SIGTERM), which tells supervisors the emulator failed.
         if self.should_exit and sig == signal.SIGINT:
             self.force_exit = True  # a second Ctrl-C skips waiting for open connections
-        else:
+        elif not self.should_exit:
             self.should_exit = True
+            limit = threading.Timer(SHUTDOWN_LIMIT_S, _exit_now)
+            limit.daemon = True
+            limit.start()
+
+
+def _exit_now() -> None:
+    """The last resort of a shutdown that overran its limit (something blocked the loop)."""
+    log.error("shutdown did not finish within %g s: killing what is left", SHUTDOWN_LIMIT_S)
+    kill_descendants()
+    os._exit(0)
 
 
 def run_emulator(settings: EmulatorSettings, ready: Callable[[str], None]) -> int:
@@ -242,6 +277,7 @@ def run_emulator(settings: EmulatorSettings, ready: Callable[[str], None]) -> in
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     lock = lock_data_dir(settings.data_dir)  # held until this process ends
     sock = bind(settings.host, settings.port)
+    become_subreaper()  # processes a model detaches stay below the server, to be stopped
     emulator = Emulator(settings, auth=auth)
     limits = settings.http
     config = uvicorn.Config(
@@ -253,8 +289,13 @@ def run_emulator(settings: EmulatorSettings, ready: Callable[[str], None]) -> in
         log_level="warning",
         timeout_keep_alive=max(1, round(limits.keep_alive_s)),
         limit_concurrency=limits.max_connections,
+        timeout_graceful_shutdown=GRACEFUL_S,
     )
     server = _Server(config, lambda: ready(url_of(sock)))
-    server.run(sockets=[sock])
-    lock.release()
+    try:
+        server.run(sockets=[sock])
+    finally:
+        emulator.host.close()  # the fork server kills whatever is left below it
+        kill_descendants()  # and anything that escaped it (its own death, say)
+        lock.release()
     return 0 if server.started else 1

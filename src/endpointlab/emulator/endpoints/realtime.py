@@ -3,7 +3,9 @@
 Every instance has one request queue; its workers (SAGEMAKER_MODEL_SERVER_WORKERS, else one per
 vCPU of the instance type) take requests from it one at a time. Requests go to the instance with
 the fewest outstanding. A worker that dies or overruns the model timeout is replaced while the
-others keep serving, so the endpoint stays InService.
+others keep serving, so the endpoint stays InService. An instance's workers share one memory group
+of the instance type's memory (where the host has memory groups): the kernel stops a worker that
+would take more, its request fails as out of memory, and the worker is replaced.
 """
 
 from __future__ import annotations
@@ -24,9 +26,19 @@ from endpointlab.emulator.endpoints.base import (
 from endpointlab.emulator.workers.framed_child import WorkerSpec
 from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost, WorkerStartError
 from endpointlab.emulator.workers.logfile import append_log
+from endpointlab.emulator.workers.memory_limit import MemoryGroup, MemoryLimits
 from endpointlab.models.contract import InvocationRequest
 
 log = logging.getLogger(__name__)
+
+GIB = 1024**3
+# SageMaker's wording for a real-time container out of memory is not published (UNCONFIRMED);
+# "insufficient memory" is what the serverless message and AWS's toolkit use.
+OUT_OF_MEMORY = (
+    "The instance had insufficient memory: a worker needed more than the {instance} instance's "
+    "{memory:g} GiB and was stopped. Use an instance type with more memory, fewer workers "
+    "(SAGEMAKER_MODEL_SERVER_WORKERS) or reduce the memory the model needs."
+)
 
 
 @dataclass(frozen=True)
@@ -60,12 +72,17 @@ class Instance:
         workers: int,
         host: WorkerHost,
         settings: RealtimeSettings,
+        memory: MemoryGroup | None = None,
+        out_of_memory: str = "",
     ) -> None:
         self.label = label
         self._spec = spec
         self._size = workers
         self._host = host
         self._settings = settings
+        self._memory = memory or MemoryGroup()
+        self._out_of_memory = out_of_memory
+        self._oom_kills_seen = 0
         self._workers: set[RemoteWorker] = set()
         self._idle: list[RemoteWorker] = []
         self._waiters: collections.deque[asyncio.Future[RemoteWorker]] = collections.deque()
@@ -83,12 +100,24 @@ class Instance:
         failures = [r for r in results if isinstance(r, BaseException)]
         if failures:
             await asyncio.gather(*(w.stop(grace_s=1) for w in started))
+            self._memory.release()
             raise failures[0]
         for worker in started:
             self._adopt(worker)
 
     async def _spawn(self) -> RemoteWorker:
-        return await self._host.spawn(self._spec, ready_timeout_s=self._settings.startup_timeout_s)
+        kills = self._memory.oom_kills()
+        try:
+            return await self._host.spawn(
+                self._spec,
+                ready_timeout_s=self._settings.startup_timeout_s,
+                on_started=self._memory.add,
+            )
+        except WorkerStartError:
+            if self._memory.oom_kills() > kills:  # stopped at the limit while loading
+                self._oom_kills_seen = self._memory.oom_kills()
+                raise WorkerStartError(self._out_of_memory) from None
+            raise
 
     def _adopt(self, worker: RemoteWorker) -> None:
         self._workers.add(worker)
@@ -113,12 +142,22 @@ class Instance:
             if self.outstanding == 0:
                 self._drained.set()
         reply = result.reply
+        failure = result.failure
+        if reply is None and not result.timed_out and self._new_oom_kill():
+            failure = self._out_of_memory  # the worker was stopped at the memory limit
         return InvocationOutcome(
             response=reply.response if reply else None,
             model_latency_s=reply.model_ns / 1e9 if reply else result.elapsed_s,
-            failure=result.failure,
+            failure=failure,
             timed_out=result.timed_out,
         )
+
+    def _new_oom_kill(self) -> bool:
+        """Whether a worker was killed for memory since the last look (read only when a request
+        lost its worker: the counter is a file read, kept off the hot path)."""
+        kills = self._memory.oom_kills()
+        new, self._oom_kills_seen = kills > self._oom_kills_seen, kills
+        return new
 
     async def _acquire(self) -> RemoteWorker:
         while self._idle:
@@ -178,6 +217,7 @@ class Instance:
             except TimeoutError:
                 log.warning("%s: stopping, %d requests unfinished", self.label, self.outstanding)
         await asyncio.gather(*(w.stop() for w in list(self._workers)))
+        self._memory.release()  # and whatever the model started
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():
@@ -201,11 +241,14 @@ class RealtimeVariant:
         package: ModelPackage,
         host: WorkerHost,
         settings: RealtimeSettings | None = None,
+        memory_limits: MemoryLimits | None = None,
     ) -> None:
         kind = instance_type(variant.instance_type or "")
         if kind is None:
             raise DeploymentError(f"unknown instance type {variant.instance_type}")
         self.name = variant.name
+        self._kind = kind
+        self._memory_limits = memory_limits or MemoryLimits(None)
         self._host = host
         self._settings = settings or RealtimeSettings()
         self._initial = variant.initial_instance_count or 1
@@ -230,7 +273,12 @@ class RealtimeVariant:
     def _new_instance(self) -> Instance:
         self._counter += 1
         label = f"{self.name}/instance-{self._counter}"
-        return Instance(label, self._spec, self._workers, self._host, self._settings)
+        kind = self._kind
+        memory = self._memory_limits.group(round(kind.memory_gib * GIB))
+        message = OUT_OF_MEMORY.format(instance=kind.name, memory=kind.memory_gib)
+        return Instance(
+            label, self._spec, self._workers, self._host, self._settings, memory, message
+        )
 
     async def start(self) -> None:
         await self.scale_to(self._initial)

@@ -30,6 +30,7 @@ from endpointlab.emulator.endpoints.serverless_instances import (
     Instance,
     InstanceFactory,
     MemoryWatch,
+    OutOfMemoryError,
 )
 from endpointlab.emulator.endpoints.serverless_policy import (
     COLD_START_TIMEOUT_S,
@@ -43,6 +44,7 @@ from endpointlab.emulator.workers.cpu_quota import CpuQuotas
 from endpointlab.emulator.workers.framed_child import WorkerSpec
 from endpointlab.emulator.workers.host import WorkerHost, WorkerStartError
 from endpointlab.emulator.workers.logfile import append_log
+from endpointlab.emulator.workers.memory_limit import MemoryLimits
 from endpointlab.models.contract import InvocationRequest
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ class ServerlessSettings:
     invocation_timeout_s: float = INVOCATION_TIMEOUT_S
     cold_start_timeout_s: float = COLD_START_TIMEOUT_S
     memory_poll_s: float = 0.05
+    replace_backoff_s: float = 1.0
 
 
 @dataclass
@@ -80,6 +83,7 @@ class ServerlessVariant:
         host: WorkerHost,
         settings: ServerlessSettings | None = None,
         quotas: CpuQuotas | None = None,
+        memory_limits: MemoryLimits | None = None,
     ) -> None:
         if variant.serverless is None:
             raise DeploymentError(f"production variant {variant.name} is not serverless")
@@ -97,7 +101,13 @@ class ServerlessVariant:
         )
         self._log_path = spec.log_path
         self._factory = InstanceFactory(
-            host, spec, self._quotas, self.share.effective, memory, settings.cold_start_timeout_s
+            host,
+            spec,
+            self._quotas,
+            self.share.effective,
+            memory,
+            settings.cold_start_timeout_s,
+            memory_limits,
         )
         self._memory = MemoryWatch(self.name, memory, settings.memory_poll_s)
         self._provisioned_target = self.config.provisioned_concurrency or 0
@@ -214,6 +224,9 @@ class ServerlessVariant:
                     self._starting += 1
                     try:
                         instance = await self._launch(provisioned=False)
+                    except OutOfMemoryError as exc:
+                        self.stats.out_of_memory += 1
+                        return InvocationOutcome(None, 0.0, failure=str(exc))
                     except WorkerStartError as exc:
                         return InvocationOutcome(None, 0.0, failure=f"The instance failed: {exc}.")
                     finally:
@@ -241,7 +254,8 @@ class ServerlessVariant:
                 result = await instance.worker.call(request, self._settings.invocation_timeout_s)
         finally:
             self._memory.end(instance)
-        if instance.out_of_memory or self._factory.over_limit(instance):
+        lost = result is None or result.reply is None
+        if instance.out_of_memory or self._factory.over_limit(instance, lost=lost):
             self.stats.out_of_memory += 1
             instance.out_of_memory = True
             failure = self._factory.out_of_memory_message(instance)
@@ -351,16 +365,22 @@ class ServerlessVariant:
             instance.reclaim.cancel()
             instance.reclaim = None
         instance.cpu.release()
+        instance.memory.release()  # and whatever the model started
         if instance.provisioned and not self._stopping:
             self._spawn_task(self._replenish())
 
     async def _replenish(self) -> None:
-        missing = self._provisioned_target - self._provisioned_count() - self._provisioning
-        if missing > 0 and not self._stopping:
+        """Start provisioned instances until the target is met again; a replacement that fails
+        (killed while loading, say) is retried after a pause, never given up."""
+        while not self._stopping:
+            missing = self._provisioned_target - self._provisioned_count() - self._provisioning
+            if missing <= 0:
+                return
             try:
                 await self._add_provisioned(missing)
             except DeploymentError as exc:
                 log.warning("%s: replacing provisioned instances failed: %s", self.name, exc)
+                await asyncio.sleep(self._settings.replace_backoff_s)  # back off, then retry
 
     async def _retire(self, instance: Instance) -> None:
         self._instances.discard(instance)

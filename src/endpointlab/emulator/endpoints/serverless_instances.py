@@ -1,9 +1,10 @@
 """Serverless instances: a worker process each, under its CPU quota and its memory limit.
 
 ``InstanceFactory`` starts an instance (a worker process that loads the model, put under the CPU
-quota of its memory size as soon as it exists) and stops it. ``MemoryWatch`` samples the resident
-memory of instances busy with a request and stops any that passes MemorySizeInMB; the peak
-(VmHWM) is checked again after every request, so nothing between two samples escapes.
+quota of its memory size and in a memory group of MemorySizeInMB as soon as it exists) and stops
+it. Where memory groups exist the kernel stops a worker at the limit, loading or serving;
+``MemoryWatch`` also samples the resident memory of instances busy with a request and stops any
+that passes MemorySizeInMB, and the peak (VmHWM) is checked again after every request.
 """
 
 from __future__ import annotations
@@ -16,7 +17,8 @@ import time
 from endpointlab.emulator.endpoints.serverless_policy import MIB, over_memory
 from endpointlab.emulator.workers.cpu_quota import CpuLimit, CpuQuotas
 from endpointlab.emulator.workers.framed_child import WorkerSpec
-from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost
+from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost, WorkerStartError
+from endpointlab.emulator.workers.memory_limit import MemoryGroup, MemoryLimits
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +31,24 @@ OUT_OF_MEMORY = (
 )
 
 
+class OutOfMemoryError(WorkerStartError):
+    """An instance the kernel stopped for memory while it loaded the model."""
+
+
 class Instance:
-    """One serverless instance: a worker process, its CPU quota, whether it is provisioned."""
+    """One serverless instance: a worker process, its CPU quota and memory group, whether it is
+    provisioned."""
 
-    __slots__ = ("busy_since", "cpu", "out_of_memory", "provisioned", "reclaim", "worker")
+    __slots__ = (
+        "busy_since", "cpu", "memory", "out_of_memory", "provisioned", "reclaim", "worker",
+    )  # fmt: skip
 
-    def __init__(self, worker: RemoteWorker, cpu: CpuLimit, provisioned: bool) -> None:
+    def __init__(
+        self, worker: RemoteWorker, cpu: CpuLimit, provisioned: bool, memory: MemoryGroup
+    ) -> None:
         self.worker = worker
         self.cpu = cpu
+        self.memory = memory
         self.provisioned = provisioned
         self.busy_since: float | None = None
         self.reclaim: asyncio.TimerHandle | None = None
@@ -54,10 +66,12 @@ class InstanceFactory:
         cpus: float,
         memory_mb: int,
         start_timeout_s: float,
+        memory_limits: MemoryLimits | None = None,
     ) -> None:
         self._host = host
         self._spec = spec
         self._quotas = quotas
+        self._memory_limits = memory_limits or MemoryLimits(None)
         self._cpus = cpus
         self.memory_mb = memory_mb
         self._start_timeout_s = start_timeout_s
@@ -66,24 +80,35 @@ class InstanceFactory:
         """A new instance with its model loaded (``WorkerStartError`` if it cannot load). One
         whose loading already broke the memory limit comes back marked ``out_of_memory``."""
         limits: list[CpuLimit] = []
+        group = self._memory_limits.group(self.memory_mb * MIB)
 
         def started(pid: int) -> None:
+            group.add(pid)
             limits.append(self._quotas.limit(pid, self._cpus))
 
         try:
             worker = await self._host.spawn(
                 self._spec, ready_timeout_s=self._start_timeout_s, on_started=started
             )
-        except BaseException:
+        except BaseException as exc:
             for limit in limits:
                 limit.release()
+            group.release()
+            if isinstance(exc, WorkerStartError) and group.oom_kills():
+                message = OUT_OF_MEMORY.format(
+                    used=f"more than {self.memory_mb} MB", limit=self.memory_mb
+                )
+                raise OutOfMemoryError(message) from None
             raise
-        instance = Instance(worker, limits[0] if limits else CpuLimit(), provisioned)
+        instance = Instance(worker, limits[0] if limits else CpuLimit(), provisioned, group)
         instance.out_of_memory = self.over_limit(instance)
         return instance
 
-    def over_limit(self, instance: Instance) -> bool:
-        """Whether the instance's peak resident memory so far broke MemorySizeInMB."""
+    def over_limit(self, instance: Instance, *, lost: bool = False) -> bool:
+        """Whether the instance broke MemorySizeInMB: its peak resident memory so far passed
+        it, or (``lost``: its worker is gone) one of its processes was stopped at the limit."""
+        if lost and instance.memory.oom_kills():  # a file read: only when the worker died
+            return True
         return over_memory(instance.worker.resident_bytes(peak=True), self.memory_mb)
 
     def out_of_memory_message(self, instance: Instance) -> str:
@@ -96,6 +121,7 @@ class InstanceFactory:
         """Stop the worker (at once if it broke its memory limit) and release its quota."""
         await instance.worker.stop(grace_s=0 if instance.out_of_memory else 1.0)
         instance.cpu.release()
+        instance.memory.release()
 
 
 class MemoryWatch:

@@ -18,6 +18,7 @@ import sys
 import threading
 import weakref
 
+from endpointlab.emulator.workers.process_tree import kill_descendants
 from endpointlab.emulator.workers.zygote import EXIT_CODE, PID
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
@@ -79,6 +80,14 @@ class ForkServer:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+    def kill_workers(self) -> int:
+        """SIGKILL every worker and every process below one (a shutdown out of time); the
+        fork server stays. Returns how many processes were killed."""
+        process = self._process
+        if process is None or process.poll() is not None:
+            return 0
+        return kill_descendants(process.pid)
 
     def ensure_running(self) -> None:
         """Start the fork server unless it runs (it imports and warms up in the background)."""

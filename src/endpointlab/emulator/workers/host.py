@@ -147,6 +147,14 @@ class WorkerHost:
         """Start the fork server now (it takes a second or two to import the libraries)."""
         FORK_SERVER.ensure_running()
 
+    def kill_all(self) -> int:
+        """SIGKILL every worker and whatever its model started (a shutdown out of time)."""
+        return FORK_SERVER.kill_workers()
+
+    def close(self) -> None:
+        """Stop the fork server; it kills every process still below it."""
+        FORK_SERVER.close()
+
     async def spawn(
         self,
         spec: WorkerSpec,
@@ -254,6 +262,11 @@ class RemoteWorker:
         return None
 
     def on_exit(self, callback: Callable[[RemoteWorker], None]) -> None:
+        """Call ``callback`` when the worker exits (at once if it already has: a worker killed
+        right after it loaded must still be replaced)."""
+        if self.state is WorkerState.DEAD:
+            callback(self)
+            return
         self._on_exit.append(callback)
 
     async def _frame(self) -> bytes:

@@ -6,7 +6,8 @@ worker's end of its socket pair: the fork server forks, the child becomes a work
 that socket (``framed_child.serve_spawned``), and the reply is the child's pid with the read end
 of a status pipe on which the child's exit code (``os.waitstatus_to_exitcode``) is written when
 it has been reaped (end of file without it: the fork server is gone). End of file on the control
-socket, that is the emulator gone, stops the fork server; its workers then die with it.
+socket, that is the emulator gone, stops the fork server; it kills every process left below it
+first. It is a subreaper, so processes a model detached (setsid, double fork) stay below it.
 
 Why not ``multiprocessing``'s fork server: memory. A forked worker shares the fork server's pages
 until either of them writes to one, and a page the *fork server* writes after a fork stays behind
@@ -30,6 +31,7 @@ import traceback
 from typing import NoReturn
 
 from endpointlab.emulator.workers.framed_child import serve_spawned
+from endpointlab.emulator.workers.process_tree import become_subreaper, kill_descendants
 from endpointlab.emulator.workers.warmup import preload, warm_up
 
 PID = struct.Struct("=q")  # the reply: the child's pid, or -errno if it could not fork
@@ -40,6 +42,7 @@ FD = struct.Struct("=i")  # a file descriptor in SCM_RIGHTS ancillary data
 def main(control_fd: int) -> None:
     """The fork server's life: preload, warm up, then fork on request until the host is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group; the host decides
+    become_subreaper()
     preload()
     warm_up()
     # Objects that exist now are never collected again: no collection, in the fork server or in
@@ -48,7 +51,12 @@ def main(control_fd: int) -> None:
     gc.collect()
     gc.freeze()
     control = socket.socket(fileno=control_fd)
-    _serve(control)
+    try:
+        _serve(control)
+    finally:
+        # The emulator is gone (or stopped every worker it wanted): nothing below may outlive it.
+        signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+        kill_descendants()
 
 
 def _serve(control: socket.socket) -> None:
