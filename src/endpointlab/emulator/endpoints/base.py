@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from endpointlab.emulator.workers.host import WorkerStartError
 from endpointlab.models.contract import InvocationRequest, InvocationResponse
 
 # FailureReason of an endpoint whose model cannot load (model_fn raises, the handler module does
@@ -21,6 +22,20 @@ HEALTH_CHECK_FAILED = (
     "The primary container for production variant {variant} did not pass the ping health "
     "check. Please check CloudWatch logs for this endpoint."
 )
+
+
+class OutOfMemoryError(WorkerStartError):
+    """An instance the kernel stopped at its memory limit while it loaded the model. Its message
+    stays in FailureReason after AWS's sentence: AWS's serverless benchmarking toolkit looks for
+    "insufficient memory" there."""
+
+
+def failure_reason(variant: str, error: BaseException | str) -> str:
+    """An endpoint's FailureReason when ``variant`` could not start because of ``error``."""
+    reason = HEALTH_CHECK_FAILED.format(variant=variant)
+    return f"{reason} {error}" if isinstance(error, str | OutOfMemoryError) else reason
+
+
 # A variant's log file, <endpoint's log directory>/<variant>/primary.log: the stand-in for the
 # log stream ``<variant>/primary`` of log group ``/aws/sagemaker/Endpoints/<endpoint>`` (AWS
 # names a stream after the variant and the instance; here one file holds a variant's instances).

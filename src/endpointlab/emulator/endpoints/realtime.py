@@ -18,10 +18,11 @@ from dataclasses import dataclass
 from endpointlab.catalogue import instance_type
 from endpointlab.emulator.control.resources import Variant
 from endpointlab.emulator.endpoints.base import (
-    HEALTH_CHECK_FAILED,
     DeploymentError,
     InvocationOutcome,
     ModelPackage,
+    OutOfMemoryError,
+    failure_reason,
 )
 from endpointlab.emulator.workers.framed_child import WorkerSpec
 from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost, WorkerStartError
@@ -116,7 +117,7 @@ class Instance:
         except WorkerStartError:
             if self._memory.oom_kills() > kills:  # stopped at the limit while loading
                 self._oom_kills_seen = self._memory.oom_kills()
-                raise WorkerStartError(self._out_of_memory) from None
+                raise OutOfMemoryError(self._out_of_memory) from None
             raise
 
     def _adopt(self, worker: RemoteWorker) -> None:
@@ -314,4 +315,4 @@ class RealtimeVariant:
         not load its model has logged its traceback already)."""
         detail = str(error) if isinstance(error, WorkerStartError) else repr(error)
         append_log(self._spec.log_path, f"the variant could not start: {detail}")
-        return HEALTH_CHECK_FAILED.format(variant=self.name)
+        return failure_reason(self.name, error)

@@ -19,18 +19,18 @@ from typing import Any
 
 from endpointlab.emulator.control.resources import ServerlessConfig, Variant
 from endpointlab.emulator.endpoints.base import (
-    HEALTH_CHECK_FAILED,
     DeploymentError,
     InvocationOutcome,
     ModelPackage,
+    OutOfMemoryError,
     ServerlessExecution,
     ThrottledError,
+    failure_reason,
 )
 from endpointlab.emulator.endpoints.serverless_instances import (
     Instance,
     InstanceFactory,
     MemoryWatch,
-    OutOfMemoryError,
 )
 from endpointlab.emulator.endpoints.serverless_policy import (
     COLD_START_TIMEOUT_S,
@@ -396,5 +396,4 @@ class ServerlessVariant:
         memory while loading (a str) keeps its message in the reason too: AWS's serverless
         benchmarking toolkit looks for "insufficient memory" there."""
         append_log(self._log_path, f"the variant could not start: {error}")
-        reason = HEALTH_CHECK_FAILED.format(variant=self.name)
-        return f"{reason} {error}" if isinstance(error, str) else reason
+        return failure_reason(self.name, error)

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 
+from endpointlab.emulator.endpoints.base import OutOfMemoryError
 from endpointlab.emulator.endpoints.serverless_policy import MIB, over_memory
 from endpointlab.emulator.workers.cpu_quota import CpuLimit, CpuQuotas
 from endpointlab.emulator.workers.framed_child import WorkerSpec
@@ -29,10 +30,6 @@ OUT_OF_MEMORY = (
     "memory, the endpoint's MemorySizeInMB is {limit} MB, and it was stopped. Use a larger "
     "MemorySizeInMB or reduce the memory the model needs."
 )
-
-
-class OutOfMemoryError(WorkerStartError):
-    """An instance the kernel stopped for memory while it loaded the model."""
 
 
 class Instance:
