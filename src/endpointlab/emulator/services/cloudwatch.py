@@ -136,7 +136,7 @@ class CloudWatchService:
         if start >= end:
             raise invalid("The parameter StartTime must be less than the parameter EndTime.")
         first = periods.rounded_start(start, self._recorder.now(), period)
-        wanted = periods.requested_datapoints(first, end, period)
+        wanted = periods.requested_datapoints(start, end, period)
         if wanted > MAX_DATAPOINTS:
             raise combination(
                 f"You have requested up to {wanted} datapoints, which exceeds the limit of "
