@@ -225,6 +225,56 @@ def test_a_clock_twenty_minutes_off_is_refused(
     )
 
 
+SKEW_CASES = [
+    # (client, call, allowed minutes, code, status): STS allows 15 minutes (aws-cli 6676,
+    # HTTP 403 in QT-DevOps/DevOpsIssues 989); CloudWatch 5 (aws-sdk-js-v3 5192); SageMaker
+    # (control plane and runtime) 5, UNCONFIRMED.
+    ("sts", lambda c: c.get_caller_identity(), 15, "SignatureDoesNotMatch", 403),
+    ("cloudwatch", lambda c: c.list_metrics(), 5, "SignatureDoesNotMatch", 403),
+    ("sagemaker", lambda c: c.list_models(), 5, "InvalidSignatureException", 400),
+    (
+        "sagemaker-runtime",
+        lambda c: c.invoke_endpoint(EndpointName="x", Body=b"x"),
+        5,
+        "InvalidSignatureException",
+        403,
+    ),
+]
+
+
+@pytest.mark.parametrize(("service", "call", "minutes", "code", "status"), SKEW_CASES)
+def test_each_service_allows_its_own_clock_skew(
+    auth_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    service: str,
+    call: Any,
+    minutes: int,
+    code: str,
+    status: int,
+) -> None:
+    client = as_user(service, auth_url, "admin")
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    # Well inside the window (a minute's margin for a slow host), either way.
+    margin = dt.timedelta(minutes=minutes - 1)
+    for inside in (now - margin, now + margin):
+        monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda at=inside: at)
+        try:
+            call(client)
+        except ClientError as error:  # the runtime has no endpoint "x": signed, then refused
+            assert error.response["Error"]["Code"] == "ValidationError", error
+    behind = now - dt.timedelta(minutes=minutes + 1)
+    ahead = now + dt.timedelta(minutes=minutes + 1)
+    for signed, text, sign in ((behind, "Signature expired", "-"),
+                               (ahead, "Signature not yet current", "+")):  # fmt: skip
+        monkeypatch.setattr(botocore.auth, "get_current_datetime", lambda at=signed: at)
+        with pytest.raises(ClientError) as caught:
+            call(client)
+        got_code, got_status, message = denied(caught)
+        assert (got_code, got_status) == (code, status)
+        assert message.startswith(f"{text}: {signed.strftime('%Y%m%dT%H%M%SZ')} is ")
+        assert message.endswith(f" {sign} {minutes} min.)")
+
+
 def test_a_presigned_url_works_until_it_expires(
     auth_url: str, endpoints: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
