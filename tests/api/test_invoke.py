@@ -152,6 +152,23 @@ def test_container_errors_are_model_errors_with_the_original_status(
         response["LogStreamArn"]
         == f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{log_group(endpoint)}"
     )
+    # rtb-ctr has no inference.py: it answers as SageMaker's XGBoost container does.
+    assert original == (
+        "application/x-foo is not an accepted ContentType: csv, libsvm, parquet, "
+        "recordio-protobuf, text/csv, text/libsvm, text/x-libsvm, application/x-parquet, "
+        "application/x-recordio-protobuf."
+    )
+    with pytest.raises(ClientError) as caught:  # sagemaker-xgboost-container issue 390
+        runtime.invoke_endpoint(EndpointName=endpoint, Body=b"1,2,abc", ContentType="text/csv")
+    response = model_error(caught)
+    assert response["OriginalStatusCode"] == 415
+    assert response["OriginalMessage"] == (
+        "Loading csv data failed with Exception, please ensure data is in csv format:\n"
+        " <class 'ValueError'>\n could not convert string to float: 'abc'"
+    )
+    assert response["Error"]["Message"].startswith(
+        'Received client error (415) from primary with message "Loading csv data failed'
+    )
     with pytest.raises(ClientError) as caught:
         runtime.invoke_endpoint(
             EndpointName=endpoint,
