@@ -331,6 +331,28 @@ def test_put_metric_data_errors(cw: Any) -> None:
     with pytest.raises(ClientError) as caught:
         cw.put_metric_data(Namespace="T", MetricData=[{"MetricName": "x", "Value": 1.0}] * 1001)
     assert code_of(caught) == "InvalidParameterValue"
+    with pytest.raises(ClientError) as caught:  # AWS's wording: boto/botocore issue 1671
+        cw.put_metric_data(
+            Namespace="T", MetricData=[{"MetricName": "x", "Value": 1.0, "StorageResolution": 300}]
+        )
+    assert caught.value.response["Error"]["Message"] == (
+        "The parameter MetricData.member.1.StorageResolution must be a value in the set [ 1, 60 ]."
+    )
+
+
+def test_get_metric_data_refuses_an_empty_window_in_aws_words(cw: Any) -> None:
+    at = minute_start(5)
+    stat = {"Metric": {"Namespace": "T", "MetricName": "x"}, "Period": 60, "Stat": "Sum"}
+    with pytest.raises(ClientError) as caught:  # elastic/beats issue 32687
+        cw.get_metric_data(
+            MetricDataQueries=[{"Id": "a", "MetricStat": stat}], StartTime=at, EndTime=at
+        )
+    error = caught.value.response
+    assert (error["Error"]["Code"], error["Error"]["Message"]) == (
+        "ValidationError",
+        "The parameter StartTime must not equal parameter EndTime.",
+    )
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
 def test_get_metric_statistics_errors(cw: Any) -> None:

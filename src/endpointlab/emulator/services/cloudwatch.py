@@ -245,7 +245,10 @@ def _check_datum(
         _check_statistic_set(stats, f"{where}.StatisticValues")
     resolution = datum.get("StorageResolution")
     if resolution is not None and resolution not in (1, 60):
-        raise invalid(f"The value {resolution} for parameter {where}.StorageResolution is invalid.")
+        # AWS's wording, pasted in boto/botocore issue 1671.
+        raise invalid(
+            f"The parameter {where}.StorageResolution must be a value in the set [ 1, 60 ]."
+        )
     return datum, at
 
 
