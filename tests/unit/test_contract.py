@@ -127,7 +127,7 @@ def test_default_accept_follows_the_container_environment(tmp_path: Path) -> Non
 
 
 def test_first_supported_type_of_an_accept_list_wins(tmp_path: Path) -> None:
-    fx.write_sklearn(tmp_path / "src")
+    write_code(tmp_path / "src", SUM_MODEL)
     handler = deployed(tmp_path / "src", tmp_path)
     response = invoke(handler, b"1,2,3,4", "text/csv", "text/html, text/csv, application/json")
     assert (response.status, response.content_type) == (200, "text/csv")
@@ -190,6 +190,7 @@ def test_the_scikit_learn_container_answers_every_failure_with_flasks_500_page(
     for response in (
         invoke(handler, body, content_type),
         invoke(handler, b"1,2,3,4", "text/csv", "image/png"),
+        invoke(handler, b"1,2,3,4", "text/csv", "text/html, text/csv"),  # passed on as sent
         invoke(handler, b"1,2", "text/csv"),  # the model wants four features
     ):
         assert (response.status, response.content_type) == (500, "text/html")

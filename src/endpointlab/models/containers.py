@@ -83,7 +83,9 @@ def _sklearn(model: Any, body: bytes, content_type: str | None, accept: str) -> 
         if codecs.media_type(content_type) not in SKLEARN_TYPES:
             raise InferenceError(500, f"Content type {content_type} is not supported")
         prediction = model.predict(codecs.decode(body, content_type))
-        kind = codecs.negotiate(accept, accept, SKLEARN_TYPES)
+        kind = codecs.media_type(accept)  # the Accept header as sent: a list is no type
+        if kind not in SKLEARN_TYPES:
+            raise InferenceError(500, f"Content type {accept} is not supported")
         return 200, codecs.encode(prediction, kind), kind
     except Exception as exc:  # Flask's 500 page; the reason is only in the container's log
         log.warning("scikit-learn container: request failed: %s", _reason(exc))
