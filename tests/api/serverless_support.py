@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tests.api.support import FAST_WAIT, IMAGE, ROLE, unique
+from tests.api.support import FAST_WAIT, IMAGE, ROLE, delete_endpoints, unique
 
 COLD_HEADER = "x-endpointlab-cold-start-ms"
 
@@ -110,13 +110,7 @@ class ServerlessDeployer:
         return name
 
     def cleanup(self) -> None:
-        for endpoint in self.endpoints:
-            with contextlib.suppress(ClientError):
-                self.sagemaker.delete_endpoint(EndpointName=endpoint)
-        for endpoint in self.endpoints:
-            self.sagemaker.get_waiter("endpoint_deleted").wait(
-                EndpointName=endpoint, WaiterConfig=FAST_WAIT
-            )
+        delete_endpoints(self.sagemaker, self.endpoints)
         for config in self.configs:
             with contextlib.suppress(ClientError):
                 self.sagemaker.delete_endpoint_config(EndpointConfigName=config)

@@ -47,6 +47,8 @@ ONE_WORKER = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
 # The waiters poll DescribeEndpoint; 0.2 s between polls, at most a minute.
 FAST_WAIT = {"Delay": 0.2, "MaxAttempts": 300}
 STARTUP_DEADLINE_S = 60.0
+# SageMaker refuses DeleteEndpoint (and any update) in these states.
+IN_PROGRESS = ("Creating", "Updating", "SystemUpdating", "RollingBack")
 
 
 # --- example models ---------------------------------------------------------------------------
@@ -303,17 +305,38 @@ class Deployer:
 
     def cleanup(self) -> None:
         """Delete everything this deployer made (already-deleted resources are fine)."""
-        for endpoint in self.endpoints:
-            with contextlib.suppress(ClientError):
-                self.sagemaker.delete_endpoint(EndpointName=endpoint)
-        for endpoint in self.endpoints:
-            self.wait_deleted(endpoint)
+        delete_endpoints(self.sagemaker, self.endpoints)
         for config in self.configs:
             with contextlib.suppress(ClientError):
                 self.sagemaker.delete_endpoint_config(EndpointConfigName=config)
         for model in self.models:
             with contextlib.suppress(ClientError):
                 self.sagemaker.delete_model(ModelName=model)
+
+
+def wait_settled(sagemaker: Any, endpoint: str, timeout: float = 60.0) -> str:
+    """Wait until ``endpoint`` is no longer in progress (as a client must before deleting it);
+    return its status ("Missing" once gone)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            status = str(sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointStatus"])
+        except ClientError:
+            return "Missing"
+        if status not in IN_PROGRESS or time.monotonic() >= deadline:
+            return status
+        time.sleep(0.2)  # polling DescribeEndpoint, as the waiters do
+
+
+def delete_endpoints(sagemaker: Any, endpoints: Sequence[str]) -> None:
+    """Delete ``endpoints`` as careful cleanup code does on AWS: wait out Creating/Updating,
+    delete, then wait for each to be gone (already-deleted ones are fine)."""
+    for endpoint in endpoints:
+        wait_settled(sagemaker, endpoint)
+        with contextlib.suppress(ClientError):
+            sagemaker.delete_endpoint(EndpointName=endpoint)
+    for endpoint in endpoints:
+        sagemaker.get_waiter("endpoint_deleted").wait(EndpointName=endpoint, WaiterConfig=FAST_WAIT)
 
 
 def invoke_json(runtime: Any, endpoint: str, body: str = "hello", **kwargs: Any) -> Any:

@@ -331,6 +331,28 @@ def test_put_metric_data_errors(cw: Any) -> None:
     with pytest.raises(ClientError) as caught:
         cw.put_metric_data(Namespace="T", MetricData=[{"MetricName": "x", "Value": 1.0}] * 1001)
     assert code_of(caught) == "InvalidParameterValue"
+    with pytest.raises(ClientError) as caught:  # AWS's wording: boto/botocore issue 1671
+        cw.put_metric_data(
+            Namespace="T", MetricData=[{"MetricName": "x", "Value": 1.0, "StorageResolution": 300}]
+        )
+    assert caught.value.response["Error"]["Message"] == (
+        "The parameter MetricData.member.1.StorageResolution must be a value in the set [ 1, 60 ]."
+    )
+
+
+def test_get_metric_data_refuses_an_empty_window_in_aws_words(cw: Any) -> None:
+    at = minute_start(5)
+    stat = {"Metric": {"Namespace": "T", "MetricName": "x"}, "Period": 60, "Stat": "Sum"}
+    with pytest.raises(ClientError) as caught:  # elastic/beats issue 32687
+        cw.get_metric_data(
+            MetricDataQueries=[{"Id": "a", "MetricStat": stat}], StartTime=at, EndTime=at
+        )
+    error = caught.value.response
+    assert (error["Error"]["Code"], error["Error"]["Message"]) == (
+        "ValidationError",
+        "The parameter StartTime must not equal parameter EndTime.",
+    )
+    assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
 def test_get_metric_statistics_errors(cw: Any) -> None:
@@ -349,6 +371,42 @@ def test_get_metric_statistics_errors(cw: Any) -> None:
         with pytest.raises(ClientError) as caught:
             cw.get_metric_statistics(**{**base, **change})
         assert code_of(caught) == code, change
+
+
+def too_many(count: int) -> str:
+    """CloudWatch's refusal, as pasted from AWS in cloud-custodian issues 6964 and 7683."""
+    return (
+        f"You have requested up to {count} datapoints, which exceeds the limit of 1440. "
+        "You may reduce the datapoints requested by increasing Period, or decreasing the time "
+        "range."
+    )
+
+
+def test_the_datapoint_limit_counts_the_periods_of_the_requested_window(cw: Any) -> None:
+    # "now - 1 day .. now" at Period 1 is 86,400 datapoints on AWS (cloud-custodian 7683), so
+    # the last 24 hours at 60 s is 1,440 and allowed, whether or not the window starts on a
+    # period boundary (CloudWatch rounds the start down, but counts the window asked for).
+    aligned = minute_start(2)
+    unaligned = aligned + datetime.timedelta(seconds=17, microseconds=250_000)
+    day = datetime.timedelta(days=1)
+    query = {"Namespace": namespace(), "MetricName": "x", "Statistics": ["Sum"]}
+    for end in (aligned, unaligned):
+        answer = cw.get_metric_statistics(**query, StartTime=end - day, EndTime=end, Period=60)
+        assert answer["Datapoints"] == []
+        refusals = [
+            (end - day, 1, 86_400),
+            (end - day - datetime.timedelta(minutes=1), 60, 1_441),
+            (end - day - datetime.timedelta(seconds=1), 60, 1_441),  # part of a period counts
+        ]
+        for start, period, count in refusals:
+            with pytest.raises(ClientError) as caught:
+                cw.get_metric_statistics(**query, StartTime=start, EndTime=end, Period=period)
+            error = caught.value.response
+            assert (error["Error"]["Code"], error["Error"]["Message"]) == (
+                "InvalidParameterCombination",
+                too_many(count),
+            ), (end, start, period)
+            assert error["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
 def test_get_metric_data_errors(cw: Any) -> None:

@@ -168,12 +168,23 @@ def test_a_model_that_cannot_load_leaves_a_failed_endpoint_that_can_be_deleted(
     log = endpoint_log(emulator, deployment.endpoint).read_text()
     assert "loading the model failed:\nTraceback (most recent call last):" in log
     assert "RuntimeError: the weights file is corrupt" in log
+    refused = {
+        "Code": "ValidationException",
+        "Message": f'Cannot update failed endpoint "{arn("endpoint", deployment.endpoint)}".',
+        "Status": 400,
+    }
     with pytest.raises(ClientError) as caught:
         sagemaker.update_endpoint(
             EndpointName=deployment.endpoint, EndpointConfigName=deployment.config
         )
-    assert error_of(caught)["Code"] == "ValidationException"
-    sagemaker.delete_endpoint(EndpointName=deployment.endpoint)
+    assert error_of(caught) == refused
+    with pytest.raises(ClientError) as caught:
+        sagemaker.update_endpoint_weights_and_capacities(
+            EndpointName=deployment.endpoint,
+            DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredWeight": 2.0}],
+        )
+    assert error_of(caught) == refused
+    sagemaker.delete_endpoint(EndpointName=deployment.endpoint)  # a Failed endpoint can go
     deployer.wait_deleted(deployment.endpoint)
     assert_no_new_processes(before)
 
@@ -215,18 +226,65 @@ def test_an_unreadable_artifact_fails_the_endpoint_not_the_model(
     assert model in {m["ModelName"] for m in sagemaker.list_models(NameContains=model)["Models"]}
 
 
-def test_deleting_a_creating_endpoint_stops_its_workers(
+def in_progress(endpoint: str) -> dict[str, Any]:
+    """SageMaker's answer to a change of an endpoint that is Creating or Updating (the wording
+    AWS's Kubernetes operator matches on for DeleteEndpoint)."""
+    return {
+        "Code": "ValidationException",
+        "Message": f'Cannot update in-progress endpoint "{arn("endpoint", endpoint)}".',
+        "Status": 400,
+    }
+
+
+def test_a_creating_endpoint_cannot_be_deleted_until_it_settles(
     sagemaker: Any, deployer: Deployer, tmp_path: Path
 ) -> None:
     before = descendants()
-    deployment = deployer.deploy(probe_archive(tmp_path, "slow", load_delay_s=1.0), wait=False)
-    # The model takes a second to load: the endpoint is still Creating when it is deleted.
+    deployment = deployer.deploy(probe_archive(tmp_path, "slow", load_delay_s=2.0), wait=False)
+    # The model takes two seconds to load: the endpoint is still Creating when it is deleted.
     described = sagemaker.describe_endpoint(EndpointName=deployment.endpoint)
     assert described["EndpointStatus"] == "Creating"
+    with pytest.raises(ClientError) as caught:
+        sagemaker.delete_endpoint(EndpointName=deployment.endpoint)
+    assert error_of(caught) == in_progress(deployment.endpoint)
+    assert sagemaker.describe_endpoint(EndpointName=deployment.endpoint)["EndpointStatus"] == (
+        "Creating"
+    )
+    # What cleanup code does on AWS: wait for InService (or Failed), then delete.
+    deployer.wait_in_service(deployment.endpoint)
     sagemaker.delete_endpoint(EndpointName=deployment.endpoint)
     deployer.wait_deleted(deployment.endpoint)
     assert not sagemaker.list_endpoints(NameContains=deployment.endpoint)["Endpoints"]
     assert_no_new_processes(before)
+
+
+def test_an_updating_endpoint_refuses_updates_scaling_and_deletion(
+    sagemaker: Any, runtime: Any, deployer: Deployer, probe: Path, tmp_path: Path
+) -> None:
+    deployment = deployer.deploy(probe)
+    new_config = deployer.config(deployer.model(probe_archive(tmp_path, "v2", load_delay_s=2.0)))
+    sagemaker.update_endpoint(EndpointName=deployment.endpoint, EndpointConfigName=new_config)
+    calls = (
+        lambda: sagemaker.delete_endpoint(EndpointName=deployment.endpoint),
+        lambda: sagemaker.update_endpoint(
+            EndpointName=deployment.endpoint, EndpointConfigName=new_config
+        ),
+        lambda: sagemaker.update_endpoint_weights_and_capacities(
+            EndpointName=deployment.endpoint,
+            DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredWeight": 2.0}],
+        ),
+    )
+    for call in calls:
+        with pytest.raises(ClientError) as caught:
+            call()
+        assert error_of(caught) == in_progress(deployment.endpoint)
+    # Refused, not half-done: the old fleet still serves and the update completes.
+    assert sagemaker.describe_endpoint(EndpointName=deployment.endpoint)["EndpointStatus"] == (
+        "Updating"
+    )
+    assert invoke_json(runtime, deployment.endpoint)["version"] == "v1"
+    deployer.wait_in_service(deployment.endpoint)
+    assert invoke_json(runtime, deployment.endpoint)["version"] == "v2"
 
 
 def test_deleting_the_config_and_model_of_a_live_endpoint_keeps_it_serving(
@@ -370,7 +428,7 @@ def test_update_endpoint_while_creating_is_refused(
         sagemaker.update_endpoint(
             EndpointName=deployment.endpoint, EndpointConfigName=deployment.config
         )
-    assert error_of(caught)["Code"] == "ValidationException"
+    assert error_of(caught) == in_progress(deployment.endpoint)
     deployer.wait_in_service(deployment.endpoint)
 
 

@@ -388,16 +388,22 @@ def test_example_models_answer_exactly_what_the_handler_answers_in_process(
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-def test_rtb_ctr_passes_415_and_400_through(start: Any, examples_dir: Path) -> None:
+def test_rtb_ctr_answers_bad_requests_as_the_xgboost_container(
+    start: Any, examples_dir: Path
+) -> None:
     container = start(examples_dir / "rtb-ctr" / "model.tar.gz")
     status, _, body = _request(
         container.url, "POST", "/invocations", b"\x89PNG", headers={"Content-Type": "image/png"}
     )
-    assert status == 415 and b"image/png" in body
-    status, _, _ = _request(
+    assert status == 415 and body.startswith(b"image/png is not an accepted ContentType: ")
+    status, _, body = _request(
         container.url, "POST", "/invocations", b"a,b,c\n", headers={"Content-Type": "text/csv"}
     )
-    assert status == 400
+    assert status == 415 and body.startswith(b"Loading csv data failed with Exception")
+    status, _, body = _request(  # rtb-ctr wants 30 features
+        container.url, "POST", "/invocations", b"1,2,3\n", headers={"Content-Type": "text/csv"}
+    )
+    assert status == 400 and body.startswith(b"Unable to evaluate payload provided: ")
     args = _sample_requests(examples_dir, "rtb-ctr")[0]
     headers = {"Content-Type": "text/csv", "Accept": "text/csv"}
     status, _, _ = _request(

@@ -12,6 +12,7 @@ import pytest
 import xgboost
 
 from endpointlab.models.artifact import extract_model_archive, pack_model_dir
+from endpointlab.models.containers import FLASK_500_PAGE, TOOLKIT_UNSUPPORTED
 from endpointlab.models.contract import (
     InferenceHandler,
     InvocationRequest,
@@ -25,6 +26,9 @@ ROWS = np.array([[0.5, -1.0, 2.0, 0.1], [-2.0, 0.3, 0.0, 1.5]])
 
 
 def encode_body(rows: np.ndarray, content_type: str) -> bytes:
+    if content_type in ("text/libsvm", "text/x-libsvm"):  # a label, then 1-based index:value
+        lines = (" ".join(["0"] + [f"{i}:{v}" for i, v in enumerate(row, 1)]) for row in rows)
+        return "\n".join(lines).encode()
     if content_type == "text/csv":
         return "".join(",".join(str(v) for v in row) + "\n" for row in rows).encode()
     if content_type == "application/json":
@@ -75,15 +79,23 @@ def expected_predictions(kind: str, model_dir: Path) -> np.ndarray:
 
 CONTENT_TYPES = ["text/csv", "application/json", "application/x-npy", "application/x-npz"]
 ACCEPTS = ["text/csv", "application/json", "application/x-npy"]
-
-
+# What each container takes and answers (models/containers.py names the containers).
+SUPPORTED = {
+    "sklearn": (["text/csv", "application/json", "application/x-npy"], ACCEPTS),
+    "xgboost": (["text/csv", "text/libsvm", "text/x-libsvm"], ["text/csv", "application/json"]),
+    "onnx": (CONTENT_TYPES, ACCEPTS),
+}
 KINDS = ["sklearn", "xgboost-json", "xgboost-ubj", "xgboost-model", "onnx"]
+ROUND_TRIPS = [
+    (kind, content_type, accept)
+    for kind in KINDS
+    for content_type in SUPPORTED[kind.split("-")[0]][0]
+    for accept in SUPPORTED[kind.split("-")[0]][1]
+]
 
 
-@pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("content_type", CONTENT_TYPES)
-@pytest.mark.parametrize("accept", ACCEPTS)
-def test_builtin_handlers_round_trip_every_content_type(
+@pytest.mark.parametrize(("kind", "content_type", "accept"), ROUND_TRIPS)
+def test_builtin_handlers_round_trip_every_content_type_their_container_takes(
     tmp_path: Path, kind: str, content_type: str, accept: str
 ) -> None:
     expected = expected_predictions(kind, tmp_path / "src")
@@ -115,7 +127,7 @@ def test_default_accept_follows_the_container_environment(tmp_path: Path) -> Non
 
 
 def test_first_supported_type_of_an_accept_list_wins(tmp_path: Path) -> None:
-    fx.write_sklearn(tmp_path / "src")
+    write_code(tmp_path / "src", SUM_MODEL)
     handler = deployed(tmp_path / "src", tmp_path)
     response = invoke(handler, b"1,2,3,4", "text/csv", "text/html, text/csv, application/json")
     assert (response.status, response.content_type) == (200, "text/csv")
@@ -130,37 +142,116 @@ def test_single_csv_row_with_charset_parameter(tmp_path: Path) -> None:
     np.testing.assert_allclose(json.loads(response.body), expected, rtol=1e-6)
 
 
-@pytest.mark.parametrize(
-    ("content_type", "body", "status"),
-    [
-        ("application/octet-stream", b"\x00\x01", 415),
-        ("image/png", b"\x89PNG", 415),
-        (None, b"1,2,3,4", 415),
-        ("text/csv", b"1,2,x,4", 400),
-        ("text/csv", b"1,2,3,4\n1,2\n", 400),
-        ("text/csv", b"", 400),
-        ("text/csv", b"\xff\xfe", 400),
-        ("application/json", b"[1, 2,", 400),
-        ("application/x-npy", b"not an npy file", 400),
-    ],
-)
-def test_bad_inputs_get_a_client_status_and_the_worker_keeps_serving(
+BAD_INPUTS = [
+    ("application/octet-stream", b"\x00\x01", 415),
+    ("image/png", b"\x89PNG", 415),
+    (None, b"1,2,3,4", 415),
+    ("text/csv", b"1,2,x,4", 400),
+    ("text/csv", b"1,2,3,4\n1,2\n", 400),
+    ("text/csv", b"", 400),
+    ("text/csv", b"\xff\xfe", 400),
+    ("application/json", b"[1, 2,", 400),
+    ("application/x-npy", b"not an npy file", 400),
+]
+SUM_MODEL = """
+    import numpy as np
+
+    class Sum:
+        def predict(self, data):
+            return np.asarray(data).sum(axis=-1)
+
+    def model_fn(model_dir):
+        return Sum()
+"""
+
+
+@pytest.mark.parametrize(("content_type", "body", "status"), BAD_INPUTS)
+def test_bad_inputs_to_default_functions_of_custom_code_get_a_client_status(
     tmp_path: Path, content_type: str | None, body: bytes, status: int
 ) -> None:
-    fx.write_sklearn(tmp_path / "src")
+    write_code(tmp_path / "src", SUM_MODEL)
     handler = deployed(tmp_path / "src", tmp_path)
     response = invoke(handler, body, content_type)
     assert response.status == status
     assert response.body, "the error must carry a message"
     assert invoke(handler, b"1,2,3,4", "text/csv").status == 200
+    refused = invoke(handler, b"1,2,3,4", "text/csv", "image/png")
+    assert refused.status == 406 and b"image/png" in refused.body
 
 
-def test_unsupported_accept_is_406(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("content_type", "body", "status"), BAD_INPUTS)
+def test_the_scikit_learn_container_answers_every_failure_with_flasks_500_page(
+    tmp_path: Path, content_type: str | None, body: bytes, status: int
+) -> None:
+    # sagemaker-python-sdk 2067, amazon-sagemaker-examples 589 and 1360: the scikit-learn
+    # container's failures escape its handler and Flask answers its stock page.
     fx.write_sklearn(tmp_path / "src")
     handler = deployed(tmp_path / "src", tmp_path)
-    response = invoke(handler, b"1,2,3,4", "text/csv", "image/png")
-    assert response.status == 406
-    assert b"image/png" in response.body
+    for response in (
+        invoke(handler, body, content_type),
+        invoke(handler, b"1,2,3,4", "text/csv", "image/png"),
+        invoke(handler, b"1,2,3,4", "text/csv", "text/html, text/csv"),  # passed on as sent
+        invoke(handler, b"1,2", "text/csv"),  # the model wants four features
+    ):
+        assert (response.status, response.content_type) == (500, "text/html")
+        assert response.body == FLASK_500_PAGE.encode()
+    assert invoke(handler, b"1,2,3,4", "text/csv").status == 200
+
+
+def test_the_xgboost_container_statuses_and_messages(tmp_path: Path) -> None:
+    fx.write_xgboost(tmp_path / "src", "xgboost-model")
+    handler = deployed(tmp_path / "src", tmp_path)
+
+    def answer(body: bytes, content_type: str | None, accept: str = "text/csv") -> tuple[int, str]:
+        response = invoke(handler, body, content_type, accept)
+        return response.status, response.body.decode()
+
+    # sagemaker-xgboost-container issue 390 and data_utils.INVALID_CONTENT_TYPE_ERROR.
+    assert answer(b"[[1, 2, 3, 4]]", "application/json") == (
+        415,
+        "application/json is not an accepted ContentType: csv, libsvm, parquet, "
+        "recordio-protobuf, text/csv, text/libsvm, text/x-libsvm, application/x-parquet, "
+        "application/x-recordio-protobuf.",
+    )
+    assert answer(b"1,2,x,4", "text/csv") == (
+        415,
+        "Loading csv data failed with Exception, please ensure data is in csv format:\n"
+        " <class 'ValueError'>\n could not convert string to float: 'x'",
+    )
+    assert answer(b"x", "application/x-parquet") == (
+        415,
+        "Content-type application/x-parquet is not supported.",
+    )
+    status, message = answer(b"1,2", "text/csv")  # the booster wants four features
+    assert status == 400 and message.startswith("Unable to evaluate payload provided: ")
+    assert answer(b"1,2,3,4", "text/csv", "image/png") == (
+        406,
+        "Accept type image/png is not supported. Please use supported accept types: "
+        "['application/json', 'application/jsonlines', 'application/x-recordio-protobuf', "
+        "'text/csv'].",
+    )
+    assert answer(b"", "text/csv") == (204, "")
+    assert answer(b"1,2,3,4", "text/csv")[0] == 200
+
+
+def test_the_onnx_handler_answers_as_the_inference_toolkit(tmp_path: Path) -> None:
+    fx.write_onnx(tmp_path / "src")
+    handler = deployed(tmp_path / "src", tmp_path)
+    refused = invoke(handler, b"\x89PNG", "image/png")
+    assert (refused.status, refused.body.decode()) == (500, TOOLKIT_UNSUPPORTED.format("image/png"))
+    assert refused.body.decode().startswith(
+        "Content type image/png is not supported by this framework.\n\n"
+        "            Please implement input_fn to to deserialize the request data"
+    )
+    unreadable = invoke(handler, b"[1, 2,", "application/json")
+    assert (unreadable.status, unreadable.body) == (
+        500,
+        b"Expecting value: line 1 column 7 (char 6)",
+    )
+    wrong_accept = invoke(handler, b"1,2,3,4", "text/csv", "image/png")
+    assert wrong_accept.status == 500
+    assert wrong_accept.body.decode() == TOOLKIT_UNSUPPORTED.format("image/png")
+    assert invoke(handler, b"1,2,3,4", "text/csv").status == 200
 
 
 def write_code(model_dir: Path, source: str, name: str = "inference.py") -> None:

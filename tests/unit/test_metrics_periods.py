@@ -45,6 +45,13 @@ def test_requested_datapoints_counts_partial_periods() -> None:
     assert requested_datapoints(0, 3601, 60) == 61
 
 
+@pytest.mark.parametrize("end", [NOW, NOW + 0.123, NOW + 17.001, 1_765_100_000.987])
+def test_a_day_is_86400_seconds_whatever_second_it_ends_on(end: float) -> None:
+    assert requested_datapoints(end - DAY, end, 1) == 86_400
+    assert requested_datapoints(end - DAY, end, 60) == 1_440
+    assert requested_datapoints(end - DAY - 0.001, end, 60) == 1_441
+
+
 def test_datapoints_per_period_and_unit_in_time_order() -> None:
     samples = [
         Sample.of(1000, 1.0, unit="Count"),

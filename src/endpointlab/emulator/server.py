@@ -143,7 +143,10 @@ class Emulator:
             service_model("sagemaker"), pattern_overrides=MODEL_DATA_URL_OVERRIDES
         )
         runtime = RuntimeCodec(
-            service_model("sagemaker-runtime"), validation_code="ValidationError"
+            service_model("sagemaker-runtime"),
+            validation_code="ValidationError",
+            # The runtime service checks the payload size itself (6 MB, or 4 MB serverless).
+            unbounded=frozenset({"BodyBlob"}),
         )
         self.app = EmulatorApp(
             {

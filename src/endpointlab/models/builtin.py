@@ -52,6 +52,8 @@ class XGBoostModel:
     kind: str = "xgboost"
 
     def predict(self, data: Any) -> Any:
+        if hasattr(data, "tocsr"):  # a scipy sparse matrix (LIBSVM bodies)
+            return self.booster.inplace_predict(data.tocsr())
         return self.booster.inplace_predict(_as_2d(np.asarray(data, dtype=np.float32)))
 
 

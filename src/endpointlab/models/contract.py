@@ -22,6 +22,7 @@ from typing import Any
 
 from endpointlab.models import codecs
 from endpointlab.models.builtin import load_builtin_model
+from endpointlab.models.containers import answers_for
 from endpointlab.models.context import InvocationContext
 from endpointlab.models.errors import ArtifactError, InferenceError
 
@@ -107,7 +108,13 @@ class InferenceHandler:
             accept=request.accept,
             custom_attributes=request.custom_attributes,
         )
+        builtin = answers_for(self.model) if not self._functions else None
         try:
+            if builtin is not None:  # no inference.py: answer as the container it stands for
+                status, payload, kind = builtin(
+                    self.model, request.body, request.content_type, self._accept(request)
+                )
+                return InvocationResponse(status=status, body=payload, content_type=kind)
             body, content_type = self._transform(request, context)
         except InferenceError as exc:
             return _error_response(exc.status, exc.message)
@@ -126,9 +133,7 @@ class InferenceHandler:
         self, request: InvocationRequest, context: InvocationContext
     ) -> tuple[bytes, str]:
         content_type = request.content_type or ""
-        accept = request.accept
-        if not accept or accept.strip() == codecs.ANY:
-            accept = self._default_accept
+        accept = self._accept(request)
         data: bytes | str = request.body
         if codecs.media_type(content_type) in codecs.UTF8_TYPES:
             try:
@@ -141,6 +146,13 @@ class InferenceHandler:
         else:
             result = self._default_transform(data, content_type, accept, context)
         return _as_body(result, accept)
+
+    def _accept(self, request: InvocationRequest) -> str:
+        """The request's Accept; a missing or ``*/*`` one is the container's default."""
+        accept = request.accept
+        if not accept or accept.strip() == codecs.ANY:
+            return self._default_accept
+        return accept
 
     def _default_transform(
         self, data: bytes | str, content_type: str, accept: str, context: InvocationContext

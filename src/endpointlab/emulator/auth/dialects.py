@@ -105,7 +105,24 @@ def _coral(error: SigV4Error, dialect: Dialect) -> ServiceError:
         return ServiceError(code, HOST_NOT_SIGNED, status=status)
     if kind in (Failure.SKEWED, Failure.EXPIRED, Failure.NOT_YET_VALID, Failure.SCOPE):
         return ServiceError(code, error.detail, status=status)
+    if kind is Failure.SIGNATURE and not query:
+        return ServiceError(code, signature_mismatch(error), status=status)
     return ServiceError(code, SIGNATURE_MISMATCH, status=status)
+
+
+def signature_mismatch(error: SigV4Error) -> str:
+    """Coral's JSON and REST front ends go on to show what they computed, which is how people
+    debug their signers (SageMaker Runtime: DavidMuller/aws-requests-auth 33; DynamoDB:
+    boto/boto 1552; Lambda: aws/aws-sdk-js 168). Query services (CloudWatch, STS) do not
+    (grafana/grafana 46365)."""
+    canonical = error.fields.get("CanonicalRequest")
+    to_sign = error.fields.get("StringToSign")
+    if canonical is None or to_sign is None:
+        return SIGNATURE_MISMATCH
+    return (
+        f"{SIGNATURE_MISMATCH}\n\nThe Canonical String for this request should have been\n"
+        f"'{canonical}'\n\nThe String-to-Sign should have been\n'{to_sign}'\n"
+    )
 
 
 def _incomplete_message(error: SigV4Error) -> str:

@@ -41,6 +41,27 @@ log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
 
+# The states in which SageMaker refuses UpdateEndpoint, UpdateEndpointWeightsAndCapacities and
+# DeleteEndpoint with `Cannot update in-progress endpoint "ARN".` (the prefix AWS's Kubernetes
+# operator matches for DeleteEndpoint; users report it for the other two).
+IN_PROGRESS = frozenset(
+    {
+        EndpointStatus.CREATING,
+        EndpointStatus.UPDATING,
+        EndpointStatus.SYSTEM_UPDATING,
+        EndpointStatus.ROLLING_BACK,
+    }
+)
+
+
+def refuse_unless_in_service(endpoint: Endpoint) -> None:
+    """The ValidationException SageMaker gives a change to an endpoint that is not InService."""
+    if endpoint.status is EndpointStatus.FAILED:
+        # Captured for UpdateEndpoint; for UpdateEndpointWeightsAndCapacities UNCONFIRMED.
+        raise validation_error(f'Cannot update failed endpoint "{endpoint.arn}".')
+    if endpoint.status is not EndpointStatus.IN_SERVICE:
+        raise validation_error(f'Cannot update in-progress endpoint "{endpoint.arn}".')
+
 
 def utc_now() -> datetime:
     """Now, to the millisecond: SageMaker reports times in milliseconds, so a time a client
@@ -108,10 +129,7 @@ class Lifecycle:
         (RetainAllVariantProperties less ExcludeRetainedVariantProperties)."""
         endpoint = self.registry.endpoint(name)
         config = self.registry.endpoint_config(config_name)
-        if endpoint.status is EndpointStatus.FAILED:
-            raise validation_error(f'Cannot update failed endpoint "{endpoint.arn}".')
-        if endpoint.status is not EndpointStatus.IN_SERVICE:
-            raise validation_error(f'Cannot update in-progress endpoint "{endpoint.arn}".')
+        refuse_unless_in_service(endpoint)
         running = endpoint.variants
         instances = bool(running) and not any(state.serverless for state in running)
         if instances and any(variant.is_serverless for variant in config.variants):
@@ -136,9 +154,14 @@ class Lifecycle:
         return updating
 
     def delete_endpoint(self, name: str) -> None:
+        """Start deleting ``name``: refused while it is in progress (clients wait for InService
+        or Failed first, as on SageMaker); a second delete while Deleting is accepted (what
+        SageMaker answers then is UNCONFIRMED)."""
         endpoint = self.registry.endpoint(name)
         if endpoint.status is EndpointStatus.DELETING:
             return
+        if endpoint.status in IN_PROGRESS:
+            raise validation_error(f'Cannot update in-progress endpoint "{endpoint.arn}".')
         self.registry.put(endpoint.with_status(EndpointStatus.DELETING, self._clock()))
         self._spawn(self._delete(name))
 
@@ -260,8 +283,7 @@ class Lifecycle:
         self, name: str, desired: list[dict[str, Any]]
     ) -> Endpoint:
         endpoint = self.registry.endpoint(name)
-        if endpoint.status is not EndpointStatus.IN_SERVICE:
-            raise validation_error(f'Cannot update in-progress endpoint "{endpoint.arn}".')
+        refuse_unless_in_service(endpoint)
         fleet = self.fleets.get(name)
         assert fleet is not None
         states = desired_states(endpoint, desired)

@@ -40,8 +40,15 @@ def rounded_start(start: float, now: float, period: int) -> int:
 
 
 def requested_datapoints(start: float, end: float, period: int) -> int:
-    """How many periods a request spans (what the 1,440-datapoint limit counts)."""
-    return max(0, math.ceil((end - start) / period))
+    """How many periods the window ``start .. end`` as requested spans (what the
+    1,440-datapoint limit counts), a partial period counting as one.
+
+    CloudWatch counts the window as sent, not from the rounded start: ``now - 1 day .. now``
+    at Period 1 is 86,400 datapoints on AWS (cloud-custodian issues 6964, 7683), whatever the
+    fraction of a second ``now`` falls on. Times are compared in milliseconds (the precision
+    the SDKs send) so that float noise cannot add a period."""
+    span_ms = round(end * 1000) - round(start * 1000)
+    return max(0, -(-span_ms // (period * 1000)))
 
 
 def buckets(samples: Sequence[Sample], start: int, period: int) -> dict[int, list[Sample]]:

@@ -136,7 +136,7 @@ class CloudWatchService:
         if start >= end:
             raise invalid("The parameter StartTime must be less than the parameter EndTime.")
         first = periods.rounded_start(start, self._recorder.now(), period)
-        wanted = periods.requested_datapoints(first, end, period)
+        wanted = periods.requested_datapoints(start, end, period)
         if wanted > MAX_DATAPOINTS:
             raise combination(
                 f"You have requested up to {wanted} datapoints, which exceeds the limit of "
@@ -245,7 +245,10 @@ def _check_datum(
         _check_statistic_set(stats, f"{where}.StatisticValues")
     resolution = datum.get("StorageResolution")
     if resolution is not None and resolution not in (1, 60):
-        raise invalid(f"The value {resolution} for parameter {where}.StorageResolution is invalid.")
+        # AWS's wording, pasted in boto/botocore issue 1671.
+        raise invalid(
+            f"The parameter {where}.StorageResolution must be a value in the set [ 1, 60 ]."
+        )
     return datum, at
 
 

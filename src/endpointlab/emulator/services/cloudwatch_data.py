@@ -52,7 +52,9 @@ class _Query:
 async def get_metric_data(recorder: MetricsRecorder, params: Mapping[str, Any]) -> dict[str, Any]:
     queries = _validated(params["MetricDataQueries"])
     start, end = params["StartTime"].timestamp(), params["EndTime"].timestamp()
-    if start >= end:
+    if start == end:  # AWS's wording, pasted in elastic/beats issue 32687
+        raise validation("The parameter StartTime must not equal parameter EndTime.")
+    if start > end:
         raise validation("The parameter StartTime must be less than the parameter EndTime.")
     now = recorder.now()
     resolved: dict[str, TimeSeries] = {}

@@ -90,6 +90,9 @@ class SageMakerRuntimeService:
                 # What serverless endpoints answer (sagemaker-python-sdk issue 4271).
                 raise ServiceError("ValidationError", f"Request {uuid.uuid4()} has oversize body.")
         elif len(body) > MAX_PAYLOAD_BYTES:
+            # UNCONFIRMED wording: the only captures of AWS refusing a large body date from the
+            # 5 MB limit (2018: HTTP 413, no error type, "HTTP content length exceeded 5246976
+            # bytes."); the emulator keeps a 400 ValidationError in its own words.
             raise ServiceError(
                 "ValidationError",
                 f"Received payload of {len(body)} bytes, which exceeds the maximum payload size "

@@ -45,12 +45,19 @@ class Rule:
     children: dict[str, Rule] = field(default_factory=dict)  # resolved member rules
 
 
-def compile_rule(shape: Shape, pattern_overrides: Mapping[str, str] | None = None) -> Rule:
+def compile_rule(
+    shape: Shape,
+    pattern_overrides: Mapping[str, str] | None = None,
+    unbounded: frozenset[str] = frozenset(),
+) -> Rule:
     """Read ``shape``'s traits once; ``pattern_overrides`` replaces the pattern of named shapes
-    (a deliberate emulator extension, e.g. local paths as ModelDataUrl)."""
+    (a deliberate emulator extension, e.g. local paths as ModelDataUrl); the shapes named in
+    ``unbounded`` lose their min/max (a service that checks a size itself, in its own words)."""
     meta = shape.metadata
     if pattern_overrides and shape.name in pattern_overrides:
         meta = {**meta, "pattern": pattern_overrides[shape.name]}
+    if shape.name in unbounded:
+        meta = {key: value for key, value in meta.items() if key not in ("min", "max")}
     kind = "document" if meta.get("document") else shape.type_name
     pattern = None
     if kind == "string" and "pattern" in meta:

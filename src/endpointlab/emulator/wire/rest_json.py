@@ -40,7 +40,9 @@ class RestJsonCodec:
         *,
         validation_code: str = "ValidationException",
         strict_output: bool = False,
+        unbounded: frozenset[str] = frozenset(),
     ) -> None:
+        """``unbounded`` names input shapes whose min/max the service checks itself."""
         self.model = model
         self.validation_code = validation_code
         self._strict = strict_output
@@ -55,7 +57,7 @@ class RestJsonCodec:
             for name, op in self._operations.items()
         }
         self._values = JsonShapes(strict_output=strict_output)
-        self._validator = Validator()
+        self._validator = Validator(unbounded=unbounded)
         self._errors = ErrorCatalog(model, self._values)
 
     def match(

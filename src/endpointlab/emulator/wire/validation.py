@@ -77,9 +77,14 @@ class Validator:
     again, in model member order, to collect Coral-worded violations.
     """
 
-    def __init__(self, pattern_overrides: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        pattern_overrides: Mapping[str, str] | None = None,
+        unbounded: frozenset[str] = frozenset(),
+    ) -> None:
         self._rules: dict[int, Rule] = {}
         self._pattern_overrides = dict(pattern_overrides or {})
+        self._unbounded = unbounded
 
     def validate(self, shape: Shape, params: Mapping[str, Any]) -> list[Violation]:
         """Violations of ``params`` against structure ``shape``, at most ``MAX_REPORTED``."""
@@ -100,7 +105,8 @@ class Validator:
         rule = self._rules.get(id(shape))
         if rule is None:
             # rule.shape keeps id(shape) valid for as long as the cache holds the rule.
-            rule = self._rules[id(shape)] = compile_rule(shape, self._pattern_overrides)
+            rule = compile_rule(shape, self._pattern_overrides, self._unbounded)
+            self._rules[id(shape)] = rule
         return rule
 
     def _child(self, rule: Rule, name: str) -> Rule:
