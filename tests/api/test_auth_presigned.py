@@ -33,6 +33,17 @@ MISMATCH = (
     "AWS Secret Access Key and signing method. Consult the service documentation for details."
 )
 S3_MISMATCH = b"<Code>SignatureDoesNotMatch</Code>"
+COMPUTED = "The Canonical String for this request should have been\n'"
+
+
+def short(message: str) -> str:
+    """A signature mismatch's first paragraph; Coral's JSON and REST front ends go on with the
+    canonical request and string to sign they computed."""
+    first, _, rest = message.partition("\n\n")
+    assert not rest or rest.startswith(COMPUTED), rest[:80]
+    return first
+
+
 # Tampering a user could try on a URL that was handed to them.
 LONGER_LIFE = ("X-Amz-Expires=60", "X-Amz-Expires=604800")
 
@@ -89,7 +100,8 @@ def test_a_presigned_control_plane_request_passes_authentication(auth_url: str) 
 
 def test_a_control_plane_url_signed_with_a_wrong_secret_is_refused(auth_url: str) -> None:
     presigned = presigned_list_endpoints(auth_url, secret=WRONG_SECRET)
-    assert post_control_plane(auth_url, presigned) == (400, "InvalidSignatureException", MISMATCH)
+    status, code, message = post_control_plane(auth_url, presigned)
+    assert (status, code, short(message)) == (400, "InvalidSignatureException", MISMATCH)
 
 
 @pytest.mark.parametrize(
@@ -102,11 +114,8 @@ def test_a_changed_control_plane_url_is_refused(
     auth_url: str, change: tuple[str, str], status: int
 ) -> None:
     presigned = changed(presigned_list_endpoints(auth_url), *change)
-    assert post_control_plane(auth_url, presigned) == (
-        status,
-        "InvalidSignatureException",
-        MISMATCH,
-    )
+    answered, code, message = post_control_plane(auth_url, presigned)
+    assert (answered, code, short(message)) == (status, "InvalidSignatureException", MISMATCH)
 
 
 # --- SageMaker runtime (restJson) --------------------------------------------------------------
@@ -135,7 +144,8 @@ def test_a_presigned_invoke_reaches_its_endpoint(auth_url: str, endpoints: str) 
 
 def test_an_invoke_url_signed_with_a_wrong_secret_is_refused(auth_url: str, endpoints: str) -> None:
     presigned = presigned_invoke(auth_url, secret=WRONG_SECRET)
-    assert post_invoke(presigned) == (403, "InvalidSignatureException", {"message": MISMATCH})
+    status, code, answer = post_invoke(presigned)
+    assert (status, code, short(answer["message"])) == (403, "InvalidSignatureException", MISMATCH)
 
 
 @pytest.mark.parametrize(
@@ -147,7 +157,8 @@ def test_a_changed_invoke_url_is_refused(
     auth_url: str, endpoints: str, change: tuple[str, str]
 ) -> None:
     presigned = changed(presigned_invoke(auth_url), *change)
-    assert post_invoke(presigned) == (403, "InvalidSignatureException", {"message": MISMATCH})
+    status, code, answer = post_invoke(presigned)
+    assert (status, code, short(answer["message"])) == (403, "InvalidSignatureException", MISMATCH)
 
 
 # --- S3 (restXml), SigV4 and SigV2 ---------------------------------------------------------------
