@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[2] / "src" / "endpointlab"
-BENCHMARK_SIDE = ("loadgen", "bench", "analysis", "reports")
+BENCHMARK_SIDE = ("results", "loadgen", "bench", "analysis", "reports")
+# The pipeline's packages and the only packages of ours each may import (besides itself).
+PIPELINE_ALLOWED = {
+    "results": (),
+    "loadgen": ("results",),
+}
+# `results` is a leaf the analysis side also reads: the standard library and pyarrow only.
+RESULTS_THIRD_PARTY = frozenset({"pyarrow"})
 # Inside the emulator, imports run one way: wire -> services -> control / endpoints -> workers.
 EMULATOR_FORBIDDEN = {
     "wire": ("services", "control", "endpoints", "workers", "metrics"),
@@ -65,6 +73,26 @@ def test_emulator_and_benchmark_side_never_import_each_other(module: str, tree: 
         assert not [n for n in names if any(within(n, s) for s in side)]
     if any(within(module, s) for s in side):
         assert not [n for n in names if within(n, "endpointlab.emulator")]
+
+
+@pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])
+def test_pipeline_packages_import_only_what_they_may(module: str, tree: ast.Module) -> None:
+    for package, allowed in PIPELINE_ALLOWED.items():
+        if not within(module, f"endpointlab.{package}"):
+            continue
+        ours = [n for n in imported(tree, module) if within(n, "endpointlab")]
+        permitted = [f"endpointlab.{p}" for p in (package, *allowed)]
+        bad = [n for n in ours if not any(within(n, p) for p in permitted)]
+        assert not bad, f"{module} ({package}) must not import {bad}"
+    if within(module, "endpointlab.results"):
+        outside = {n.split(".")[0] for n in imported(tree, module) if not within(n, "endpointlab")}
+        extra = outside - set(sys.stdlib_module_names) - RESULTS_THIRD_PARTY - {"__future__"}
+        assert not extra, f"{module} imports {sorted(extra)}: results is stdlib + pyarrow only"
+
+
+def test_the_pipeline_packages_exist() -> None:
+    for package in PIPELINE_ALLOWED:
+        assert (PACKAGE / package / "__init__.py").is_file(), f"no package {package}"
 
 
 @pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])
