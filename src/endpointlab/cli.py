@@ -219,6 +219,13 @@ def serve(
     type=click.Path(path_type=Path),
     help="Records file, .csv or .parquet (repeat for both).",
 )
+@click.option(
+    "--processes",
+    type=int,
+    default=None,
+    help="Spread the clients over N processes and merge their records. Default: one per CPU "
+    "for large runs (1,000+ clients or requests/s), else 1. No live progress with N > 1.",
+)
 @click.option("--progress/--no-progress", default=None, help="Live progress (default: on a tty).")
 def load(
     endpoint: str,
@@ -239,6 +246,7 @@ def load(
     read_timeout: float,
     region: str | None,
     outs: tuple[Path, ...],
+    processes: int | None,
     progress: bool | None,
 ) -> None:
     """Drive a traffic shape at an endpoint through the SageMaker runtime API, record every
@@ -257,9 +265,9 @@ def load(
         resolve_retries,
         resolve_target,
     )
-    from endpointlab.loadgen.console import progress_line, summary_table
-    from endpointlab.loadgen.runner import Plan, run_blocking
-    from endpointlab.results import RecordWriter, summarize, write_csv, write_parquet
+    from endpointlab.loadgen.console import summary_table
+    from endpointlab.loadgen.runner import Plan
+    from endpointlab.results import summarize, write_csv, write_parquet
 
     try:
         shape = _load_shape(requests, clients, rate, duration, think_time, arrival, seed, phases)
@@ -268,6 +276,8 @@ def load(
         _fail(str(exc))
     if deadline is not None and not deadline > 0:
         _fail("--deadline must be a positive number of seconds")
+    if processes is not None and processes < 1:
+        _fail("--processes must be at least 1")
     if not (connect_timeout > 0 and read_timeout > 0):
         _fail("--connect-timeout and --read-timeout must be positive")
     for out in outs:
@@ -289,10 +299,38 @@ def load(
         invocations = control.load_invocations(invoke_args)
     except (TargetError, control.PreflightError, BotoCoreError) as exc:
         _fail(str(exc))
-    client = RuntimeClient(
-        target, endpoint, retry, connect_timeout=connect_timeout, read_timeout=read_timeout
-    )
+
+    def make_client() -> RuntimeClient:
+        return RuntimeClient(
+            target, endpoint, retry, connect_timeout=connect_timeout, read_timeout=read_timeout
+        )
+
+    plan = Plan(shape, invocations, deadline)
     stream_to = next((o for o in outs if o.suffix == ".parquet"), outs[0])
+    records = _run_load(
+        make_client, plan, stream_to, processes or _default_processes(shape), progress
+    )
+    for out in outs:
+        (write_parquet if out.suffix == ".parquet" else write_csv)(records, out)
+    click.echo(summary_table(summarize(records), endpoint))
+    click.echo(f"records: {', '.join(str(o) for o in outs)}")
+
+
+def _run_load(
+    make_client: Any, plan: Any, stream_to: Path, workers: int, progress: bool | None
+) -> Any:
+    from endpointlab.loadgen.console import progress_line
+    from endpointlab.loadgen.runner import run_blocking
+    from endpointlab.results import RecordWriter
+
+    if workers > 1:
+        from endpointlab.loadgen.processes import ProcessesError, run_in_processes
+
+        click.echo(f"Running in {workers} processes", err=True)
+        try:
+            return run_in_processes(make_client, plan, stream_to, workers)
+        except ProcessesError as exc:
+            _fail(str(exc))
     writer = RecordWriter(stream_to)
     show = sys.stderr.isatty() if progress is None else progress
 
@@ -300,16 +338,29 @@ def load(
         click.echo("\r" + progress_line(state), nl=False, err=True)
 
     try:
-        run_blocking(client, Plan(shape, invocations, deadline), writer, report if show else None)
+        run_blocking(make_client(), plan, writer, report if show else None)
     except KeyboardInterrupt:
         click.echo("\ninterrupted: keeping the requests recorded so far", err=True)
     if show:
         click.echo("", err=True)
-    records = writer.close()
-    for out in outs:
-        (write_parquet if out.suffix == ".parquet" else write_csv)(records, out)
-    click.echo(summary_table(summarize(records), endpoint))
-    click.echo(f"records: {', '.join(str(o) for o in outs)}")
+    return writer.close()
+
+
+LARGE_RUN = 1000
+
+
+def _default_processes(shape: Any) -> int:
+    """One process per CPU for runs of 1,000+ clients or requests/s, else one."""
+    from endpointlab.config import available_cpus
+    from endpointlab.loadgen import shapes
+
+    if isinstance(shape, shapes.Burst):
+        size = float(shape.requests)
+    elif isinstance(shape, shapes.ClosedLoop):
+        size = float(shape.clients)
+    else:
+        size = max(max(p.start_rate, p.end_rate) for p in shape.phases)
+    return available_cpus() if size >= LARGE_RUN else 1
 
 
 def _load_shape(

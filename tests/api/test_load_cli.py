@@ -179,6 +179,7 @@ def test_the_csv_has_the_issue_columns_and_the_examples_sample_requests_are_used
             "not both",
         ),
         (["--endpoint", "e", "-n", "2", "--out", "x.txt"], "must end in .csv or .parquet"),
+        (["--endpoint", "e", "-n", "2", "--processes", "0", "--out", "x.csv"], "at least 1"),
     ],
 )
 def test_bad_arguments_fail_in_one_line(

@@ -4,6 +4,7 @@ stalls, retries counted as attempts, deadlines and transport failures."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import signal
 import subprocess
 import sys
@@ -16,9 +17,10 @@ from typing import Any
 import pytest
 
 from endpointlab.loadgen.client import Invocation, RuntimeClient, Target
+from endpointlab.loadgen.processes import run_in_processes
 from endpointlab.loadgen.retries import RetryMode, RetrySettings
 from endpointlab.loadgen.runner import Plan, run_blocking
-from endpointlab.loadgen.shapes import Burst, ClosedLoop, OpenLoop
+from endpointlab.loadgen.shapes import Burst, ClosedLoop, OpenLoop, schedule
 from endpointlab.loadgen.signing import Credentials
 from endpointlab.results import RecordWriter, RequestRecord, percentile, read_records, summarize
 from endpointlab.results.store import parts_dir
@@ -201,3 +203,36 @@ def test_records_survive_a_kill_9_of_the_load_process(tmp_path: Path) -> None:
     assert answered_before <= len(recovered) <= len(server.behaviour.answered)
     numbers = [r.execution_number for r in recovered]
     assert len(set(numbers)) == len(numbers)
+
+
+def make_client(url: str) -> RuntimeClient:
+    target = Target(url, "us-east-1", Credentials("test", "test"))
+    return RuntimeClient(target, "probe", RetrySettings(RetryMode.STANDARD))
+
+
+def test_processes_split_the_clients_and_merge_the_records(tmp_path: Path) -> None:
+    with serving(delay_s=0.1) as server:
+        plan = Plan(ClosedLoop(clients=10, duration_s=2.0), [INVOCATION])
+        records = run_in_processes(
+            functools.partial(make_client, server.url), plan, tmp_path / "r.parquet", 2
+        )
+    assert len(records) == len(server.behaviour.arrivals)
+    assert {r.client_id for r in records} == set(range(10))
+    numbers = [r.execution_number for r in records]
+    assert len(set(numbers)) == len(numbers)
+    # Both processes started together and kept 10 requests in flight: ~100 requests/s.
+    assert 0.8 * 100 <= summarize(records).throughput <= 1.02 * 100
+    assert not parts_dir(tmp_path / "r.parquet").exists()
+
+
+def test_processes_share_an_open_loop_schedule_exactly(tmp_path: Path) -> None:
+    shape = OpenLoop.constant(100, 2.0)
+    with serving() as server:
+        plan = Plan(shape, [INVOCATION])
+        records = run_in_processes(
+            functools.partial(make_client, server.url), plan, tmp_path / "r.parquet", 2
+        )
+    assert len(records) == 200
+    start = min(r.intended_at for r in records)
+    offsets = sorted(round(r.intended_at - start, 6) for r in records)
+    assert offsets == [round(s.at, 6) for s in schedule(shape)]

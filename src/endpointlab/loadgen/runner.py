@@ -40,10 +40,26 @@ class Progress:
 
 
 @dataclass(frozen=True)
+class Share:
+    """This process's part of a plan that ``of`` processes run together: clients in a contiguous
+    block, every ``of``-th open-loop send, execution numbers ``slot + 1`` apart by ``of``."""
+
+    slot: int = 0
+    of: int = 1
+
+    def clients(self, total: int) -> range:
+        per, extra = divmod(total, self.of)
+        first = self.slot * per + min(self.slot, extra)
+        return range(first, first + per + (1 if self.slot < extra else 0))
+
+
+@dataclass(frozen=True)
 class Plan:
     shape: Burst | ClosedLoop | OpenLoop
     invocations: Sequence[Invocation]
     deadline_s: float | None = None
+    share: Share = Share()
+    start_at: float | None = None  # a time.monotonic() instant shared by the processes
 
 
 @dataclass
@@ -66,7 +82,7 @@ class _Run:
         self.client = client
         self.plan = plan
         self.writer = writer
-        self.numbers = itertools.count(1)
+        self.numbers = itertools.count(plan.share.slot + 1, plan.share.of)
         self.counters = _Counters()
         self.in_flight = 0
         # Monotonic instants become Unix times through one offset taken at the start.
@@ -119,7 +135,8 @@ class _Run:
 
     async def burst(self, shape: Burst) -> None:
         start = time.monotonic()
-        await asyncio.gather(*(self.send(i, start, "") for i in range(shape.requests)))
+        clients = self.plan.share.clients(shape.requests)
+        await asyncio.gather(*(self.send(i, start, "") for i in clients))
 
     async def closed(self, shape: ClosedLoop) -> None:
         end = time.monotonic() + shape.duration_s
@@ -132,12 +149,15 @@ class _Run:
                     await asyncio.sleep(shape.think_s)
                 intended = max(time.monotonic(), finished + shape.think_s)
 
-        await asyncio.gather(*(client(i) for i in range(shape.clients)))
+        await asyncio.gather(*(client(i) for i in self.plan.share.clients(shape.clients)))
 
     async def open(self, shape: OpenLoop) -> None:
         start = time.monotonic()
         tasks: set[asyncio.Task[float]] = set()
+        share = self.plan.share
         for index, planned in enumerate(schedule(shape)):
+            if index % share.of != share.slot:
+                continue
             intended = start + planned.at
             # uvloop's timers tick in milliseconds and may wake early: wait until really due.
             while (delay := intended - time.monotonic()) > 0:
@@ -187,6 +207,9 @@ async def run(
     if report is not None:
         background.append(asyncio.create_task(state.reporter(report, time.monotonic())))
     try:
+        if plan.start_at is not None:
+            while (wait := plan.start_at - time.monotonic()) > 0:
+                await asyncio.sleep(wait)
         shape = plan.shape
         if isinstance(shape, Burst):
             await state.burst(shape)

@@ -125,13 +125,14 @@ class RecordWriter:
 
 
 def read_records(path: Path) -> list[RequestRecord]:
-    """The records in a Parquet file, a parts directory, or a run's leftover ``<path>.parts``."""
+    """The records in a Parquet file, a parts directory, or a run's leftover ``<path>.parts``
+    (with the parts of each process of a multi-process run below it)."""
     if path.is_dir():
-        files = sorted(path.glob("part-*.parquet"))
+        files = sorted(path.rglob("part-*.parquet"))
     elif path.exists():
         files = [path]
     elif parts_dir(path).is_dir():
-        files = sorted(parts_dir(path).glob("part-*.parquet"))
+        files = sorted(parts_dir(path).rglob("part-*.parquet"))
     else:
         raise FileNotFoundError(f"no records at {path}")
     records: list[RequestRecord] = []
