@@ -97,6 +97,13 @@ def test_a_stall_shows_in_the_requests_intended_during_it(tmp_path: Path) -> Non
     for record in during:
         # Held until the stall ended: latency from the intended send time covers the wait.
         assert record.latency_ms >= (stall_end - record.intended_at) * 1e3 - 50
+    # The engine kept sending on schedule through the stall, and every latency runs from the
+    # intended send time (its own lateness in sending included), not from the actual send.
+    assert percentile(sorted((r.sent_at - r.intended_at) * 1e3 for r in during), 50.0) < 5.0
+    for record in records:
+        from_intended = (record.sent_at + record.elapsed_time - record.intended_at) * 1e3
+        assert record.latency_ms == pytest.approx(from_intended, abs=1e-3)
+    assert any(r.sent_at - r.intended_at > 1e-5 for r in records)
     worst = max(r.latency_ms for r in records if r.intended_at >= stall_start)
     assert stall_s * 1e3 * 0.8 <= worst <= stall_s * 1e3 * 1.5
     assert percentile(sorted(r.latency_ms for r in after), 50.0) < 200
