@@ -41,6 +41,7 @@ def run_in_processes(
     if root.exists():
         shutil.rmtree(root)
     root.mkdir(parents=True)
+    plan = replace(plan, wall_offset=time.time() - time.monotonic())
     ready = context.Barrier(processes + 1)
     start = context.Value("d", 0.0)
     workers = [

@@ -60,6 +60,7 @@ class Plan:
     deadline_s: float | None = None
     share: Share = Share()
     start_at: float | None = None  # a time.monotonic() instant shared by the processes
+    wall_offset: float | None = None  # Unix time - monotonic time, shared by the processes
 
 
 @dataclass
@@ -86,7 +87,13 @@ class _Run:
         self.counters = _Counters()
         self.in_flight = 0
         # Monotonic instants become Unix times through one offset taken at the start.
-        self.wall_offset = time.time() - time.monotonic()
+        self.wall_offset: float = (
+            plan.wall_offset if plan.wall_offset is not None else time.time() - time.monotonic()
+        )
+
+    def start(self) -> float:
+        """When the shape begins: the instant shared by every process, else now."""
+        return self.plan.start_at if self.plan.start_at is not None else time.monotonic()
 
     async def send(self, client_id: int, intended: float, phase: str) -> float:
         """One logical request; returns the monotonic instant it finished."""
@@ -134,12 +141,12 @@ class _Run:
         return done
 
     async def burst(self, shape: Burst) -> None:
-        start = time.monotonic()
+        start = self.start()
         clients = self.plan.share.clients(shape.requests)
         await asyncio.gather(*(self.send(i, start, "") for i in clients))
 
     async def closed(self, shape: ClosedLoop) -> None:
-        end = time.monotonic() + shape.duration_s
+        end = self.start() + shape.duration_s
 
         async def client(client_id: int) -> None:
             intended = time.monotonic()
@@ -152,7 +159,7 @@ class _Run:
         await asyncio.gather(*(client(i) for i in self.plan.share.clients(shape.clients)))
 
     async def open(self, shape: OpenLoop) -> None:
-        start = time.monotonic()
+        start = self.start()
         tasks: set[asyncio.Task[float]] = set()
         share = self.plan.share
         for index, planned in enumerate(schedule(shape)):
