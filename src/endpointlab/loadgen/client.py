@@ -9,6 +9,7 @@ the endpoint URL, region and credentials through botocore's standard chains.
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import json
 import time
@@ -21,7 +22,14 @@ from urllib.parse import quote, urlsplit
 from botocore.session import get_session
 
 from endpointlab.loadgen.http import ConnectionPool, Response, TransportError
-from endpointlab.loadgen.retries import SERVICE, Outcome, RetryMode, RetryPolicy, RetrySettings
+from endpointlab.loadgen.retries import (
+    SERVICE,
+    Outcome,
+    RetryMode,
+    RetryPolicy,
+    RetrySettings,
+    operation_model,
+)
 from endpointlab.loadgen.signing import Credentials, Signer
 
 COLD_START_HEADER = "x-endpointlab-cold-start-ms"
@@ -64,8 +72,10 @@ def resolve_target(region: str | None = None, endpoint_url: str | None = None) -
     )
 
 
+@functools.cache
 def _header_members() -> dict[str, str]:
-    shape = get_session().get_service_model(SERVICE).operation_model("InvokeEndpoint").input_shape
+    """InvokeEndpoint's header-bound members and their header names, from botocore's model."""
+    shape = operation_model().input_shape
     return {
         name: member.serialization["name"]
         for name, member in shape.members.items()

@@ -10,6 +10,7 @@ simulated client, as one botocore client would be by the threads of a script.
 from __future__ import annotations
 
 import asyncio
+import functools
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -36,6 +37,12 @@ ENDPOINT_PREFIX = "runtime.sagemaker"
 OPERATION = "InvokeEndpoint"
 # botocore: standard mode makes 3 attempts unless told; legacy takes _retry.json's (5).
 STANDARD_DEFAULT_ATTEMPTS = standard.DEFAULT_MAX_ATTEMPTS
+
+
+@functools.cache
+def operation_model() -> Any:
+    """botocore's model of InvokeEndpoint (loaded once: it takes tens of milliseconds)."""
+    return get_session().get_service_model(SERVICE).operation_model(OPERATION)
 
 
 class RetryMode(StrEnum):
@@ -115,7 +122,7 @@ class RetryPolicy:
 
     def __init__(self, settings: RetrySettings) -> None:
         self.settings = settings
-        self._operation = get_session().get_service_model(SERVICE).operation_model(OPERATION)
+        self._operation = operation_model()
         self._throttling = standard.ThrottlingErrorDetector(standard.RetryEventAdapter())
         self._limiter = AsyncRateLimiter() if settings.mode is RetryMode.ADAPTIVE else None
         if settings.mode is RetryMode.LEGACY:
