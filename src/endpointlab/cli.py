@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 
@@ -18,6 +18,7 @@ from endpointlab.config import (
     EmulatorSettings,
     ServerlessOptions,
     SettingsError,
+    available_cpus,
 )
 from endpointlab.models.errors import ArtifactError
 
@@ -258,19 +259,21 @@ def load(
     """
     from botocore.exceptions import BotoCoreError
 
-    from endpointlab.loadgen import control
+    from endpointlab.loadgen import console, control, shapes
     from endpointlab.loadgen.client import (
         RuntimeClient,
         TargetError,
         resolve_retries,
         resolve_target,
     )
-    from endpointlab.loadgen.console import summary_table
+    from endpointlab.loadgen.processes import ProcessesError
     from endpointlab.loadgen.runner import Plan
     from endpointlab.results import summarize, write_csv, write_parquet
 
     try:
-        shape = _load_shape(requests, clients, rate, duration, think_time, arrival, seed, phases)
+        shape = shapes.choose_shape(
+            requests, clients, rate, duration, think_time, arrival, seed, phases
+        )
         retry = resolve_retries(retry_mode, retries, max_attempts)
     except ValueError as exc:
         _fail(str(exc))
@@ -307,101 +310,24 @@ def load(
 
     plan = Plan(shape, invocations, deadline)
     stream_to = next((o for o in outs if o.suffix == ".parquet"), outs[0])
-    records = _run_load(
-        make_client, plan, stream_to, processes or _default_processes(shape), progress
-    )
+    workers = processes or console.default_processes(shapes.peak_size(shape), available_cpus())
+    show = (sys.stderr.isatty() if progress is None else progress) and workers == 1
+    if workers > 1:
+        click.echo(f"Running in {workers} processes", err=True)
+    try:
+        records = console.run_command(
+            make_client,
+            plan,
+            stream_to,
+            workers,
+            (lambda text: click.echo(text, nl=False, err=True)) if show else None,
+        )
+    except ProcessesError as exc:
+        _fail(str(exc))
     for out in outs:
         (write_parquet if out.suffix == ".parquet" else write_csv)(records, out)
-    click.echo(summary_table(summarize(records), endpoint))
+    click.echo(console.summary_table(summarize(records), endpoint))
     click.echo(f"records: {', '.join(str(o) for o in outs)}")
-
-
-def _run_load(
-    make_client: Any, plan: Any, stream_to: Path, workers: int, progress: bool | None
-) -> Any:
-    from endpointlab.loadgen.console import progress_line
-    from endpointlab.loadgen.runner import run_blocking
-    from endpointlab.results import RecordWriter
-
-    if workers > 1:
-        from endpointlab.loadgen.processes import ProcessesError, run_in_processes
-
-        click.echo(f"Running in {workers} processes", err=True)
-        try:
-            return run_in_processes(make_client, plan, stream_to, workers)
-        except ProcessesError as exc:
-            _fail(str(exc))
-    writer = RecordWriter(stream_to)
-    show = sys.stderr.isatty() if progress is None else progress
-
-    def report(state: Any) -> None:
-        click.echo("\r" + progress_line(state), nl=False, err=True)
-
-    try:
-        run_blocking(make_client(), plan, writer, report if show else None)
-    except KeyboardInterrupt:
-        click.echo("\ninterrupted: keeping the requests recorded so far", err=True)
-    if show:
-        click.echo("", err=True)
-    return writer.close()
-
-
-LARGE_RUN = 1000
-
-
-def _default_processes(shape: Any) -> int:
-    """One process per CPU for runs of 1,000+ clients or requests/s, else one."""
-    from endpointlab.config import available_cpus
-    from endpointlab.loadgen import shapes
-
-    if isinstance(shape, shapes.Burst):
-        size = float(shape.requests)
-    elif isinstance(shape, shapes.ClosedLoop):
-        size = float(shape.clients)
-    else:
-        size = max(max(p.start_rate, p.end_rate) for p in shape.phases)
-    return available_cpus() if size >= LARGE_RUN else 1
-
-
-def _load_shape(
-    requests: int | None,
-    clients: int | None,
-    rate: float | None,
-    duration: str | None,
-    think_time: float,
-    arrival: str,
-    seed: int,
-    phases: Path | None,
-) -> Any:
-    from endpointlab.loadgen import shapes
-
-    chosen = [
-        name
-        for name, value in (
-            ("-n", requests),
-            ("--clients", clients),
-            ("--rate", rate),
-            ("--phases", phases),
-        )
-        if value is not None
-    ]
-    if len(chosen) != 1:
-        raise ValueError("pass one load shape: -n N, --clients N, --rate R or --phases FILE")
-    if phases is not None:
-        if duration is not None:
-            raise ValueError("--phases sets its own durations; drop --duration")
-        return shapes.phases_from_file(phases)
-    if requests is not None:
-        if duration is not None:
-            raise ValueError("a burst (-n) has no --duration")
-        return shapes.Burst(requests)
-    if duration is None:
-        raise ValueError(f"{chosen[0]} needs --duration")
-    seconds = shapes.parse_duration(duration, "--duration")
-    if clients is not None:
-        return shapes.ClosedLoop(clients, seconds, think_time)
-    assert rate is not None
-    return shapes.OpenLoop.constant(rate, seconds, shapes.Arrival(arrival), seed)
 
 
 @main.command()

@@ -16,6 +16,7 @@ from endpointlab.loadgen.shapes import (
     OpenLoop,
     Phase,
     ShapeError,
+    choose_shape,
     phases_from_file,
     phases_from_mapping,
     schedule,
@@ -107,3 +108,14 @@ def test_bad_shapes_are_refused() -> None:
         ClosedLoop(1, 10.0, think_s=-1)
     with pytest.raises(ShapeError):
         OpenLoop.constant(0, 10.0)
+
+
+def test_the_command_line_names_one_shape() -> None:
+    assert choose_shape(requests=5) == Burst(5)
+    assert choose_shape(clients=3, duration="1m", think_s=0.5) == ClosedLoop(3, 60.0, 0.5)
+    assert choose_shape(rate=10, duration="5", arrival="poisson", seed=2) == OpenLoop(
+        (Phase("", 5.0, 10.0, 10.0),), Arrival.POISSON, 2
+    )
+    for bad in ({}, {"requests": 1, "rate": 2.0}, {"rate": 2.0}, {"requests": 1, "duration": "1"}):
+        with pytest.raises(ShapeError):
+            choose_shape(**bad)  # type: ignore[arg-type]

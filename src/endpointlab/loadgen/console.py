@@ -1,11 +1,50 @@
-"""What ``endpointlab load`` prints: a live progress line and the summary table of a run."""
+"""What ``endpointlab load`` shows: a live progress line, the run itself (in one process or
+several) as the command drives it, and the summary table."""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from pathlib import Path
 
-from endpointlab.loadgen.runner import Progress
-from endpointlab.results import Summary
+from endpointlab.loadgen.client import RuntimeClient
+from endpointlab.loadgen.processes import run_in_processes
+from endpointlab.loadgen.runner import Plan, Progress, run_blocking
+from endpointlab.results import RecordWriter, RequestRecord, Summary
+
+# One process per CPU from this many clients (or requests/s) up, unless told.
+LARGE_RUN = 1000
+
+
+def default_processes(size: float, cpus: int) -> int:
+    return cpus if size >= LARGE_RUN else 1
+
+
+def run_command(
+    make_client: Callable[[], RuntimeClient],
+    plan: Plan,
+    stream_to: Path,
+    processes: int,
+    echo: Callable[[str], None] | None,
+) -> list[RequestRecord]:
+    """Run ``plan``; with ``echo``, a live progress line (one process only). Ctrl-C ends the
+    run early and keeps what was recorded."""
+    if processes > 1:
+        return run_in_processes(make_client, plan, stream_to, processes)
+    writer = RecordWriter(stream_to)
+
+    def report(state: Progress) -> None:
+        assert echo is not None
+        echo("\r" + progress_line(state))
+
+    try:
+        run_blocking(make_client(), plan, writer, report if echo else None)
+    except KeyboardInterrupt:
+        if echo:
+            echo("\ninterrupted: keeping the requests recorded so far")
+    if echo:
+        echo("\n")
+    return writer.close()
 
 
 def progress_line(progress: Progress) -> str:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 import random
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -197,6 +197,54 @@ def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def burst_clients(shape: Burst) -> Sequence[int]:
-    """The client ids of a burst: one request each, all released at offset 0."""
-    return range(shape.requests)
+def choose_shape(
+    requests: int | None = None,
+    clients: int | None = None,
+    rate: float | None = None,
+    duration: str | None = None,
+    think_s: float = 0.0,
+    arrival: str = "constant",
+    seed: int = 0,
+    phases: Path | None = None,
+) -> Burst | ClosedLoop | OpenLoop:
+    """The one shape the command-line options name (ShapeError if none, several or half of one)."""
+    chosen = [
+        name
+        for name, value in (
+            ("-n", requests),
+            ("--clients", clients),
+            ("--rate", rate),
+            ("--phases", phases),
+        )
+        if value is not None
+    ]
+    if len(chosen) != 1:
+        raise ShapeError("pass one load shape: -n N, --clients N, --rate R or --phases FILE")
+    if phases is not None:
+        if duration is not None:
+            raise ShapeError("--phases sets its own durations; drop --duration")
+        return phases_from_file(phases)
+    if requests is not None:
+        if duration is not None:
+            raise ShapeError("a burst (-n) has no --duration")
+        return Burst(requests)
+    if duration is None:
+        raise ShapeError(f"{chosen[0]} needs --duration")
+    seconds = parse_duration(duration, "--duration")
+    if clients is not None:
+        return ClosedLoop(clients, seconds, think_s)
+    assert rate is not None
+    try:
+        chosen_arrival = Arrival(arrival)
+    except ValueError:
+        raise ShapeError("arrival is 'constant' or 'poisson'") from None
+    return OpenLoop.constant(rate, seconds, chosen_arrival, seed)
+
+
+def peak_size(shape: Burst | ClosedLoop | OpenLoop) -> float:
+    """A shape's size: requests of a burst, clients of a closed loop, peak rate of an open one."""
+    if isinstance(shape, Burst):
+        return float(shape.requests)
+    if isinstance(shape, ClosedLoop):
+        return float(shape.clients)
+    return max(max(p.start_rate, p.end_rate) for p in shape.phases)
