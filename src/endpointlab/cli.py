@@ -311,16 +311,15 @@ def load(
     plan = Plan(shape, invocations, deadline)
     stream_to = next((o for o in outs if o.suffix == ".parquet"), outs[0])
     workers = processes or console.default_processes(shapes.peak_size(shape), available_cpus())
-    show = (sys.stderr.isatty() if progress is None else progress) and workers == 1
-    if workers > 1:
-        click.echo(f"Running in {workers} processes", err=True)
+    live = (sys.stderr.isatty() if progress is None else progress) and workers == 1
     try:
         records = console.run_command(
             make_client,
             plan,
             stream_to,
             workers,
-            (lambda text: click.echo(text, nl=False, err=True)) if show else None,
+            lambda text: click.echo(text, nl=False, err=True),
+            live,
         )
     except ProcessesError as exc:
         _fail(str(exc))

@@ -6,8 +6,10 @@ from __future__ import annotations
 import csv
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +17,7 @@ from typing import Any
 import pytest
 
 from endpointlab.results import CSV_COLUMNS, read_records
+from endpointlab.results.store import parts_dir
 from tests.api.serverless_support import MEMORY_SOURCE, ServerlessDeployer
 from tests.api.support import Deployer, Example, handler_archive, probe_archive
 
@@ -244,3 +247,41 @@ def test_without_invoke_args_it_says_what_to_pass(
     assert ran.returncode == 2
     assert "pass --invoke-args FILE" in ran.stderr
     assert len(ran.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("processes", ["1", "2"])
+def test_ctrl_c_ends_the_run_and_keeps_its_records(
+    emulator_url: str, deployer: Deployer, tmp_path: Path, processes: str
+) -> None:
+    endpoint = deployer.deploy(probe_archive(tmp_path, "v1")).endpoint
+    args = write_args(tmp_path, {"Body": "hi", "ContentType": "text/plain"})
+    out = tmp_path / "o.csv"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ENDPOINT_URL=emulator_url, AWS_DEFAULT_REGION="us-east-1")
+    env.update(AWS_ACCESS_KEY_ID="test", AWS_SECRET_ACCESS_KEY="test")
+    command = [sys.executable, "-m", "endpointlab", "load", "--endpoint", endpoint]
+    command += ["--rate", "20", "--duration", "120", "--processes", processes]
+    command += ["--invoke-args", str(args), "--out", str(out)]
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(parts_dir(out).rglob("part-*.parquet")):
+            assert time.monotonic() < deadline and process.poll() is None
+            time.sleep(0.05)  # polling for the run's first records, not simulating work
+        process.send_signal(signal.SIGINT)  # as Ctrl-C, to the command only
+        stdout, stderr = process.communicate(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0, stderr
+    assert b"interrupted: keeping the requests recorded so far" in stderr
+    assert b"Traceback" not in stderr
+    rows = csv_rows(out)
+    assert 0 < len(rows) < 20 * 120
+    assert [line.split() for line in stdout.decode().splitlines()][1] == [
+        "requests",
+        str(len(rows)),
+    ]
+    assert not parts_dir(out).exists()

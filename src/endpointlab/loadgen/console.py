@@ -8,12 +8,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from endpointlab.loadgen.client import RuntimeClient
-from endpointlab.loadgen.processes import run_in_processes
+from endpointlab.loadgen.processes import Interrupted, run_in_processes
 from endpointlab.loadgen.runner import Plan, Progress, run_blocking
 from endpointlab.results import RecordWriter, RequestRecord, Summary
 
 # One process per CPU from this many clients (or requests/s) up, unless told.
 LARGE_RUN = 1000
+INTERRUPTED = "\ninterrupted: keeping the requests recorded so far\n"
 
 
 def default_processes(size: float, cpus: int) -> int:
@@ -25,25 +26,29 @@ def run_command(
     plan: Plan,
     stream_to: Path,
     processes: int,
-    echo: Callable[[str], None] | None,
+    say: Callable[[str], None],
+    live: bool,
 ) -> list[RequestRecord]:
-    """Run ``plan``; with ``echo``, a live progress line (one process only). Ctrl-C ends the
-    run early and keeps what was recorded."""
+    """Run ``plan``; ``live``: a progress line through ``say`` (one process only). Ctrl-C
+    ends the run early and keeps what was recorded."""
     if processes > 1:
-        return run_in_processes(make_client, plan, stream_to, processes)
+        say(f"Running in {processes} processes\n")
+        try:
+            return run_in_processes(make_client, plan, stream_to, processes)
+        except Interrupted as interruption:
+            say(INTERRUPTED)
+            return interruption.records
     writer = RecordWriter(stream_to)
 
     def report(state: Progress) -> None:
-        assert echo is not None
-        echo("\r" + progress_line(state))
+        say("\r" + progress_line(state))
 
     try:
-        run_blocking(make_client(), plan, writer, report if echo else None)
+        run_blocking(make_client(), plan, writer, report if live else None)
     except KeyboardInterrupt:
-        if echo:
-            echo("\ninterrupted: keeping the requests recorded so far")
-    if echo:
-        echo("\n")
+        say(INTERRUPTED)
+    if live:
+        say("\n")
     return writer.close()
 
 

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import shutil
+import signal
 import time
 from collections.abc import Callable
 from dataclasses import replace
@@ -24,10 +26,20 @@ from endpointlab.results.store import parts_dir
 # Time between the last process reporting ready and the shared start.
 START_MARGIN_S = 0.2
 READY_TIMEOUT_S = 120.0
+# After Ctrl-C, how long workers get to stop on their own before the signal is passed on.
+INTERRUPT_GRACE_S = 1.0
 
 
 class ProcessesError(Exception):
     """A worker process failed; the message says which and how."""
+
+
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C ended a multi-process run early; ``records`` holds what was recorded."""
+
+    def __init__(self, records: list[RequestRecord]) -> None:
+        super().__init__()
+        self.records = records
 
 
 def run_in_processes(
@@ -54,21 +66,32 @@ def run_in_processes(
     ]
     for worker in workers:
         worker.start()
+    interrupted = False
     try:
         ready.wait(READY_TIMEOUT_S)
         start.value = time.monotonic() + START_MARGIN_S
         ready.wait(READY_TIMEOUT_S)
         for worker in workers:
             worker.join()
-    except KeyboardInterrupt:  # the workers got the signal too: they stop and flush
+    except KeyboardInterrupt:
+        # From a terminal the workers got the signal too; otherwise pass it on. Either way
+        # they stop, flush what they recorded and exit.
+        for worker in workers:
+            worker.join(INTERRUPT_GRACE_S)
+        for worker in workers:
+            if worker.is_alive() and worker.pid is not None:
+                os.kill(worker.pid, signal.SIGINT)
         for worker in workers:
             worker.join()
+        interrupted = True
     failed = [w for w in workers if w.exitcode not in (0, None)]
     records = read_records(root)
     shutil.rmtree(root)
     if failed:
         codes = ", ".join(f"{w.name} exited {w.exitcode}" for w in failed)
         raise ProcessesError(f"load processes failed ({codes}); {len(records)} records kept")
+    if interrupted:
+        raise Interrupted(records)
     return records
 
 
