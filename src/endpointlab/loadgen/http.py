@@ -2,7 +2,8 @@
 
 One ``ConnectionPool`` per endpoint URL keeps idle keep-alive connections for reuse; each
 request borrows one, so N concurrent clients hold at most N connections. Timeouts: connecting
-(``connect_timeout``) and waiting for the whole response (``read_timeout``).
+(``connect_timeout``) and, as botocore's read timeout, the longest wait for the next bytes
+of a response (``read_timeout``).
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ class _Connection(asyncio.Protocol):
         self._headers: dict[str, str] = {}
         self._body: list[bytes] = []
         self._timer: asyncio.TimerHandle | None = None
+        self._read_timeout = 60.0
         self.reusable = False
 
     # asyncio callbacks
@@ -62,6 +64,10 @@ class _Connection(asyncio.Protocol):
         self._transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
 
     def data_received(self, data: bytes) -> None:
+        if self._waiter is not None and self._timer is not None:
+            # As botocore's read timeout: the longest wait for the next bytes, not the total.
+            self._timer.cancel()
+            self._timer = self._loop.call_later(self._read_timeout, self._timed_out)
         try:
             self._parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -92,12 +98,13 @@ class _Connection(asyncio.Protocol):
         assert self._transport is not None
         self._headers, self._body, self.reusable = {}, [], False
         self._waiter = self._loop.create_future()
-        self._timer = self._loop.call_later(read_timeout, self._timed_out, read_timeout)
+        self._read_timeout = read_timeout
+        self._timer = self._loop.call_later(read_timeout, self._timed_out)
         self._transport.write(data)
         return self._waiter
 
-    def _timed_out(self, seconds: float) -> None:
-        self._fail(ReadTimeoutError(f"no complete response within {seconds:g} s"))
+    def _timed_out(self) -> None:
+        self._fail(ReadTimeoutError(f"no response bytes for {self._read_timeout:g} s"))
 
     def _fail(self, error: TransportError) -> None:
         waiter, self._waiter = self._waiter, None
