@@ -58,7 +58,7 @@ def run_shape(
 
 def test_closed_loop_throughput_is_clients_over_service_time(tmp_path: Path) -> None:
     with serving(delay_s=0.1) as server:
-        records = run_shape(server.url, ClosedLoop(clients=10, duration_s=3.0), tmp_path)
+        records = run_shape(server.url, ClosedLoop(clients=10, duration_s=2.0), tmp_path)
     summary = summarize(records)
     expected = 10 / 0.1
     # Generous: the host is shared (the run's tail, one service time, also counts).

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -74,11 +74,11 @@ class Outcome:
 
     def context(self, attempt: int, operation: Any, request_context: dict[str, Any]) -> Any:
         http = _HttpResponse(self.response) if self.response is not None else None
-        parsed = None
-        if self.response is not None:
+        parsed: dict[str, Any] | None = None
+        if self.response is not None and self.error_code is not None:
             parsed = {"Error": {"Code": self.error_code, "Message": self.message}}
-            if self.error_code is None:
-                parsed = {}
+        elif self.response is not None:
+            parsed = {}
         return standard.RetryContext(
             attempt_number=attempt,
             operation_model=operation,
@@ -89,17 +89,12 @@ class Outcome:
         )
 
 
-@dataclass
 class _HttpResponse:
     """The two attributes of botocore's AWSResponse its retry code reads."""
 
-    response: Response
-    status_code: int = field(init=False)
-    headers: dict[str, str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.status_code = self.response.status
-        self.headers = self.response.headers
+    def __init__(self, response: Response) -> None:
+        self.status_code = response.status
+        self.headers = response.headers
 
 
 def _botocore_exception(error: TransportError) -> Exception:
