@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+from typing import Any
 from unittest import mock
 
 import pytest
@@ -91,3 +93,24 @@ def test_the_wire_request_carries_botocores_signature() -> None:
     )
     assert sent["Authorization"] == expected["Authorization"]
     assert sent["Host"] == "127.0.0.1:4566"
+
+
+def test_credentials_from_the_chain_are_reread_as_they_refresh() -> None:
+    class Refreshing:
+        def __init__(self) -> None:
+            self.reads = 0
+
+        def get_frozen_credentials(self) -> Any:
+            self.reads += 1
+            return BotoCredentials("AKIDNEW", "new-secret", "new-token").get_frozen_credentials()
+
+    source = Refreshing()
+    target = Target("http://127.0.0.1:4566", "us-east-1", Credentials("AKIDOLD", "old"), source)
+    client = RuntimeClient(target, "e", RetrySettings())
+    invocation = Invocation.from_args({"Body": "x"})
+    assert b"Credential=AKIDOLD/" in client.serialise(invocation)
+    later = time.monotonic() + 61.0
+    with mock.patch("endpointlab.loadgen.client.time.monotonic", return_value=later):
+        wire = client.serialise(invocation)
+    assert b"Credential=AKIDNEW/" in wire and b"X-Amz-Security-Token: new-token" in wire
+    assert source.reads == 1

@@ -36,6 +36,8 @@ COLD_START_HEADER = "x-endpointlab-cold-start-ms"
 VARIANT_HEADER = "x-amzn-invoked-production-variant"
 DEADLINE_CODE = "DeadlineExceeded"
 USER_AGENT = "endpointlab-load"
+# How often credentials from botocore's chain are re-read (temporary ones refresh).
+REREAD_S = 60.0
 # The signing name of sagemaker-runtime (its endpoint prefix is runtime.sagemaker).
 SIGNING_NAME = "sagemaker"
 
@@ -46,9 +48,13 @@ class TargetError(Exception):
 
 @dataclass(frozen=True)
 class Target:
+    """Where requests go and how they are signed. ``source`` is botocore's credentials object
+    when they came from its chain: temporary ones (a role, SSO) are re-read as they refresh."""
+
     endpoint_url: str
     region: str
     credentials: Credentials
+    source: Any = None
 
 
 def resolve_target(region: str | None = None, endpoint_url: str | None = None) -> Target:
@@ -69,6 +75,7 @@ def resolve_target(region: str | None = None, endpoint_url: str | None = None) -
         str(runtime.meta.endpoint_url),
         resolved_region,
         Credentials(frozen.access_key, frozen.secret_key, frozen.token),
+        found,
     )
 
 
@@ -147,6 +154,8 @@ class RuntimeClient:
         self.policy = RetryPolicy(retry)
         self.signer = Signer(target.region, SIGNING_NAME)
         self.credentials = target.credentials
+        self._source = target.source
+        self._credentials_read = time.monotonic()
         self._date_second = -1
         self._date = datetime.now(UTC)
 
@@ -155,6 +164,14 @@ class RuntimeClient:
         if second != self._date_second:
             self._date_second, self._date = second, datetime.fromtimestamp(second, UTC)
         return self._date
+
+    def _current_credentials(self) -> Credentials:
+        # botocore's refreshable credentials renew themselves minutes before they expire.
+        if self._source is not None and time.monotonic() - self._credentials_read > REREAD_S:
+            frozen = self._source.get_frozen_credentials()
+            self.credentials = Credentials(frozen.access_key, frozen.secret_key, frozen.token)
+            self._credentials_read = time.monotonic()
+        return self.credentials
 
     def serialise(self, invocation: Invocation) -> bytes:
         """The signed HTTP/1.1 request for ``invocation``, as bytes on the wire."""
@@ -165,7 +182,7 @@ class RuntimeClient:
             self.path,
             headers,
             invocation.body,
-            self.credentials,
+            self._current_credentials(),
             now=self._now(),
             payload_hash=invocation.payload_hash,
         )
