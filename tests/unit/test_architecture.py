@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,14 +14,20 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "endpointlab"
 # passes only because its package is missing. The rule of a package not yet written waits in
 # PARKED, which must name only missing packages (test_parked_rules_wait_for_their_package): the
 # commit that adds the package moves its rule into the tables below.
-BENCHMARK_SIDE: tuple[str, ...] = ()  # never imports endpointlab.emulator, nor it them
+BENCHMARK_SIDE: tuple[str, ...] = ("results", "loadgen")  # never import endpointlab.emulator
 PURE: tuple[str, ...] = ()  # no clock, sockets, processes, environment or AWS clients
 PARKED = {
-    "loadgen": "BENCHMARK_SIDE",
     "bench": "BENCHMARK_SIDE",
     "analysis": "BENCHMARK_SIDE and PURE",
     "reports": "BENCHMARK_SIDE",
 }
+# The pipeline's packages and the only packages of ours each may import (besides itself).
+PIPELINE_ALLOWED = {
+    "results": (),
+    "loadgen": ("results",),
+}
+# `results` is a leaf the analysis side also reads: the standard library and pyarrow only.
+RESULTS_THIRD_PARTY = frozenset({"pyarrow"})
 # Inside the emulator, imports run one way: wire -> services -> control / endpoints -> workers.
 EMULATOR_FORBIDDEN = {
     "wire": ("services", "control", "endpoints", "workers", "metrics"),
@@ -77,7 +84,8 @@ def exists(package: str) -> bool:
 def ruled_packages() -> set[str]:
     emulator = {f"emulator.{layer}" for layer in EMULATOR_FORBIDDEN}
     emulator |= {f"emulator.{f}" for forbidden in EMULATOR_FORBIDDEN.values() for f in forbidden}
-    return {*BENCHMARK_SIDE, *PURE, *AWS_FREE, *emulator, "cli", "config"}
+    pipeline = {p for package, allowed in PIPELINE_ALLOWED.items() for p in (package, *allowed)}
+    return {*BENCHMARK_SIDE, *PURE, *AWS_FREE, *emulator, *pipeline, "cli", "config"}
 
 
 @pytest.mark.parametrize("package", sorted(ruled_packages()))
@@ -100,6 +108,21 @@ def test_emulator_and_benchmark_side_never_import_each_other(module: str, tree: 
         assert not [n for n in names if any(within(n, s) for s in side)]
     if any(within(module, s) for s in side):
         assert not [n for n in names if within(n, "endpointlab.emulator")]
+
+
+@pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])
+def test_pipeline_packages_import_only_what_they_may(module: str, tree: ast.Module) -> None:
+    for package, allowed in PIPELINE_ALLOWED.items():
+        if not within(module, f"endpointlab.{package}"):
+            continue
+        ours = [n for n in imported(tree, module) if within(n, "endpointlab")]
+        permitted = [f"endpointlab.{p}" for p in (package, *allowed)]
+        bad = [n for n in ours if not any(within(n, p) for p in permitted)]
+        assert not bad, f"{module} ({package}) must not import {bad}"
+    if within(module, "endpointlab.results"):
+        outside = {n.split(".")[0] for n in imported(tree, module) if not within(n, "endpointlab")}
+        extra = outside - set(sys.stdlib_module_names) - RESULTS_THIRD_PARTY - {"__future__"}
+        assert not extra, f"{module} imports {sorted(extra)}: results is stdlib + pyarrow only"
 
 
 @pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])
