@@ -44,7 +44,11 @@ def cache_key() -> str:
 def example_model(name: str) -> BuiltExample:
     """The built example ``name`` (ValueError for an unknown one), from the cache when it can."""
     if name not in _memo:
-        _memo[name] = _cached(name, CACHE_ROOT / f"examples-{cache_key()}")
+        current = CACHE_ROOT / f"examples-{cache_key()}"
+        if not current.exists():  # builds for code or libraries that are no more
+            for stale in CACHE_ROOT.glob("examples-*"):
+                shutil.rmtree(stale, ignore_errors=True)
+        _memo[name] = _cached(name, current)
     return _memo[name]
 
 
