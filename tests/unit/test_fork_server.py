@@ -16,6 +16,7 @@ from pathlib import Path
 import psutil
 import pytest
 
+from endpointlab.emulator.endpoints.realtime import Instance, RealtimeSettings
 from endpointlab.emulator.workers.forking import FORK_SERVER
 from endpointlab.emulator.workers.framed_child import WorkerSpec
 from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost, WorkerStartError
@@ -40,6 +41,8 @@ def transform_fn(model, data, content_type, accept):
         sys.exit(int(text.split()[1]))
     return f"{os.getpid()} {os.environ.get('GREETING')} {os.getppid()}", "text/plain"
 """
+
+SETTINGS = RealtimeSettings()
 
 
 @pytest.fixture
@@ -206,3 +209,38 @@ def test_workers_are_watched_past_descriptor_1023(model_dir: str) -> None:
         for fd in filler:
             os.close(fd)
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+@pytest.mark.slow
+def test_a_request_whose_worker_died_unread_goes_to_the_replacement_if_reaping_is_late(
+    model_dir: str,
+) -> None:
+    # A worker whose socket was reset used to stay "alive" until its exit code came (the fork
+    # server reaps it): released to the idle set, it took the retry as well and the request
+    # failed with "The worker was killed by SIGKILL." instead of going to its replacement.
+    async def main() -> None:
+        instance = Instance("test/instance-1", WorkerSpec(model_dir), 1, WorkerHost(), SETTINGS)
+        await instance.start()
+        try:
+            first = await instance.invoke(InvocationRequest(b"x", "text/plain", None))
+            assert first.response is not None
+            pid, _, parent = first.response.body.decode().split()
+            victim, fork_server = int(pid), int(parent)
+            os.kill(victim, signal.SIGSTOP)  # it will never read the next request
+            answer = asyncio.create_task(
+                instance.invoke(InvocationRequest(b"x", "text/plain", None))
+            )
+            await asyncio.sleep(0.5)  # letting the request reach the victim's socket
+            os.kill(fork_server, signal.SIGSTOP)  # the victim's exit code comes late
+            try:
+                os.kill(victim, signal.SIGKILL)
+                await asyncio.sleep(4)  # longer than the host waits for an exit code
+            finally:
+                os.kill(fork_server, signal.SIGCONT)
+            outcome = await asyncio.wait_for(answer, 60)
+            assert outcome.response is not None, outcome.failure
+            assert int(outcome.response.body.decode().split()[0]) != victim
+        finally:
+            await instance.stop()
+
+    asyncio.run(main())

@@ -124,3 +124,45 @@ def test_a_real_time_worker_stopped_at_the_limit_answers_insufficient_memory(
             await instance.stop()
 
     asyncio.run(main())
+
+
+@needs_cgroups
+@pytest.mark.parametrize("attempt", range(3))
+def test_every_worker_of_an_instance_joins_its_group(tmp_path: Path, attempt: int) -> None:
+    # The workers start concurrently: the second used to write a higher limit than the
+    # first had set, which cgroup v1 refuses (above memsw), and ran without any limit.
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "inference.py").write_text(textwrap.dedent(SOURCE))
+    spec = WorkerSpec(str(tmp_path), {}, 1)
+
+    async def main() -> None:
+        group = LIMITS.group(4096 * MIB)
+        instance = Instance("test/instance-1", spec, 8, WorkerHost(), RealtimeSettings(), group)
+        await instance.start()
+        try:
+            assert group.path is not None
+            joined = {int(p) for p in (group.path / "cgroup.procs").read_text().split()}
+            assert set(instance.worker_pids) <= joined
+            assert len(instance.worker_pids) == 8
+        finally:
+            await instance.stop()
+
+    asyncio.run(main())
+
+
+@needs_cgroups
+def test_a_process_that_cannot_join_its_cgroup_is_sampled_at_the_limit() -> None:
+    group = LIMITS.group(120 * MIB)
+    assert group.path is not None
+    group.path.rmdir()  # e.g. removed under it: joining fails
+    child = subprocess.Popen([sys.executable, "-c", ALLOCATE.format(mb=300)], stdin=subprocess.PIPE)
+    try:
+        group.add(child.pid)
+        assert child.stdin is not None
+        child.stdin.write(b"go\n")
+        child.stdin.flush()
+        assert child.wait(timeout=60) == -9
+        assert group.oom_kills() == 1
+    finally:
+        child.kill()
+        group.release()

@@ -317,7 +317,7 @@ class RemoteWorker:
         except ConnectionResetError:
             # Linux resets the connection when a Unix socket closes with unread data: the
             # worker died before it read this request, so another worker may serve it.
-            await self._wait_exit()
+            await self._lose()
             return CallResult(
                 None,
                 time.perf_counter() - started,
@@ -325,7 +325,7 @@ class RemoteWorker:
                 not_sent=True,
             )
         except (ConnectionError, OSError):
-            await self._wait_exit()
+            await self._lose()
             return CallResult(
                 None,
                 time.perf_counter() - started,
@@ -352,6 +352,15 @@ class RemoteWorker:
         """Kill the worker now, without waiting for it (a cancelled start); the fork server
         reaps it."""
         self._stopping = True
+        if self._process.is_alive():
+            with contextlib.suppress(OSError):
+                os.kill(self.pid, signal.SIGKILL)
+        self._mark_dead()
+
+    async def _lose(self) -> None:
+        """The worker's socket is gone: it is dead from now on (its exit callbacks run), even
+        if its exit code has not come yet, so no other request is sent to it."""
+        await self._wait_exit()
         if self._process.is_alive():
             with contextlib.suppress(OSError):
                 os.kill(self.pid, signal.SIGKILL)

@@ -13,6 +13,8 @@ the worker's resident set when it joins. Where groups cannot be made (not Linux,
 ``memory`` hierarchy: a pure cgroup v2 host would need a delegated subtree) groups are sampled
 instead: a thread reads the members' resident memory every ``SAMPLE_S`` and SIGKILLs the largest
 of a group over its limit (no rlimit: the workers reserve 4-5 times the address space they use).
+A process that cannot join its group's cgroup is sampled the same way (with a warning), against
+the limit less what the cgroup's members use: no worker runs without a limit.
 """
 
 from __future__ import annotations
@@ -54,6 +56,9 @@ class MemoryGroup:
     sampler: MemorySampler | None = None
     sampled_kills: int = 0
     _baselines: dict[int, int] = field(default_factory=dict)
+    _budget: int | None = None  # the limit less what the first member shared
+    _limited: bool = False  # the cgroup's limit is written
+    _lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def enforced(self) -> bool:
@@ -61,31 +66,51 @@ class MemoryGroup:
         return self.path is not None
 
     def add(self, pid: int) -> None:
-        """Put process ``pid`` (and what it starts from now on) in the group."""
-        if self.path is None:
-            if self.sampler is not None:
-                self._baselines[pid] = _resident_bytes(pid)  # what it shares at the start
-                self.members.append(pid)
-                self.sampler.watch(self)
-            return
-        try:
-            if not self.members:
+        """Put process ``pid`` (and what it starts from now on) in the group; a process that
+        cannot join the cgroup has its memory sampled instead (never left unlimited)."""
+        with self._lock:  # an instance's workers start concurrently, each adding itself
+            if self._budget is None:
                 # The first member sets the limit: the instance's memory less what it already
                 # shares with the fork server (its resident set now), never below MIN_LIMIT.
-                shared = _resident_bytes(pid)
-                limit = max(MIN_LIMIT, self.limit_bytes - shared)
-                _write(self.path, "memory.limit_in_bytes", limit)
-                _write(self.path, "memory.memsw.limit_in_bytes", limit, optional=True)
-            (self.path / "cgroup.procs").write_text(str(pid))
-        except OSError as exc:  # the process already exited, or the group went away
-            log.debug("no memory limit for pid %d: %s", pid, exc)
+                self._budget = max(MIN_LIMIT, self.limit_bytes - _resident_bytes(pid))
+            if self.path is None:
+                self._sample(pid)
+                return
+            try:
+                if not self._limited:
+                    # Once: cgroup v1 refuses (EINVAL) a memory limit above the memsw limit.
+                    _write(self.path, "memory.limit_in_bytes", self._budget)
+                    _write(self.path, "memory.memsw.limit_in_bytes", self._budget, optional=True)
+                    self._limited = True
+                (self.path / "cgroup.procs").write_text(str(pid))
+            except ProcessLookupError:
+                return  # the process has exited already
+            except OSError as exc:
+                log.warning(
+                    "pid %d could not join memory group %s (sampling its memory instead): %s",
+                    pid,
+                    self.path.name,
+                    exc,
+                )
+                self._sample(pid)
+                return
+            self.members.append(pid)
+
+    def _sample(self, pid: int) -> None:
+        if self.sampler is None:
+            log.warning("pid %d runs without a memory limit: no sampler for its group", pid)
             return
+        self._baselines[pid] = _resident_bytes(pid)  # what it shares at the start
         self.members.append(pid)
+        self.sampler.watch(self)
 
     def oom_kills(self) -> int:
         """How many processes of the group were killed for memory so far."""
+        return self._cgroup_kills() + self.sampled_kills
+
+    def _cgroup_kills(self) -> int:
         if self.path is None:
-            return self.released_kills + self.sampled_kills
+            return self.released_kills
         try:
             lines = (self.path / "memory.oom_control").read_text().splitlines()
         except OSError:
@@ -105,9 +130,10 @@ class MemoryGroup:
             return None
 
     def check(self) -> None:
-        """(Sampling) SIGKILL the largest member if the group is over its limit: its members'
-        resident memory less what each shared at the start, against the limit less what the
-        first shared, as a cgroup counts it."""
+        """(Sampling) SIGKILL the largest sampled member if the group is over its limit: its
+        sampled members' resident memory less what each shared at the start (plus the usage of
+        its cgroup, if some members are in one), against the limit less what the first shared,
+        as a cgroup counts it."""
         usage = {pid: _resident_bytes(pid) for pid in list(self._baselines)}
         for pid, resident in usage.items():
             if resident == 0:  # exited
@@ -115,14 +141,22 @@ class MemoryGroup:
         usage = {pid: r - self._baselines.get(pid, 0) for pid, r in usage.items() if r}
         if not usage:
             return
-        shared = next(iter(self._baselines.values()))
-        if sum(usage.values()) <= max(MIN_LIMIT, self.limit_bytes - shared):
+        in_cgroup = self._cgroup_usage()
+        if sum(usage.values()) + in_cgroup <= (self._budget or MIN_LIMIT):
             return
         victim = max(usage, key=lambda pid: usage[pid])
         with contextlib.suppress(OSError):
             os.kill(victim, signal.SIGKILL)
             self.sampled_kills += 1
         self._baselines.pop(victim, None)
+
+    def _cgroup_usage(self) -> int:
+        if self.path is None:
+            return 0
+        try:
+            return int((self.path / "memory.usage_in_bytes").read_text())
+        except (OSError, ValueError):
+            return 0
 
     def release(self) -> None:
         """Kill what is left in the group (processes the model started) and remove it."""
@@ -141,7 +175,7 @@ class MemoryGroup:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
             time.sleep(0.01)  # letting the kernel remove the killed processes from the group
-        self.released_kills = self.oom_kills()
+        self.released_kills = self._cgroup_kills()
         with contextlib.suppress(OSError):
             self.path.rmdir()
         self.path = None
@@ -191,7 +225,9 @@ class MemoryLimits:
         # Several emulators may run in one process (tests): each names its groups apart.
         self._prefix = f"{PREFIX}{os.getpid()}-m{secrets.token_hex(4)}-"
         self._numbers = itertools.count(1)
-        self._sampler = MemorySampler() if parent is None else None
+        # Without cgroups every group is sampled; with them, a process that cannot join its
+        # group is (the thread starts with the first sampled process).
+        self._sampler = MemorySampler()
 
     @property
     def mechanism(self) -> str:
@@ -227,15 +263,12 @@ class MemoryLimits:
             path.mkdir()
         except OSError as exc:
             log.warning("no memory group for an instance (sampling its memory instead): %s", exc)
-            if self._sampler is None:
-                self._sampler = MemorySampler()
             return MemoryGroup(limit_bytes=limit_bytes, sampler=self._sampler)
-        return MemoryGroup(path, limit_bytes)
+        return MemoryGroup(path, limit_bytes, sampler=self._sampler)
 
     def close(self) -> None:
         """Remove the emulator's groups left (their processes have exited by now)."""
-        if self._sampler is not None:
-            self._sampler.close()
+        self._sampler.close()
         if self._parent is None:
             return
         for group in self._parent.glob(f"{self._prefix}*"):
