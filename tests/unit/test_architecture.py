@@ -28,12 +28,14 @@ PIPELINE_ALLOWED = {
 }
 # `results` is a leaf the analysis side also reads: the standard library and pyarrow only.
 RESULTS_THIRD_PARTY = frozenset({"pyarrow"})
-# Inside the emulator, imports run one way: wire -> services -> control / endpoints -> workers.
+# Inside the emulator, imports run one way: wire -> services -> control -> endpoints -> workers;
+# `records` (the resource records) is a leaf both control and endpoints read.
 EMULATOR_FORBIDDEN = {
+    "records": ("wire", "services", "control", "endpoints", "workers", "metrics"),
     "wire": ("services", "control", "endpoints", "workers", "metrics"),
     "services": ("wire",),
     "control": ("wire", "services"),
-    "endpoints": ("wire", "services"),
+    "endpoints": ("wire", "services", "control"),
     "workers": ("wire", "services", "control", "endpoints"),
     # Metrics are a leaf the data plane records into and the CloudWatch service reads from.
     "metrics": ("wire", "services", "control", "endpoints", "workers"),

@@ -14,9 +14,9 @@ from pathlib import Path
 import psutil
 import pytest
 
-from endpointlab.emulator.control.resources import ServerlessConfig, Variant
 from endpointlab.emulator.endpoints.base import ModelPackage, ThrottledError
 from endpointlab.emulator.endpoints.serverless import ServerlessSettings, ServerlessVariant
+from endpointlab.emulator.records import ServerlessConfig, Variant
 from endpointlab.emulator.workers.host import WorkerHost
 from endpointlab.models.contract import InvocationRequest
 

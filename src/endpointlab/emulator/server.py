@@ -28,7 +28,6 @@ from endpointlab.emulator.auth import AuthConfig, Authenticator, load_auth_file
 from endpointlab.emulator.control.artifacts import ArtifactCache
 from endpointlab.emulator.control.lifecycle import Lifecycle, utc_now
 from endpointlab.emulator.control.registry import Registry
-from endpointlab.emulator.control.resources import Variant
 from endpointlab.emulator.control.store import Store
 from endpointlab.emulator.data_lock import lock_data_dir
 from endpointlab.emulator.endpoints.base import ModelPackage, VariantRuntime
@@ -45,6 +44,7 @@ from endpointlab.emulator.objects import (
     artifact_fetcher,
 )
 from endpointlab.emulator.objects.remote import s3_client
+from endpointlab.emulator.records import Variant
 from endpointlab.emulator.services.s3 import S3Route
 from endpointlab.emulator.services.sagemaker import SageMakerService
 from endpointlab.emulator.services.sagemaker_runtime import EXTRA_HEADERS, SageMakerRuntimeService

@@ -19,7 +19,11 @@ from typing import Any
 from endpointlab.emulator.control.artifacts import ArtifactCache, extract_failed
 from endpointlab.emulator.control.capacity import desired_states
 from endpointlab.emulator.control.registry import Registry, validation_error
-from endpointlab.emulator.control.resources import (
+from endpointlab.emulator.endpoints.base import LOG_STREAM_FILE, DeploymentError, ModelPackage
+from endpointlab.emulator.endpoints.fleet import Fleet, FleetManager, RoutedVariant
+from endpointlab.emulator.endpoints.serverless import ServerlessVariant
+from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.records import (
     Deployed,
     Endpoint,
     EndpointConfig,
@@ -30,10 +34,6 @@ from endpointlab.emulator.control.resources import (
     VariantState,
     variant_states,
 )
-from endpointlab.emulator.endpoints.base import LOG_STREAM_FILE, DeploymentError, ModelPackage
-from endpointlab.emulator.endpoints.fleet import Fleet, FleetManager, RoutedVariant
-from endpointlab.emulator.endpoints.serverless import ServerlessVariant
-from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.workers.logfile import append_log
 from endpointlab.models.errors import ArtifactError
 

@@ -19,14 +19,7 @@ from datetime import datetime
 from typing import TypeVar
 
 from endpointlab.config import ServerlessOptions
-from endpointlab.emulator.control.resources import (
-    Endpoint,
-    EndpointConfig,
-    EndpointStatus,
-    Model,
-    ResourceKind,
-    arn,
-)
+from endpointlab.emulator.control.quotas import Usage, quota_breach, quota_message
 from endpointlab.emulator.control.store import Record, Store, kind_of
 from endpointlab.emulator.control.tags import (
     TaggedResource,
@@ -37,8 +30,15 @@ from endpointlab.emulator.control.tags import (
     resource_of,
     without,
 )
-from endpointlab.emulator.endpoints.serverless_policy import Usage, quota_breach, quota_message
 from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.records import (
+    Endpoint,
+    EndpointConfig,
+    EndpointStatus,
+    Model,
+    ResourceKind,
+    arn,
+)
 
 R = TypeVar("R", Model, EndpointConfig, Endpoint)
 T = TypeVar("T")

@@ -22,8 +22,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from endpointlab.emulator.control.resources import ACCOUNT_ID, ResourceKind
 from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.records import ACCOUNT_ID, ResourceKind
 
 MAX_TAGS_PER_RESOURCE = 50
 RESERVED_PREFIX = "aws:"

@@ -12,7 +12,6 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from endpointlab.emulator.control.resources import Variant
 from endpointlab.emulator.endpoints.base import (
     DeploymentError,
     InvocationOutcome,
@@ -20,6 +19,7 @@ from endpointlab.emulator.endpoints.base import (
     VariantRuntime,
 )
 from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.records import Variant
 from endpointlab.models.contract import InvocationRequest
 
 VariantFactory = Callable[[Variant, ModelPackage], VariantRuntime]

@@ -16,7 +16,6 @@ import logging
 from dataclasses import dataclass
 
 from endpointlab.catalogue import instance_type
-from endpointlab.emulator.control.resources import Variant
 from endpointlab.emulator.endpoints.base import (
     DeploymentError,
     InvocationOutcome,
@@ -24,6 +23,7 @@ from endpointlab.emulator.endpoints.base import (
     OutOfMemoryError,
     failure_reason,
 )
+from endpointlab.emulator.records import Variant
 from endpointlab.emulator.workers.framed_child import WorkerSpec
 from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost, WorkerStartError
 from endpointlab.emulator.workers.logfile import append_log

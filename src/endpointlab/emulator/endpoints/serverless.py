@@ -17,7 +17,6 @@ from collections.abc import Coroutine
 from dataclasses import dataclass
 from typing import Any
 
-from endpointlab.emulator.control.resources import ServerlessConfig, Variant
 from endpointlab.emulator.endpoints.base import (
     DeploymentError,
     InvocationOutcome,
@@ -40,6 +39,7 @@ from endpointlab.emulator.endpoints.serverless_policy import (
     cpu_share,
     place,
 )
+from endpointlab.emulator.records import ServerlessConfig, Variant
 from endpointlab.emulator.workers.cpu_quota import CpuQuotas
 from endpointlab.emulator.workers.framed_child import WorkerSpec
 from endpointlab.emulator.workers.host import WorkerHost, WorkerStartError

@@ -12,7 +12,10 @@ from typing import Any
 
 from endpointlab.emulator.control.lifecycle import Lifecycle
 from endpointlab.emulator.control.registry import ListQuery, list_page
-from endpointlab.emulator.control.resources import (
+from endpointlab.emulator.control.specs import endpoint_config_from_request, model_from_request
+from endpointlab.emulator.control.tags import tags_of
+from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.records import (
     Endpoint,
     EndpointConfig,
     Model,
@@ -20,9 +23,6 @@ from endpointlab.emulator.control.resources import (
     ServerlessConfig,
     VariantState,
 )
-from endpointlab.emulator.control.specs import endpoint_config_from_request, model_from_request
-from endpointlab.emulator.control.tags import tags_of
-from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.services.sagemaker_tags import SageMakerTags
 
 Params = Mapping[str, Any]

@@ -19,7 +19,6 @@ from dataclasses import replace
 from typing import Any
 
 from endpointlab.emulator.control.registry import Registry
-from endpointlab.emulator.control.resources import ACCOUNT_ID, Endpoint, EndpointStatus
 from endpointlab.emulator.endpoints.base import (
     LOG_STREAM,
     InvocationOutcome,
@@ -28,13 +27,14 @@ from endpointlab.emulator.endpoints.base import (
 )
 from endpointlab.emulator.endpoints.fleet import FleetManager
 from endpointlab.emulator.endpoints.serverless import ServerlessVariant
+from endpointlab.emulator.endpoints.serverless_metrics import serverless_metrics
 from endpointlab.emulator.endpoints.serverless_policy import (
     MAX_PAYLOAD_BYTES as SERVERLESS_MAX_PAYLOAD_BYTES,
 )
-from endpointlab.emulator.endpoints.serverless_policy import serverless_metrics
 from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.metrics import SAGEMAKER_NAMESPACE, MetricsRecorder, Outcome
 from endpointlab.emulator.metrics.catalogue import variant_dimensions
+from endpointlab.emulator.records import ACCOUNT_ID, Endpoint, EndpointStatus
 from endpointlab.emulator.timing import arrival
 from endpointlab.models.contract import InvocationRequest
 
