@@ -12,14 +12,13 @@ from endpointlab.emulator.control.quotas import QuotaBreach, Usage, quota_breach
 from endpointlab.emulator.endpoints.base import ServerlessExecution
 from endpointlab.emulator.endpoints.serverless_metrics import serverless_metrics
 from endpointlab.emulator.endpoints.serverless_policy import (
-    MEMORY_SIZES_MB,
     MIB,
     Placement,
     cpu_share,
     over_memory,
     place,
 )
-from endpointlab.emulator.records import ServerlessConfig
+from endpointlab.emulator.records import MEMORY_SIZES_MB, ServerlessConfig
 
 
 def test_a_request_takes_a_warm_instance_when_one_is_idle() -> None:

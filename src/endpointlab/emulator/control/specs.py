@@ -11,8 +11,8 @@ from typing import Any
 
 from endpointlab.catalogue import instance_type
 from endpointlab.emulator.control.registry import Registry, validation_error
-from endpointlab.emulator.endpoints.serverless_policy import MEMORY_SIZES_MB
 from endpointlab.emulator.records import (
+    MEMORY_SIZES_MB,
     Container,
     EndpointConfig,
     Model,

@@ -12,8 +12,6 @@ from dataclasses import dataclass
 from enum import Enum
 
 MIB = 1024 * 1024
-# SageMaker's memory sizes (MemorySizeInMB); the service model only says 1024-6144.
-MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
 # SageMaker does not publish its memory-to-vCPU ratio. Lambda, on which serverless inference
 # runs, documents one vCPU per 1,769 MB; the emulator uses it unless told otherwise.
 LAMBDA_MB_PER_VCPU = 1769.0

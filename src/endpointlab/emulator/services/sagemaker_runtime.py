@@ -13,7 +13,6 @@ and the concurrency metrics.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
@@ -26,11 +25,7 @@ from endpointlab.emulator.endpoints.base import (
     VariantRuntime,
 )
 from endpointlab.emulator.endpoints.fleet import FleetManager
-from endpointlab.emulator.endpoints.serverless import ServerlessVariant
-from endpointlab.emulator.endpoints.serverless_metrics import serverless_metrics
-from endpointlab.emulator.endpoints.serverless_policy import (
-    MAX_PAYLOAD_BYTES as SERVERLESS_MAX_PAYLOAD_BYTES,
-)
+from endpointlab.emulator.endpoints.kinds import named, strictest
 from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.metrics import SAGEMAKER_NAMESPACE, MetricsRecorder, Outcome
 from endpointlab.emulator.metrics.catalogue import variant_dimensions
@@ -38,7 +33,6 @@ from endpointlab.emulator.records import ACCOUNT_ID, Endpoint, EndpointStatus
 from endpointlab.emulator.timing import arrival
 from endpointlab.models.contract import InvocationRequest
 
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 SERVING = (EndpointStatus.IN_SERVICE, EndpointStatus.UPDATING)
 TIMEOUT_MESSAGE = (
     "Your invocation timed out while waiting for a response from container primary. Review the "
@@ -84,20 +78,9 @@ class SageMakerRuntimeService:
                 "ValidationError", f"Endpoint {name} of account {ACCOUNT_ID} not found."
             )
         body: bytes = params.get("Body", b"")
-        serverless = any(state.serverless is not None for state in endpoint.variants)
-        if serverless:
-            if len(body) > SERVERLESS_MAX_PAYLOAD_BYTES:
-                # What serverless endpoints answer (sagemaker-python-sdk issue 4271).
-                raise ServiceError("ValidationError", f"Request {uuid.uuid4()} has oversize body.")
-        elif len(body) > MAX_PAYLOAD_BYTES:
-            # UNCONFIRMED wording: the only captures of AWS refusing a large body date from the
-            # 5 MB limit (2018: HTTP 413, no error type, "HTTP content length exceeded 5246976
-            # bytes."); the emulator keeps a 400 ValidationError in its own words.
-            raise ServiceError(
-                "ValidationError",
-                f"Received payload of {len(body)} bytes, which exceeds the maximum payload size "
-                f"of {MAX_PAYLOAD_BYTES} bytes.",
-            )
+        kind = strictest(endpoint.variants)
+        if len(body) > kind.max_payload_bytes:
+            raise kind.oversize_request(len(body))
         request = InvocationRequest(
             body=body,
             content_type=params.get("ContentType"),
@@ -112,8 +95,7 @@ class SageMakerRuntimeService:
             # As SageMaker answers: 400, ThrottlingException and {"message": null}, which
             # botocore retries in both retry modes (facts 2.2 and 2.4).
             raise ServiceError("ThrottlingException", "", fields={"message": None}) from exc
-        limit = SERVERLESS_MAX_PAYLOAD_BYTES if serverless else MAX_PAYLOAD_BYTES
-        outcome = _refuse_oversize(outcome, limit, serverless)
+        outcome = _refuse_oversize(outcome, kind.max_payload_bytes, kind.label)
         if self._metrics is not None:
             runtime = fleet.variants[variant].runtime
             self._record(endpoint, variant, outcome, runtime, time.perf_counter() - started)
@@ -142,7 +124,7 @@ class SageMakerRuntimeService:
             result = Outcome.of_status(outcome.response.status)
         else:
             result = Outcome.TIMEOUT if outcome.timed_out else Outcome.MODEL_ERROR
-        serverless = isinstance(runtime, ServerlessVariant)
+        kind = named(runtime.kind)
         model_s = outcome.model_latency_s
         self._metrics.record_invocation(
             endpoint.name,
@@ -151,25 +133,22 @@ class SageMakerRuntimeService:
             overhead_latency_s=max(0.0, elapsed_s - model_s),
             outcome=result,
             instances=runtime.instance_count,
-            serverless=serverless,
+            serverless=not kind.instance_metrics,
         )
         if outcome.cold_start_s is not None:
             self._metrics.record_setup(endpoint.name, variant, outcome.cold_start_s)
-        # The variant's concurrency now, which an update in progress may already have changed.
-        if outcome.serverless is not None and isinstance(runtime, ServerlessVariant):
-            dimensions = variant_dimensions(endpoint.name, variant)
-            for metric, value, unit in serverless_metrics(outcome.serverless, runtime.config):
-                self._metrics.put(SAGEMAKER_NAMESPACE, metric, dimensions, value, unit)
+        dimensions = variant_dimensions(endpoint.name, variant)
+        for metric, value, unit in runtime.request_metrics(outcome):
+            self._metrics.put(SAGEMAKER_NAMESPACE, metric, dimensions, value, unit)
 
 
-def _refuse_oversize(outcome: InvocationOutcome, limit: int, serverless: bool) -> InvocationOutcome:
+def _refuse_oversize(outcome: InvocationOutcome, limit: int, kind: str) -> InvocationOutcome:
     """An answer larger than the endpoint kind's response limit (6 MB; 4 MB serverless) does
     not reach the client: it fails as the model's error. The wording is UNCONFIRMED (no
     capture of SageMaker refusing an oversize response was found)."""
     response = outcome.response
     if response is None or len(response.body) <= limit:
         return outcome
-    kind = "serverless endpoints" if serverless else "real-time endpoints"
     failure = (
         f"The container's response of {len(response.body)} bytes exceeds the maximum response "
         f"payload size of {limit} bytes for {kind}."
