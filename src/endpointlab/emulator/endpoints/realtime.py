@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from endpointlab.catalogue import instance_type
+from endpointlab.emulator import sagemaker_errors as errors
 from endpointlab.emulator.endpoints.base import (
     DeploymentError,
     EndpointKind,
@@ -356,14 +357,7 @@ class RealtimeKind(EndpointKind):
 
     @staticmethod
     def oversize_request(size: int) -> ServiceError:
-        # UNCONFIRMED wording: the only captures of AWS refusing a large body date from the
-        # 5 MB limit (2018: HTTP 413, no error type, "HTTP content length exceeded 5246976
-        # bytes."); the emulator keeps a 400 ValidationError in its own words.
-        return ServiceError(
-            "ValidationError",
-            f"Received payload of {size} bytes, which exceeds the maximum payload size "
-            f"of {MAX_PAYLOAD_BYTES} bytes.",
-        )
+        return errors.PAYLOAD_TOO_LARGE(size=size, limit=MAX_PAYLOAD_BYTES)
 
     def build(self, variant: Variant, package: ModelPackage) -> RealtimeVariant:
         context = self.context

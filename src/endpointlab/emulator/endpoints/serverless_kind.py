@@ -11,6 +11,7 @@ import logging
 import uuid
 
 from endpointlab.config import available_cpus
+from endpointlab.emulator import sagemaker_errors as errors
 from endpointlab.emulator.endpoints.base import EndpointKind, KindContext, ModelPackage
 from endpointlab.emulator.endpoints.serverless import ServerlessSettings, ServerlessVariant
 from endpointlab.emulator.endpoints.serverless_policy import MAX_PAYLOAD_BYTES
@@ -46,8 +47,7 @@ class ServerlessKind(EndpointKind):
 
     @staticmethod
     def oversize_request(size: int) -> ServiceError:
-        # What serverless endpoints answer (sagemaker-python-sdk issue 4271).
-        return ServiceError("ValidationError", f"Request {uuid.uuid4()} has oversize body.")
+        return errors.OVERSIZE_BODY(request_id=uuid.uuid4())
 
     def build(self, variant: Variant, package: ModelPackage) -> ServerlessVariant:
         if self._cpu_quotas is None:

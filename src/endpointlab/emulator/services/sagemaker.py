@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from endpointlab.emulator import sagemaker_errors as errors
 from endpointlab.emulator.control.lifecycle import Lifecycle
 from endpointlab.emulator.control.registry import ListQuery, list_page
 from endpointlab.emulator.control.specs import endpoint_config_from_request, model_from_request
@@ -65,10 +66,7 @@ class SageMakerService:
         handler = self._operations.get(operation)
         if handler is None:
             # A real operation of the API that the emulator does not implement.
-            raise ServiceError(
-                "UnknownOperationException",
-                f"The emulator does not implement SageMaker {operation}.",
-            )
+            raise errors.UNKNOWN_OPERATION(service="SageMaker", operation=operation)
         result = handler(params)
         if isinstance(result, Awaitable):
             return await result

@@ -17,6 +17,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from endpointlab.emulator import sagemaker_errors as errors
 from endpointlab.emulator.control.registry import Registry
 from endpointlab.emulator.endpoints.base import (
     LOG_STREAM,
@@ -26,7 +27,6 @@ from endpointlab.emulator.endpoints.base import (
 )
 from endpointlab.emulator.endpoints.fleet import FleetManager
 from endpointlab.emulator.endpoints.kinds import named, strictest
-from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.metrics import SAGEMAKER_NAMESPACE, MetricsRecorder, Outcome
 from endpointlab.emulator.metrics.catalogue import variant_dimensions
 from endpointlab.emulator.records import ACCOUNT_ID, Endpoint, EndpointStatus
@@ -61,10 +61,7 @@ class SageMakerRuntimeService:
 
     async def handle(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
         if operation != "InvokeEndpoint":
-            raise ServiceError(
-                "UnknownOperationException",
-                f"The emulator does not implement SageMaker Runtime {operation}.",
-            )
+            raise errors.UNKNOWN_OPERATION(service="SageMaker Runtime", operation=operation)
         return await self.invoke_endpoint(params)
 
     async def invoke_endpoint(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -74,9 +71,7 @@ class SageMakerRuntimeService:
         endpoint = self._registry.find_endpoint(name)
         fleet = self._fleets.get(name)
         if endpoint is None or endpoint.status not in SERVING or fleet is None:
-            raise ServiceError(
-                "ValidationError", f"Endpoint {name} of account {ACCOUNT_ID} not found."
-            )
+            raise errors.ENDPOINT_NOT_FOUND(endpoint=name, account=ACCOUNT_ID)
         body: bytes = params.get("Body", b"")
         kind = strictest(endpoint.variants)
         if len(body) > kind.max_payload_bytes:
@@ -92,9 +87,7 @@ class SageMakerRuntimeService:
         except ThrottledError as exc:
             if self._metrics is not None:
                 self._metrics.record_throttle(endpoint.name, exc.variant)
-            # As SageMaker answers: 400, ThrottlingException and {"message": null}, which
-            # botocore retries in both retry modes (facts 2.2 and 2.4).
-            raise ServiceError("ThrottlingException", "", fields={"message": None}) from exc
+            raise errors.THROTTLING(fields={"message": None}) from exc
         outcome = _refuse_oversize(outcome, kind.max_payload_bytes, kind.label)
         if self._metrics is not None:
             runtime = fleet.variants[variant].runtime
@@ -168,15 +161,13 @@ def _check(outcome: InvocationOutcome, endpoint: str, variant: str, region: str)
         text = response.body.decode("utf-8", errors="replace")
     side = "client" if 400 <= status < 500 else "server"
     group = f"/aws/sagemaker/Endpoints/{endpoint}"
-    message = (
-        f'Received {side} error ({status}) from primary with message "{text}". See '
-        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
-        f"#logEventViewer:group={group} in account {ACCOUNT_ID} for more information."
-    )
-    raise ServiceError(
-        "ModelError",
-        message,
-        status=424,
+    raise errors.MODEL_ERROR(
+        side=side,
+        status=status,
+        text=text,
+        region=region,
+        group=group,
+        account=ACCOUNT_ID,
         fields={
             "OriginalStatusCode": status,
             "OriginalMessage": text,
