@@ -16,6 +16,7 @@ import logging
 from dataclasses import dataclass
 
 from endpointlab.catalogue import instance_type
+from endpointlab.config import DEFAULT_STARTUP_TIMEOUT_S, DEFAULT_TIMEOUT_S
 from endpointlab.emulator import sagemaker_errors as errors
 from endpointlab.emulator.endpoints.base import (
     DeploymentError,
@@ -52,8 +53,8 @@ OUT_OF_MEMORY = (
 class RealtimeSettings:
     """Limits of real-time hosting (SageMaker's defaults)."""
 
-    invocation_timeout_s: float = 60.0
-    startup_timeout_s: float = 240.0
+    invocation_timeout_s: float = DEFAULT_TIMEOUT_S
+    startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
     replace_backoff_s: float = 1.0
 
 

@@ -17,6 +17,7 @@ from collections.abc import Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
+from endpointlab.config import DEFAULT_SERVERLESS_KEEP_WARM_S, DEFAULT_SERVERLESS_MB_PER_VCPU
 from endpointlab.emulator.endpoints.base import (
     DeploymentError,
     InvocationOutcome,
@@ -36,7 +37,6 @@ from endpointlab.emulator.endpoints.serverless_metrics import serverless_metrics
 from endpointlab.emulator.endpoints.serverless_policy import (
     COLD_START_TIMEOUT_S,
     INVOCATION_TIMEOUT_S,
-    LAMBDA_MB_PER_VCPU,
     MIB,
     Placement,
     cpu_share,
@@ -58,8 +58,8 @@ log = logging.getLogger(__name__)
 class ServerlessSettings:
     """How serverless capacity behaves on this emulator (see the README for the defaults)."""
 
-    keep_warm_s: float = 300.0
-    mb_per_vcpu: float = LAMBDA_MB_PER_VCPU
+    keep_warm_s: float = DEFAULT_SERVERLESS_KEEP_WARM_S
+    mb_per_vcpu: float = DEFAULT_SERVERLESS_MB_PER_VCPU
     host_cpus: int = 1
     invocation_timeout_s: float = INVOCATION_TIMEOUT_S
     cold_start_timeout_s: float = COLD_START_TIMEOUT_S

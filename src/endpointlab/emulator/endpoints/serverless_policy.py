@@ -12,9 +12,6 @@ from dataclasses import dataclass
 from enum import Enum
 
 MIB = 1024 * 1024
-# SageMaker does not publish its memory-to-vCPU ratio. Lambda, on which serverless inference
-# runs, documents one vCPU per 1,769 MB; the emulator uses it unless told otherwise.
-LAMBDA_MB_PER_VCPU = 1769.0
 # Serverless inference limits (SageMaker developer guide): 4 MB payloads, 60 s invocations,
 # 3 minutes to download the model and pass the health check.
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
