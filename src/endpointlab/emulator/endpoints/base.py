@@ -12,7 +12,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 from endpointlab.config import EmulatorSettings
 from endpointlab.emulator.errors import ServiceError
@@ -176,6 +176,11 @@ class EndpointKind(ABC):
     @abstractmethod
     def oversize_request(size: int) -> ServiceError:
         """The error for a request body over ``max_payload_bytes``."""
+
+    @staticmethod
+    @abstractmethod
+    def describe(state: VariantState) -> dict[str, Any]:
+        """The members the kind adds to a variant of DescribeEndpoint's ProductionVariants."""
 
     @abstractmethod
     def build(self, variant: Variant, package: ModelPackage) -> VariantRuntime:

@@ -14,6 +14,7 @@ import asyncio
 import collections
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from endpointlab.catalogue import instance_type
 from endpointlab.config import DEFAULT_STARTUP_TIMEOUT_S, DEFAULT_TIMEOUT_S
@@ -359,6 +360,13 @@ class RealtimeKind(EndpointKind):
     @staticmethod
     def oversize_request(size: int) -> ServiceError:
         return errors.PAYLOAD_TOO_LARGE(size=size, limit=MAX_PAYLOAD_BYTES)
+
+    @staticmethod
+    def describe(state: VariantState) -> dict[str, Any]:
+        return {
+            "CurrentInstanceCount": state.current_instance_count,
+            "DesiredInstanceCount": state.desired_instance_count,
+        }
 
     def build(self, variant: Variant, package: ModelPackage) -> RealtimeVariant:
         context = self.context

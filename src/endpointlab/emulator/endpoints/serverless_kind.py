@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from typing import Any
 
 from endpointlab.config import available_cpus
 from endpointlab.emulator import sagemaker_errors as errors
@@ -16,7 +17,7 @@ from endpointlab.emulator.endpoints.base import EndpointKind, KindContext, Model
 from endpointlab.emulator.endpoints.serverless import ServerlessSettings, ServerlessVariant
 from endpointlab.emulator.endpoints.serverless_policy import MAX_PAYLOAD_BYTES
 from endpointlab.emulator.errors import ServiceError
-from endpointlab.emulator.records import Variant, VariantState
+from endpointlab.emulator.records import ServerlessConfig, Variant, VariantState
 from endpointlab.emulator.workers.cpu_quota import CpuQuotas
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,15 @@ class ServerlessKind(EndpointKind):
     def oversize_request(size: int) -> ServiceError:
         return errors.OVERSIZE_BODY(request_id=uuid.uuid4())
 
+    @staticmethod
+    def describe(state: VariantState) -> dict[str, Any]:
+        current = state.serverless
+        assert current is not None  # claimed only with a ServerlessConfig
+        return {
+            "CurrentServerlessConfig": _wire(current),
+            "DesiredServerlessConfig": _wire(state.desired_serverless or current),
+        }
+
     def build(self, variant: Variant, package: ModelPackage) -> ServerlessVariant:
         if self._cpu_quotas is None:
             enforce = self.context.settings.serverless.cpu_quota
@@ -68,3 +78,13 @@ class ServerlessKind(EndpointKind):
     def close(self) -> None:
         if self._cpu_quotas is not None:
             self._cpu_quotas.close()
+
+
+def _wire(config: ServerlessConfig) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "MemorySizeInMB": config.memory_size_mb,
+        "MaxConcurrency": config.max_concurrency,
+    }
+    if config.provisioned_concurrency is not None:
+        result["ProvisionedConcurrency"] = config.provisioned_concurrency
+    return result
