@@ -8,7 +8,7 @@ import asyncio
 import os
 import signal
 import textwrap
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import psutil
@@ -39,8 +39,10 @@ PID = InvocationRequest(body=b"pid", content_type="text/plain", accept=None)
 
 
 @pytest.fixture(scope="module")
-def host() -> WorkerHost:
-    return WorkerHost()
+def host() -> Iterator[WorkerHost]:
+    host = WorkerHost()
+    yield host
+    host.close()  # its fork server
 
 
 @pytest.fixture

@@ -91,13 +91,21 @@ class RuntimeCodec(RestJsonCodec):
 class Emulator:
     """Every part of the local cloud, wired together; ``app`` is what uvicorn serves."""
 
-    def __init__(self, settings: EmulatorSettings, *, auth: AuthConfig | None = None) -> None:
+    def __init__(
+        self,
+        settings: EmulatorSettings,
+        *,
+        auth: AuthConfig | None = None,
+        host: WorkerHost | None = None,
+    ) -> None:
+        """``host``: the worker host (and fork server) to use, owned by the caller; by default
+        the emulator makes its own, which ``run_emulator`` stops."""
         self.settings = settings
         if auth is None and settings.auth_file is not None:
             auth = load_auth_file(settings.auth_file)  # AuthFileError before any state is made
         self.authenticator = None if auth is None else Authenticator(auth, settings.region)
         data_dir = settings.data_dir
-        self.host = WorkerHost()
+        self.host = host or WorkerHost()
         self.memory_limits = MemoryLimits.detect()
         self.store = Store(data_dir / "state.sqlite3")
         self.registry = Registry(self.store, settings.region, settings.serverless)
