@@ -34,7 +34,6 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from endpointlab.emulator.workers.forking import FORK_SERVER
 from endpointlab.emulator.workers.framed_child import WorkerSpec
 from endpointlab.emulator.workers.host import WorkerHost
 from endpointlab.models.artifact import extract_model_archive
@@ -92,8 +91,10 @@ def frame_worker(model_dir: Path, body: bytes, seconds: float) -> dict[str, floa
     spec = WorkerSpec(str(model_dir), dict(ONE_WORKER), WORKER_THREADS)
     request = InvocationRequest(body=body, content_type="text/csv", accept="text/csv")
 
+    host = WorkerHost()
+
     async def run() -> dict[str, float]:
-        worker = await WorkerHost().spawn(spec, ready_timeout_s=120)
+        worker = await host.spawn(spec, ready_timeout_s=120)
         os.sched_setaffinity(0, {int(CLIENT_CORE)})
         try:
             for _ in range(300):
@@ -115,7 +116,7 @@ def frame_worker(model_dir: Path, body: bytes, seconds: float) -> dict[str, floa
         with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
             return runner.run(run())
     finally:
-        FORK_SERVER.close()
+        host.close()
         os.sched_setaffinity(0, set(range(os.cpu_count() or 2)))
 
 

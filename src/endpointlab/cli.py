@@ -15,6 +15,10 @@ import click
 
 from endpointlab import __version__
 from endpointlab.config import (
+    DEFAULT_EMULATOR_PORT,
+    DEFAULT_SERVERLESS_CONCURRENCY,
+    DEFAULT_SERVERLESS_ENDPOINTS,
+    DEFAULT_SERVERLESS_MB_PER_VCPU,
     ContainerSettings,
     EmulatorSettings,
     HttpLimits,
@@ -57,7 +61,13 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
     help="DANGEROUS: listen on a non-loopback --host without --auth, so anyone who can reach "
     "the port can deploy a model and run code on this host.",
 )
-@click.option("--port", type=int, default=4566, show_default=True, help="Port (0: a free one).")
+@click.option(
+    "--port",
+    type=int,
+    default=DEFAULT_EMULATOR_PORT,
+    show_default=True,
+    help="Port (0: a free one).",
+)
 @click.option(
     "--data-dir",
     type=click.Path(path_type=Path),
@@ -100,20 +110,22 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
     "--serverless-mb-per-vcpu",
     type=float,
     default=None,
-    help="Memory that buys one vCPU of a serverless instance's CPU share. Default: 1769 "
-    "(Lambda's ratio; SageMaker publishes none).",
+    help="Memory that buys one vCPU of a serverless instance's CPU share. Default: "
+    f"{DEFAULT_SERVERLESS_MB_PER_VCPU:g} (Lambda's ratio; SageMaker publishes none).",
 )
 @click.option(
     "--serverless-endpoint-quota",
     type=int,
     default=None,
-    help="Account quota of serverless endpoints (ResourceLimitExceeded beyond). Default: 50.",
+    help="Account quota of serverless endpoints (ResourceLimitExceeded beyond). Default: "
+    f"{DEFAULT_SERVERLESS_ENDPOINTS}.",
 )
 @click.option(
     "--serverless-concurrency-quota",
     type=int,
     default=None,
-    help="Account quota of MaxConcurrency summed over serverless endpoints. Default: 1000.",
+    help="Account quota of MaxConcurrency summed over serverless endpoints. Default: "
+    f"{DEFAULT_SERVERLESS_CONCURRENCY}.",
 )
 @click.option(
     "--serverless-cpu-quota/--no-serverless-cpu-quota",

@@ -106,6 +106,8 @@ DEFAULT_EMULATOR_PORT = 4566
 DEFAULT_REGION = "us-east-1"
 # CloudWatch keeps one-minute data for 15 days; the emulator keeps raw samples as long.
 DEFAULT_METRICS_RETENTION_S = 15 * 86_400.0
+# SageMaker fails an endpoint whose container does not pass /ping within 4 minutes (default).
+DEFAULT_STARTUP_TIMEOUT_S = 240.0
 _DURATION_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
 
 
@@ -272,7 +274,7 @@ class EmulatorSettings:
     data_dir: Path = Path(".endpointlab")
     region: str = DEFAULT_REGION
     invocation_timeout_s: float = DEFAULT_TIMEOUT_S
-    startup_timeout_s: float = 240.0
+    startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
     # SigV4 keys and their access policies (``serve --auth FILE``); None accepts any credentials.
     auth_file: Path | None = None
     # How long metric samples are kept (``serve --metrics-retention``), and how often the

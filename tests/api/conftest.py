@@ -15,6 +15,7 @@ import pytest
 
 from endpointlab.config import EmulatorSettings
 from tests.api.support import (
+    SHARED_HOST,
     Deployer,
     EmulatorThread,
     Example,
@@ -40,6 +41,12 @@ def rtb(examples: Examples) -> Example:
 def probe(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The probe model (reports version and pid, sleeps or exits on request), label v1."""
     return probe_archive(tmp_path_factory.mktemp("probe-v1"), "v1")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _stop_the_shared_fork_server() -> Iterator[None]:
+    yield
+    SHARED_HOST.close()
 
 
 @pytest.fixture(scope="session")

@@ -34,6 +34,7 @@ from botocore.exceptions import ClientError
 
 from endpointlab.config import EmulatorSettings
 from endpointlab.emulator.server import Emulator
+from endpointlab.emulator.workers.host import WorkerHost
 from endpointlab.models.artifact import pack_model_dir
 from tests.example_models import example_model
 
@@ -47,6 +48,9 @@ ONE_WORKER = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
 # The waiters poll DescribeEndpoint; 0.2 s between polls, at most a minute.
 FAST_WAIT = {"Delay": 0.2, "MaxAttempts": 300}
 STARTUP_DEADLINE_S = 60.0
+# The in-process emulators of a session share one worker host and its fork server (started on
+# first use, stopped by tests/api/conftest.py at the end of the session).
+SHARED_HOST = WorkerHost()
 # SageMaker refuses DeleteEndpoint (and any update) in these states.
 IN_PROGRESS = ("Creating", "Updating", "SystemUpdating", "RollingBack")
 
@@ -391,7 +395,7 @@ class EmulatorThread:
     def __init__(self, settings: EmulatorSettings, *, test_artifacts: bool = True) -> None:
         if test_artifacts:
             settings = replace(settings, model_roots=(*settings.model_roots, TEST_MODEL_ROOT))
-        self.emulator = Emulator(settings)
+        self.emulator = Emulator(settings, host=SHARED_HOST)
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", 0))

@@ -28,16 +28,21 @@ PIPELINE_ALLOWED = {
 }
 # `results` is a leaf the analysis side also reads: the standard library and pyarrow only.
 RESULTS_THIRD_PARTY = frozenset({"pyarrow"})
-# Inside the emulator, imports run one way: wire -> services -> control / endpoints -> workers.
+# Inside the emulator, imports run one way: wire -> services -> control -> endpoints -> workers;
+# `records` (the resource records) is a leaf both control and endpoints read.
 EMULATOR_FORBIDDEN = {
+    "records": ("wire", "services", "control", "endpoints", "workers", "metrics"),
     "wire": ("services", "control", "endpoints", "workers", "metrics"),
     "services": ("wire",),
     "control": ("wire", "services"),
-    "endpoints": ("wire", "services"),
+    "endpoints": ("wire", "services", "control"),
     "workers": ("wire", "services", "control", "endpoints"),
     # Metrics are a leaf the data plane records into and the CloudWatch service reads from.
     "metrics": ("wire", "services", "control", "endpoints", "workers"),
 }
+# Endpoint kinds are plug-ins: outside endpoints/, code sees only these modules of it (the
+# interface, the fleet and the table of kinds), never a concrete kind's module.
+ENDPOINTS_PUBLIC = ("base", "fleet", "kinds")
 AWS_FREE = ("emulator.workers",)  # nothing from boto3 or botocore
 IMPURE_MODULES = ("time", "socket", "subprocess", "os", "boto3", "botocore", "http", "urllib")
 
@@ -135,6 +140,25 @@ def test_emulator_layers_import_one_way(module: str, tree: ast.Module) -> None:
                 if any(within(n, f"endpointlab.emulator.{f}") for f in forbidden)
             ]
             assert not bad, f"{module} ({layer}) must not import {bad}"
+
+
+@pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])
+def test_only_endpoints_know_the_concrete_kinds(module: str, tree: ast.Module) -> None:
+    endpoints = "endpointlab.emulator.endpoints"
+    if within(module, endpoints):
+        return
+    public = [f"{endpoints}.{name}" for name in ENDPOINTS_PUBLIC]
+    bad = [
+        n
+        for n in imported(tree, module)
+        if within(n, endpoints) and n != endpoints and not any(within(n, p) for p in public)
+    ]
+    assert not bad, f"{module} must reach endpoint kinds through endpoints.kinds, not {bad}"
+
+
+def test_the_public_endpoints_modules_exist() -> None:
+    for name in ENDPOINTS_PUBLIC:
+        assert exists(f"emulator.endpoints.{name}"), name
 
 
 @pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])

@@ -8,13 +8,13 @@ from datetime import UTC, datetime
 import pytest
 
 from endpointlab.emulator.control.capacity import desired_states
-from endpointlab.emulator.control.resources import (
+from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.records import (
     Endpoint,
     EndpointStatus,
     ServerlessConfig,
     VariantState,
 )
-from endpointlab.emulator.errors import ServiceError
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 SERVERLESS = ServerlessConfig(memory_size_mb=2048, max_concurrency=5, provisioned_concurrency=2)

@@ -11,13 +11,13 @@ import resource
 import signal
 import textwrap
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
 from endpointlab.emulator.endpoints.realtime import Instance, RealtimeSettings
-from endpointlab.emulator.workers.forking import FORK_SERVER
 from endpointlab.emulator.workers.framed_child import WorkerSpec
 from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost, WorkerStartError
 from endpointlab.models.contract import InvocationRequest
@@ -43,6 +43,14 @@ def transform_fn(model, data, content_type, accept):
 """
 
 SETTINGS = RealtimeSettings()
+HOST = WorkerHost()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_the_fork_server() -> Iterator[None]:
+    """The module's workers share one fork server, stopped after its last test."""
+    yield
+    HOST.close()
 
 
 @pytest.fixture
@@ -62,17 +70,15 @@ async def assert_exit_code(worker: RemoteWorker, code: int) -> None:
 
 def test_a_worker_runs_its_spec_under_the_fork_server(model_dir: str) -> None:
     async def main() -> None:
-        worker = await WorkerHost().spawn(
-            WorkerSpec(model_dir, {"GREETING": "hello"}), ready_timeout_s=60
-        )
+        worker = await HOST.spawn(WorkerSpec(model_dir, {"GREETING": "hello"}), ready_timeout_s=60)
         try:
             result = await worker.call(InvocationRequest(b"x", "text/plain", None), 30)
             assert result.reply is not None, result.failure
             pid, greeting, parent = result.reply.response.body.decode().split()
             assert int(pid) == worker.pid
             assert greeting == "hello"
-            assert FORK_SERVER._process is not None
-            assert int(parent) == FORK_SERVER._process.pid
+            assert HOST.fork_server._process is not None
+            assert int(parent) == HOST.fork_server._process.pid
             await assert_exit_code(worker, 7)
         finally:
             await worker.stop(grace_s=0)
@@ -83,9 +89,7 @@ def test_a_worker_runs_its_spec_under_the_fork_server(model_dir: str) -> None:
 def test_a_worker_that_cannot_load_exits_with_code_3(model_dir: str) -> None:
     async def main() -> None:
         with pytest.raises(WorkerStartError, match="no model here"):
-            await WorkerHost().spawn(
-                WorkerSpec(model_dir, {"FAIL_TO_LOAD": "1"}), ready_timeout_s=60
-            )
+            await HOST.spawn(WorkerSpec(model_dir, {"FAIL_TO_LOAD": "1"}), ready_timeout_s=60)
 
     asyncio.run(main())
 
@@ -94,19 +98,19 @@ def test_a_killed_worker_reports_its_signal_and_a_dead_fork_server_is_replaced(
     model_dir: str,
 ) -> None:
     async def main() -> None:
-        host = WorkerHost()
+        host = HOST
         worker = await host.spawn(WorkerSpec(model_dir), ready_timeout_s=60)
         os.kill(worker.pid, signal.SIGKILL)
         await worker.stop(grace_s=5)
         assert worker._process.exitcode == -signal.SIGKILL
-        assert FORK_SERVER._process is not None
-        dead = FORK_SERVER._process.pid
+        assert HOST.fork_server._process is not None
+        dead = HOST.fork_server._process.pid
         os.kill(dead, signal.SIGKILL)
-        FORK_SERVER._process.wait()
+        HOST.fork_server._process.wait()
         again = await host.spawn(WorkerSpec(model_dir), ready_timeout_s=60)
         try:
-            assert FORK_SERVER._process is not None
-            assert FORK_SERVER._process.pid != dead
+            assert HOST.fork_server._process is not None
+            assert HOST.fork_server._process.pid != dead
             result = await again.call(InvocationRequest(b"x", "text/plain", None), 30)
             assert result.reply is not None, result.failure
         finally:
@@ -116,8 +120,8 @@ def test_a_killed_worker_reports_its_signal_and_a_dead_fork_server_is_replaced(
 
 
 def fork_server_children() -> set[int]:
-    assert FORK_SERVER._process is not None
-    return {p.pid for p in psutil.Process(FORK_SERVER._process.pid).children()}
+    assert HOST.fork_server._process is not None
+    return {p.pid for p in psutil.Process(HOST.fork_server._process.pid).children()}
 
 
 def settle(expected: set[int], timeout_s: float = 10) -> set[int]:
@@ -130,10 +134,10 @@ def settle(expected: set[int], timeout_s: float = 10) -> set[int]:
 
 def test_cancelled_spawns_harm_no_other_worker_and_leave_none_behind(model_dir: str) -> None:
     async def main() -> None:
-        host = WorkerHost()
+        host = HOST
         kept = await host.spawn(WorkerSpec(model_dir), ready_timeout_s=60)
-        assert FORK_SERVER._process is not None
-        fork_server = FORK_SERVER._process.pid
+        assert HOST.fork_server._process is not None
+        fork_server = HOST.fork_server._process.pid
         try:
             # Cancelled while its thread waits for the fork server, while it forks, while the
             # worker gets its spec: at each moment nothing else may notice.
@@ -155,8 +159,8 @@ def test_cancelled_spawns_harm_no_other_worker_and_leave_none_behind(model_dir: 
                 started = await other
                 await started.stop(grace_s=5)
             assert "cancelled" in outcomes
-            assert FORK_SERVER._process is not None
-            assert FORK_SERVER._process.pid == fork_server
+            assert HOST.fork_server._process is not None
+            assert HOST.fork_server._process.pid == fork_server
             assert settle({kept.pid}) == {kept.pid}
             result = await kept.call(InvocationRequest(b"x", "text/plain", None), 30)
             assert result.reply is not None, result.failure
@@ -168,7 +172,7 @@ def test_cancelled_spawns_harm_no_other_worker_and_leave_none_behind(model_dir: 
 
 def test_a_spawn_cancelled_while_the_model_loads_stops_its_worker(model_dir: str) -> None:
     async def main() -> None:
-        host = WorkerHost()
+        host = HOST
         host.warm_up()
         before = fork_server_children()
         loading = asyncio.create_task(
@@ -194,7 +198,7 @@ def test_workers_are_watched_past_descriptor_1023(model_dir: str) -> None:
     filler = [os.open(os.devnull, os.O_RDONLY) for _ in range(1100)]
 
     async def main() -> None:
-        worker = await WorkerHost().spawn(WorkerSpec(model_dir), ready_timeout_s=60)
+        worker = await HOST.spawn(WorkerSpec(model_dir), ready_timeout_s=60)
         try:
             assert worker._process.sentinel > 1023
             result = await worker.call(InvocationRequest(b"x", "text/plain", None), 30)
@@ -219,7 +223,7 @@ def test_a_request_whose_worker_died_unread_goes_to_the_replacement_if_reaping_i
     # server reaps it): released to the idle set, it took the retry as well and the request
     # failed with "The worker was killed by SIGKILL." instead of going to its replacement.
     async def main() -> None:
-        instance = Instance("test/instance-1", WorkerSpec(model_dir), 1, WorkerHost(), SETTINGS)
+        instance = Instance("test/instance-1", WorkerSpec(model_dir), 1, HOST, SETTINGS)
         await instance.start()
         try:
             first = await instance.invoke(InvocationRequest(b"x", "text/plain", None))
@@ -244,3 +248,17 @@ def test_a_request_whose_worker_died_unread_goes_to_the_replacement_if_reaping_i
             await instance.stop()
 
     asyncio.run(main())
+
+
+def test_a_host_owns_its_fork_server_and_nothing_starts_at_import() -> None:
+    package = Path(__file__).resolve().parents[2] / "src" / "endpointlab"
+    for path in package.rglob("*.py"):
+        assert "atexit" not in path.read_text(), f"{path.name}: the owner stops what it starts"
+    host = WorkerHost()
+    assert host.fork_server._process is None  # started on first use, not by the import
+    host.warm_up()
+    process = host.fork_server._process
+    assert process is not None and process.poll() is None
+    assert WorkerHost().fork_server is not host.fork_server
+    host.close()
+    assert process.poll() is not None  # stopped by its owner, and reaped

@@ -10,6 +10,7 @@ import asyncio
 import subprocess
 import sys
 import textwrap
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -22,9 +23,19 @@ from endpointlab.models.contract import InvocationRequest
 
 MIB = 1024 * 1024
 LIMITS = MemoryLimits.detect()
+HOST = WorkerHost()
 needs_cgroups = pytest.mark.skipif(
     not LIMITS.enforced, reason="no writable cgroup v1 memory hierarchy on this host"
 )
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _stop_the_fork_server() -> Iterator[None]:
+    """The module's workers share one fork server, stopped after its last test."""
+    yield
+    HOST.close()
+
+
 MECHANISMS = [
     pytest.param(LIMITS, id="cgroup", marks=needs_cgroups),
     pytest.param(MemoryLimits(None), id="sampling"),
@@ -105,7 +116,7 @@ def test_a_real_time_worker_stopped_at_the_limit_answers_insufficient_memory(
             "test/instance-1",
             spec,
             1,
-            WorkerHost(),
+            HOST,
             RealtimeSettings(),
             group,
             "The instance had insufficient memory (test).",
@@ -137,7 +148,7 @@ def test_every_worker_of_an_instance_joins_its_group(tmp_path: Path, attempt: in
 
     async def main() -> None:
         group = LIMITS.group(4096 * MIB)
-        instance = Instance("test/instance-1", spec, 8, WorkerHost(), RealtimeSettings(), group)
+        instance = Instance("test/instance-1", spec, 8, HOST, RealtimeSettings(), group)
         await instance.start()
         try:
             assert group.path is not None

@@ -1,6 +1,6 @@
 """The pure decisions of serverless capacity (endpoints/serverless_policy.py): placement and
-throttling, CPU share from memory, the memory verdict, account quotas and the metrics a request
-contributes. No clock, no process, no socket."""
+throttling, CPU share from memory, the memory verdict; the account quotas (control/quotas.py) and
+the metrics a request contributes (endpoints/serverless_metrics.py). No clock, process, socket."""
 
 from __future__ import annotations
 
@@ -8,21 +8,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from endpointlab.emulator.control.resources import ServerlessConfig
+from endpointlab.emulator.control.quotas import QuotaBreach, Usage, quota_breach, quota_message
 from endpointlab.emulator.endpoints.base import ServerlessExecution
+from endpointlab.emulator.endpoints.serverless_metrics import serverless_metrics
 from endpointlab.emulator.endpoints.serverless_policy import (
-    MEMORY_SIZES_MB,
     MIB,
     Placement,
-    QuotaBreach,
-    Usage,
     cpu_share,
     over_memory,
     place,
-    quota_breach,
-    quota_message,
-    serverless_metrics,
 )
+from endpointlab.emulator.records import MEMORY_SIZES_MB, ServerlessConfig
 
 
 def test_a_request_takes_a_warm_instance_when_one_is_idle() -> None:

@@ -8,15 +8,15 @@ import asyncio
 import os
 import signal
 import textwrap
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import psutil
 import pytest
 
-from endpointlab.emulator.control.resources import ServerlessConfig, Variant
 from endpointlab.emulator.endpoints.base import ModelPackage, ThrottledError
 from endpointlab.emulator.endpoints.serverless import ServerlessSettings, ServerlessVariant
+from endpointlab.emulator.records import ServerlessConfig, Variant
 from endpointlab.emulator.workers.host import WorkerHost
 from endpointlab.models.contract import InvocationRequest
 
@@ -39,8 +39,10 @@ PID = InvocationRequest(body=b"pid", content_type="text/plain", accept=None)
 
 
 @pytest.fixture(scope="module")
-def host() -> WorkerHost:
-    return WorkerHost()
+def host() -> Iterator[WorkerHost]:
+    host = WorkerHost()
+    yield host
+    host.close()  # its fork server
 
 
 @pytest.fixture

@@ -13,13 +13,10 @@ import asyncio
 import contextlib
 from collections.abc import Callable, Iterable
 
-from endpointlab.catalogue import instance_type
 from endpointlab.config import EmulatorSettings
 from endpointlab.emulator.app import JsonRoute, ProtocolRoute, RequestHead
 from endpointlab.emulator.control.registry import Registry
 from endpointlab.emulator.endpoints.fleet import FleetManager
-from endpointlab.emulator.endpoints.realtime import RealtimeVariant
-from endpointlab.emulator.endpoints.serverless import ServerlessVariant
 from endpointlab.emulator.metrics import (
     InstanceProcesses,
     MetricsRecorder,
@@ -30,8 +27,6 @@ from endpointlab.emulator.metrics.prometheus import PrometheusRoute
 from endpointlab.emulator.services.cloudwatch import CloudWatchService
 from endpointlab.emulator.wire import CborCodec, JsonRpcCodec, QueryCodec, service_model
 
-GIB = 1024**3
-MIB = 1024**2
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -95,27 +90,14 @@ def _is_query(head: RequestHead) -> bool:
 
 
 def running_instances(registry: Registry, fleets: FleetManager) -> list[InstanceProcesses]:
-    """Every running instance with its memory and its worker pids: real-time instances with
-    their type's memory, warm serverless instances (one worker each) with MemorySizeInMB."""
+    """Every running instance with its memory and its worker pids, as each variant's kind
+    reports them (real-time instances with their type's memory, warm serverless instances with
+    MemorySizeInMB)."""
     out: list[InstanceProcesses] = []
     for endpoint in registry.endpoints():
         fleet = fleets.get(endpoint.name)
         if fleet is None or endpoint.deployed is None:
             continue
-        types = {v.name: v.instance_type for v in endpoint.deployed.config.variants}
-        for name, routed in fleet.variants.items():
-            runtime = routed.runtime
-            if isinstance(runtime, ServerlessVariant):
-                memory = runtime.config.memory_size_mb * MIB
-                out.extend(
-                    InstanceProcesses(endpoint.name, name, memory, (pid,), serverless=True)
-                    for pid in runtime.worker_pids
-                )
-                continue
-            kind = instance_type(types.get(name) or "")
-            if not isinstance(runtime, RealtimeVariant) or kind is None:
-                continue
-            for instance in runtime.instances:
-                pids = tuple(instance.worker_pids)
-                out.append(InstanceProcesses(endpoint.name, name, kind.memory_gib * GIB, pids))
+        for routed in fleet.variants.values():
+            out.extend(routed.runtime.processes(endpoint.name))
     return out

@@ -22,19 +22,17 @@ from typing import Any
 
 import uvicorn
 
-from endpointlab.config import EmulatorSettings, available_cpus
+from endpointlab.config import EmulatorSettings
 from endpointlab.emulator.app import EmulatorApp, JsonRoute, ProtocolRoute, RequestHead, RestRoute
 from endpointlab.emulator.auth import AuthConfig, Authenticator, load_auth_file
 from endpointlab.emulator.control.artifacts import ArtifactCache
 from endpointlab.emulator.control.lifecycle import Lifecycle, utc_now
 from endpointlab.emulator.control.registry import Registry
-from endpointlab.emulator.control.resources import Variant
 from endpointlab.emulator.control.store import Store
 from endpointlab.emulator.data_lock import lock_data_dir
-from endpointlab.emulator.endpoints.base import ModelPackage, VariantRuntime
+from endpointlab.emulator.endpoints.base import KindContext
 from endpointlab.emulator.endpoints.fleet import FleetManager
-from endpointlab.emulator.endpoints.realtime import RealtimeSettings, RealtimeVariant
-from endpointlab.emulator.endpoints.serverless import ServerlessSettings, ServerlessVariant
+from endpointlab.emulator.endpoints.kinds import Kinds
 from endpointlab.emulator.http_limits import guarded_protocol
 from endpointlab.emulator.monitoring import Monitoring, running_instances
 from endpointlab.emulator.objects import (
@@ -57,7 +55,6 @@ from endpointlab.emulator.wire import (
     service_model,
 )
 from endpointlab.emulator.wire.rest_xml import RestXmlCodec
-from endpointlab.emulator.workers.cpu_quota import CpuQuotas
 from endpointlab.emulator.workers.host import WorkerHost
 from endpointlab.emulator.workers.memory_limit import MemoryLimits
 from endpointlab.emulator.workers.process_tree import become_subreaper, kill_descendants
@@ -94,17 +91,26 @@ class RuntimeCodec(RestJsonCodec):
 class Emulator:
     """Every part of the local cloud, wired together; ``app`` is what uvicorn serves."""
 
-    def __init__(self, settings: EmulatorSettings, *, auth: AuthConfig | None = None) -> None:
+    def __init__(
+        self,
+        settings: EmulatorSettings,
+        *,
+        auth: AuthConfig | None = None,
+        host: WorkerHost | None = None,
+    ) -> None:
+        """``host``: the worker host (and fork server) to use, owned by the caller; by default
+        the emulator makes its own, which ``run_emulator`` stops."""
         self.settings = settings
         if auth is None and settings.auth_file is not None:
             auth = load_auth_file(settings.auth_file)  # AuthFileError before any state is made
         self.authenticator = None if auth is None else Authenticator(auth, settings.region)
         data_dir = settings.data_dir
-        self.host = WorkerHost()
+        self.host = host or WorkerHost()
         self.memory_limits = MemoryLimits.detect()
         self.store = Store(data_dir / "state.sqlite3")
         self.registry = Registry(self.store, settings.region, settings.serverless)
-        self.fleets = FleetManager(self._variant_factory)
+        self.kinds = Kinds(KindContext(settings, self.host, self.memory_limits))
+        self.fleets = FleetManager(self.kinds.build)
         # S3: the emulator's own buckets; artifacts and async outputs use them too, unless
         # --s3-endpoint names an external S3.
         self.s3_store = LocalObjectStore(data_dir / "s3")
@@ -127,18 +133,6 @@ class Emulator:
             settings, lambda: running_instances(self.registry, self.fleets)
         )
         metrics = self.monitoring.recorder
-        self._realtime = RealtimeSettings(
-            invocation_timeout_s=settings.invocation_timeout_s,
-            startup_timeout_s=settings.startup_timeout_s,
-        )
-        options = settings.serverless
-        self._serverless = ServerlessSettings(
-            keep_warm_s=options.keep_warm_s,
-            mb_per_vcpu=options.mb_per_vcpu,
-            host_cpus=available_cpus(),
-            invocation_timeout_s=settings.invocation_timeout_s,
-        )
-        self._cpu_quotas: CpuQuotas | None = None
         sagemaker = JsonRpcCodec(
             service_model("sagemaker"), pattern_overrides=MODEL_DATA_URL_OVERRIDES
         )
@@ -173,23 +167,6 @@ class Emulator:
             authenticator=self.authenticator,
         )
 
-    def _variant_factory(self, variant: Variant, package: ModelPackage) -> VariantRuntime:
-        if variant.serverless is not None:
-            if self._cpu_quotas is None:
-                enforce = self.settings.serverless.cpu_quota
-                self._cpu_quotas = CpuQuotas.detect() if enforce else CpuQuotas(None)
-                if enforce and not self._cpu_quotas.enforced:
-                    log.warning("serverless CPU shares: %s", self._cpu_quotas.mechanism)
-            return ServerlessVariant(
-                variant,
-                package,
-                self.host,
-                self._serverless,
-                self._cpu_quotas,
-                self.memory_limits,
-            )
-        return RealtimeVariant(variant, package, self.host, self._realtime, self.memory_limits)
-
     async def start(self) -> None:
         await asyncio.to_thread(self.host.warm_up)
         await self.lifecycle.restore()
@@ -203,8 +180,7 @@ class Emulator:
         except TimeoutError:
             killed = await asyncio.to_thread(self.host.kill_all)
             log.warning("endpoints did not stop within %g s: killed %d processes", STOP_S, killed)
-        if self._cpu_quotas is not None:
-            self._cpu_quotas.close()
+        self.kinds.close()
         self.memory_limits.close()
         await self.monitoring.stop()
         self.store.close()

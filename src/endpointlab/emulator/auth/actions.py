@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote
 
-from endpointlab.emulator.control.resources import ACCOUNT_ID, ResourceKind, arn
+from endpointlab.emulator.records import ACCOUNT_ID, ResourceKind, arn
 
 ANY = "*"
 IAM_PREFIX = {

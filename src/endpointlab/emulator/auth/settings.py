@@ -17,7 +17,7 @@ from typing import Any
 
 from endpointlab.config import SettingsError
 from endpointlab.emulator.auth.policy import Policy, PolicyError, parse_policy
-from endpointlab.emulator.control.resources import ACCOUNT_ID
+from endpointlab.emulator.records import ACCOUNT_ID
 
 KEY_FIELDS = frozenset({"access_key_id", "secret_access_key", "policies", "user", "session_token"})
 REQUIRED_KEY_FIELDS = ("access_key_id", "secret_access_key", "policies")

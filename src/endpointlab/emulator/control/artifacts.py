@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from endpointlab.emulator import sagemaker_errors as errors
 from endpointlab.emulator.errors import ServiceError
 from endpointlab.models.artifact import ArtifactLimits, extract_model_archive
 from endpointlab.models.errors import ArtifactError
@@ -31,7 +32,7 @@ OUTSIDE_ROOTS = (
 
 
 def _validation(message: str) -> ServiceError:
-    return ServiceError("ValidationException", message)
+    return errors.VALIDATION(message=message)
 
 
 def extract_failed(url: str, reason: str) -> str:

@@ -13,7 +13,7 @@ from dataclasses import replace
 from typing import Any
 
 from endpointlab.emulator.control.registry import validation_error
-from endpointlab.emulator.control.resources import Endpoint, ServerlessConfig, VariantState
+from endpointlab.emulator.records import Endpoint, ServerlessConfig, VariantState
 
 
 def desired_states(

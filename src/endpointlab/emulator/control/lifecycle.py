@@ -19,7 +19,11 @@ from typing import Any
 from endpointlab.emulator.control.artifacts import ArtifactCache, extract_failed
 from endpointlab.emulator.control.capacity import desired_states
 from endpointlab.emulator.control.registry import Registry, validation_error
-from endpointlab.emulator.control.resources import (
+from endpointlab.emulator.endpoints.base import LOG_STREAM_FILE, DeploymentError, ModelPackage
+from endpointlab.emulator.endpoints.fleet import Fleet, FleetManager, RoutedVariant
+from endpointlab.emulator.endpoints.kinds import kind_of
+from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.records import (
     Deployed,
     Endpoint,
     EndpointConfig,
@@ -30,10 +34,6 @@ from endpointlab.emulator.control.resources import (
     VariantState,
     variant_states,
 )
-from endpointlab.emulator.endpoints.base import LOG_STREAM_FILE, DeploymentError, ModelPackage
-from endpointlab.emulator.endpoints.fleet import Fleet, FleetManager, RoutedVariant
-from endpointlab.emulator.endpoints.serverless import ServerlessVariant
-from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.workers.logfile import append_log
 from endpointlab.models.errors import ArtifactError
 
@@ -301,11 +301,7 @@ class Lifecycle:
                 fleet.set_weight(state.name, state.desired_weight)
                 runtime = fleet.variants[state.name].runtime
                 try:
-                    if isinstance(runtime, ServerlessVariant):
-                        if state.desired_serverless is not None:
-                            await runtime.reconfigure(state.desired_serverless)
-                    elif state.desired_instance_count != state.current_instance_count:
-                        await runtime.scale_to(state.desired_instance_count)
+                    await runtime.apply(state)
                 except DeploymentError as exc:
                     reason = str(exc)
             current = self.registry.find_endpoint(name)
@@ -390,9 +386,7 @@ class Recorded:
         variants = []
         for variant in config.variants:
             state = states.get(variant.name)
-            same_kind = state is not None and variant.is_serverless == (
-                state.serverless is not None
-            )
+            same_kind = state is not None and kind_of(variant) is kind_of(state)
             variants.append(self._kept(variant, state) if same_kind and state else variant)
         return replace(config, variants=tuple(variants))
 
@@ -413,14 +407,12 @@ class Recorded:
 def _live_state(state: VariantState, routed: RoutedVariant) -> VariantState:
     """``state`` as the variant now runs: the update (if any) applied or, if it failed, not."""
     runtime = routed.runtime
-    serverless = runtime.config if isinstance(runtime, ServerlessVariant) else state.serverless
     return replace(
-        state,
+        runtime.live(state),
         current_weight=routed.weight,
         desired_weight=routed.weight,
         current_instance_count=runtime.instance_count,
         desired_instance_count=runtime.instance_count,
-        serverless=serverless,
         desired_serverless=None,
     )
 

@@ -19,14 +19,8 @@ from datetime import datetime
 from typing import TypeVar
 
 from endpointlab.config import ServerlessOptions
-from endpointlab.emulator.control.resources import (
-    Endpoint,
-    EndpointConfig,
-    EndpointStatus,
-    Model,
-    ResourceKind,
-    arn,
-)
+from endpointlab.emulator import sagemaker_errors as errors
+from endpointlab.emulator.control.quotas import Usage, quota_breach, quota_message
 from endpointlab.emulator.control.store import Record, Store, kind_of
 from endpointlab.emulator.control.tags import (
     TaggedResource,
@@ -37,15 +31,22 @@ from endpointlab.emulator.control.tags import (
     resource_of,
     without,
 )
-from endpointlab.emulator.endpoints.serverless_policy import Usage, quota_breach, quota_message
 from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.records import (
+    Endpoint,
+    EndpointConfig,
+    EndpointStatus,
+    Model,
+    ResourceKind,
+    arn,
+)
 
 R = TypeVar("R", Model, EndpointConfig, Endpoint)
 T = TypeVar("T")
 
 
 def validation_error(message: str) -> ServiceError:
-    return ServiceError("ValidationException", message)
+    return errors.VALIDATION(message=message)
 
 
 @dataclass(frozen=True)
@@ -216,7 +217,7 @@ class Registry:
         options = self._serverless
         breach = quota_breach(others, wanted, options.max_endpoints, options.max_total_concurrency)
         if breach is not None:
-            raise ServiceError("ResourceLimitExceeded", quota_message(breach))
+            raise errors.RESOURCE_LIMIT_EXCEEDED(message=quota_message(breach))
 
     def _usage_of_config(self, endpoint: Endpoint) -> Usage | None:
         """The claim of ``endpoint`` on the config it is created or updated with."""

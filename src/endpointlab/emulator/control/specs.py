@@ -11,7 +11,8 @@ from typing import Any
 
 from endpointlab.catalogue import instance_type
 from endpointlab.emulator.control.registry import Registry, validation_error
-from endpointlab.emulator.control.resources import (
+from endpointlab.emulator.records import (
+    MEMORY_SIZES_MB,
     Container,
     EndpointConfig,
     Model,
@@ -19,7 +20,6 @@ from endpointlab.emulator.control.resources import (
     ServerlessConfig,
     Variant,
 )
-from endpointlab.emulator.endpoints.serverless_policy import MEMORY_SIZES_MB
 
 # ProductionVariant members that describe instances, which a serverless variant has none of.
 _INSTANCE_MEMBERS = (

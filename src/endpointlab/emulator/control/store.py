@@ -18,7 +18,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from endpointlab.emulator.control.resources import (
+from endpointlab.emulator.control.schema import prepare
+from endpointlab.emulator.records import (
     Container,
     Deployed,
     Endpoint,
@@ -30,7 +31,6 @@ from endpointlab.emulator.control.resources import (
     Variant,
     VariantState,
 )
-from endpointlab.emulator.control.schema import prepare
 
 Record = Model | EndpointConfig | Endpoint
 

@@ -22,8 +22,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from endpointlab.emulator.control.resources import ACCOUNT_ID, ResourceKind
+from endpointlab.emulator import sagemaker_errors as errors
 from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.records import ACCOUNT_ID, ResourceKind
 
 MAX_TAGS_PER_RESOURCE = 50
 RESERVED_PREFIX = "aws:"
@@ -57,7 +58,7 @@ def resource_of(resource_arn: str, region: str) -> TaggedResource | None:
 def not_found(resource_arn: str, kind: ResourceKind | None = None) -> ServiceError:
     """The error for an ARN naming no resource (message UNCONFIRMED, see the module doc)."""
     label = kind.label if kind is not None else "resource"
-    return ServiceError("ValidationException", f'Could not find {label} "{resource_arn}".')
+    return errors.TAG_RESOURCE_NOT_FOUND(label=label, arn=resource_arn)
 
 
 def tags_of(wire_tags: Iterable[Mapping[str, Any]] | None) -> Tags:
@@ -77,10 +78,7 @@ def check_keys(keys: Iterable[str]) -> None:
     """Refuse keys in the ``aws:`` namespace, which only AWS may set or remove."""
     for key in keys:
         if key[: len(RESERVED_PREFIX)].lower() == RESERVED_PREFIX:
-            raise ServiceError(
-                "ValidationException",
-                f"System prefix '{RESERVED_PREFIX}' reserved for AWS usage in tag key: {key}",
-            )
+            raise errors.RESERVED_TAG_KEY(prefix=RESERVED_PREFIX, key=key)
 
 
 def merged(current: Mapping[str, str], added: Mapping[str, str], resource_arn: str) -> Tags:
@@ -88,12 +86,7 @@ def merged(current: Mapping[str, str], added: Mapping[str, str], resource_arn: s
     the resource would carry more than 50 tags."""
     result = {**current, **added}
     if len(result) > MAX_TAGS_PER_RESOURCE:
-        # UNCONFIRMED wording: no capture of SageMaker refusing a 51st tag was found.
-        raise ServiceError(
-            "ValidationException",
-            f"Resource {resource_arn} would have {len(result)} tags; a resource can have at "
-            f"most {MAX_TAGS_PER_RESOURCE} tags.",
-        )
+        raise errors.TOO_MANY_TAGS(arn=resource_arn, count=len(result), limit=MAX_TAGS_PER_RESOURCE)
     return result
 
 

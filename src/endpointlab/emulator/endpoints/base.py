@@ -1,18 +1,25 @@
 """The interface every endpoint kind implements, and what an invocation reports back.
 
-A production variant runs as one ``VariantRuntime`` (real-time instances, serverless capacity,
-or an asynchronous queue), picked by ``endpoints.fleet.build_variant`` from its config. The
-runtime service only sees this interface.
+An endpoint kind (``EndpointKind``: real-time instances, serverless capacity...) says which
+variants it claims, its limits and how to build a running variant, a ``VariantRuntime``; the
+table of kinds is ``endpoints.kinds``. The control plane, the runtime service and monitoring
+only see these two interfaces, never a concrete kind.
 """
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Any, ClassVar, Protocol
 
-from endpointlab.emulator.workers.host import WorkerStartError
+from endpointlab.config import EmulatorSettings
+from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.metrics import InstanceProcesses
+from endpointlab.emulator.records import Variant, VariantState
+from endpointlab.emulator.workers.host import WorkerHost, WorkerStartError
+from endpointlab.emulator.workers.memory_limit import MemoryLimits
 from endpointlab.models.contract import InvocationRequest, InvocationResponse
 
 # FailureReason of an endpoint whose model cannot load (model_fn raises, the handler module does
@@ -101,10 +108,16 @@ class InvocationOutcome:
     serverless: ServerlessExecution | None = None
 
 
+# One metric a kind publishes for a request: (name from metrics.catalogue, value, unit).
+KindMetric = tuple[str, float, str]
+
+
 class VariantRuntime(Protocol):
-    """One production variant's capacity: start, stop, invoke, scale_to."""
+    """One production variant's capacity: start, stop, invoke, scale_to, and what the control
+    plane and monitoring read from it."""
 
     name: str
+    kind: str  # the ``EndpointKind.name`` of the kind that built it
 
     @property
     def instance_count(self) -> int: ...
@@ -120,3 +133,58 @@ class VariantRuntime(Protocol):
 
     async def scale_to(self, instances: int) -> None:
         """Change the number of instances (real-time) or warm capacity."""
+
+    async def apply(self, state: VariantState) -> None:
+        """Apply the capacity UpdateEndpointWeightsAndCapacities asked for in ``state``."""
+
+    def live(self, state: VariantState) -> VariantState:
+        """``state`` with the kind's configuration as the variant now runs it."""
+
+    def processes(self, endpoint: str) -> list[InstanceProcesses]:
+        """Its running instances with their memory and worker pids, for the sampler."""
+
+    def request_metrics(self, outcome: InvocationOutcome) -> list[KindMetric]:
+        """The kind's own metrics for one request, beyond the invocation metrics."""
+
+
+@dataclass(frozen=True)
+class KindContext:
+    """What every kind may use to build its variants: the settings and the shared processes."""
+
+    settings: EmulatorSettings
+    host: WorkerHost
+    memory_limits: MemoryLimits
+
+
+class EndpointKind(ABC):
+    """One endpoint kind: which variants it runs, its limits, and its factory."""
+
+    name: ClassVar[str]
+    label: ClassVar[str]  # in messages: "real-time endpoints"
+    max_payload_bytes: ClassVar[int]  # request and response bodies
+    instance_metrics: ClassVar[bool]  # InvocationsPerInstance and InvocationModelErrors
+
+    def __init__(self, context: KindContext) -> None:
+        self.context = context
+
+    @staticmethod
+    @abstractmethod
+    def claims(variant: Variant | VariantState) -> bool:
+        """Whether a variant (of a config, or as it runs) is of this kind."""
+
+    @staticmethod
+    @abstractmethod
+    def oversize_request(size: int) -> ServiceError:
+        """The error for a request body over ``max_payload_bytes``."""
+
+    @staticmethod
+    @abstractmethod
+    def describe(state: VariantState) -> dict[str, Any]:
+        """The members the kind adds to a variant of DescribeEndpoint's ProductionVariants."""
+
+    @abstractmethod
+    def build(self, variant: Variant, package: ModelPackage) -> VariantRuntime:
+        """A runtime for ``variant`` running ``package`` (not started)."""
+
+    def close(self) -> None:  # noqa: B027 (most kinds own nothing beyond their variants)
+        """Release what the kind holds beyond its variants (after they stopped)."""

@@ -12,14 +12,14 @@ import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from endpointlab.emulator.control.resources import Variant
+from endpointlab.emulator import sagemaker_errors as errors
 from endpointlab.emulator.endpoints.base import (
     DeploymentError,
     InvocationOutcome,
     ModelPackage,
     VariantRuntime,
 )
-from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.records import Variant
 from endpointlab.models.contract import InvocationRequest
 
 VariantFactory = Callable[[Variant, ModelPackage], VariantRuntime]
@@ -66,10 +66,7 @@ class Fleet:
         if target_variant is not None:
             routed = self._variants.get(target_variant)
             if routed is None:
-                raise ServiceError(
-                    "ValidationError",
-                    f"Variant {target_variant} not found for this endpoint.",
-                )
+                raise errors.VARIANT_NOT_FOUND(variant=target_variant)
             return routed.runtime
         variants = list(self._variants.values())
         if len(variants) == 1:

@@ -14,16 +14,23 @@ import asyncio
 import collections
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 from endpointlab.catalogue import instance_type
-from endpointlab.emulator.control.resources import Variant
+from endpointlab.config import DEFAULT_STARTUP_TIMEOUT_S, DEFAULT_TIMEOUT_S
+from endpointlab.emulator import sagemaker_errors as errors
 from endpointlab.emulator.endpoints.base import (
     DeploymentError,
+    EndpointKind,
     InvocationOutcome,
+    KindMetric,
     ModelPackage,
     OutOfMemoryError,
     failure_reason,
 )
+from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.metrics import InstanceProcesses
+from endpointlab.emulator.records import Variant, VariantState
 from endpointlab.emulator.workers.framed_child import WorkerSpec
 from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost, WorkerStartError
 from endpointlab.emulator.workers.logfile import append_log
@@ -33,6 +40,7 @@ from endpointlab.models.contract import InvocationRequest
 log = logging.getLogger(__name__)
 
 GIB = 1024**3
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 # SageMaker's wording for a real-time container out of memory is not published (UNCONFIRMED);
 # "insufficient memory" is what the serverless message and AWS's toolkit use.
 OUT_OF_MEMORY = (
@@ -46,8 +54,8 @@ OUT_OF_MEMORY = (
 class RealtimeSettings:
     """Limits of real-time hosting (SageMaker's defaults)."""
 
-    invocation_timeout_s: float = 60.0
-    startup_timeout_s: float = 240.0
+    invocation_timeout_s: float = DEFAULT_TIMEOUT_S
+    startup_timeout_s: float = DEFAULT_STARTUP_TIMEOUT_S
     replace_backoff_s: float = 1.0
 
 
@@ -236,6 +244,8 @@ class InstanceStoppedError(Exception):
 class RealtimeVariant:
     """A production variant on InitialInstanceCount instances of InstanceType."""
 
+    kind = "realtime"
+
     def __init__(
         self,
         variant: Variant,
@@ -310,9 +320,58 @@ class RealtimeVariant:
         instances, self._instances = self._instances, []
         await asyncio.gather(*(i.stop() for i in instances))
 
+    async def apply(self, state: VariantState) -> None:
+        if state.desired_instance_count != state.current_instance_count:
+            await self.scale_to(state.desired_instance_count)
+
+    def live(self, state: VariantState) -> VariantState:
+        return state
+
+    def processes(self, endpoint: str) -> list[InstanceProcesses]:
+        memory = self._kind.memory_gib * GIB
+        return [
+            InstanceProcesses(endpoint, self.name, memory, tuple(instance.worker_pids))
+            for instance in self._instances
+        ]
+
+    def request_metrics(self, outcome: InvocationOutcome) -> list[KindMetric]:
+        return []
+
     def _reason(self, error: BaseException) -> str:
         """AWS's FailureReason; what went wrong goes to the variant's log (a worker that could
         not load its model has logged its traceback already)."""
         detail = str(error) if isinstance(error, WorkerStartError) else repr(error)
         append_log(self._spec.log_path, f"the variant could not start: {detail}")
         return failure_reason(self.name, error)
+
+
+class RealtimeKind(EndpointKind):
+    """Instance-based endpoints: InstanceType and InitialInstanceCount (the default kind)."""
+
+    name = "realtime"
+    label = "real-time endpoints"
+    max_payload_bytes = MAX_PAYLOAD_BYTES
+    instance_metrics = True
+
+    @staticmethod
+    def claims(variant: Variant | VariantState) -> bool:
+        return variant.serverless is None
+
+    @staticmethod
+    def oversize_request(size: int) -> ServiceError:
+        return errors.PAYLOAD_TOO_LARGE(size=size, limit=MAX_PAYLOAD_BYTES)
+
+    @staticmethod
+    def describe(state: VariantState) -> dict[str, Any]:
+        return {
+            "CurrentInstanceCount": state.current_instance_count,
+            "DesiredInstanceCount": state.desired_instance_count,
+        }
+
+    def build(self, variant: Variant, package: ModelPackage) -> RealtimeVariant:
+        context = self.context
+        settings = RealtimeSettings(
+            invocation_timeout_s=context.settings.invocation_timeout_s,
+            startup_timeout_s=context.settings.startup_timeout_s,
+        )
+        return RealtimeVariant(variant, package, context.host, settings, context.memory_limits)

@@ -14,13 +14,14 @@ import asyncio
 import logging
 import time
 from collections.abc import Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from endpointlab.emulator.control.resources import ServerlessConfig, Variant
+from endpointlab.config import DEFAULT_SERVERLESS_KEEP_WARM_S, DEFAULT_SERVERLESS_MB_PER_VCPU
 from endpointlab.emulator.endpoints.base import (
     DeploymentError,
     InvocationOutcome,
+    KindMetric,
     ModelPackage,
     OutOfMemoryError,
     ServerlessExecution,
@@ -32,14 +33,17 @@ from endpointlab.emulator.endpoints.serverless_instances import (
     InstanceFactory,
     MemoryWatch,
 )
+from endpointlab.emulator.endpoints.serverless_metrics import serverless_metrics
 from endpointlab.emulator.endpoints.serverless_policy import (
     COLD_START_TIMEOUT_S,
     INVOCATION_TIMEOUT_S,
-    LAMBDA_MB_PER_VCPU,
+    MIB,
     Placement,
     cpu_share,
     place,
 )
+from endpointlab.emulator.metrics import InstanceProcesses
+from endpointlab.emulator.records import ServerlessConfig, Variant, VariantState
 from endpointlab.emulator.workers.cpu_quota import CpuQuotas
 from endpointlab.emulator.workers.framed_child import WorkerSpec
 from endpointlab.emulator.workers.host import WorkerHost, WorkerStartError
@@ -54,8 +58,8 @@ log = logging.getLogger(__name__)
 class ServerlessSettings:
     """How serverless capacity behaves on this emulator (see the README for the defaults)."""
 
-    keep_warm_s: float = 300.0
-    mb_per_vcpu: float = LAMBDA_MB_PER_VCPU
+    keep_warm_s: float = DEFAULT_SERVERLESS_KEEP_WARM_S
+    mb_per_vcpu: float = DEFAULT_SERVERLESS_MB_PER_VCPU
     host_cpus: int = 1
     invocation_timeout_s: float = INVOCATION_TIMEOUT_S
     cold_start_timeout_s: float = COLD_START_TIMEOUT_S
@@ -75,6 +79,8 @@ class ServerlessStats:
 
 class ServerlessVariant:
     """A serverless production variant: MemorySizeInMB, MaxConcurrency, ProvisionedConcurrency."""
+
+    kind = "serverless"
 
     def __init__(
         self,
@@ -184,6 +190,27 @@ class ServerlessVariant:
             raise DeploymentError(f"{self.name}: MemorySizeInMB cannot change in place")
         self.config = config
         await self.scale_to(config.provisioned_concurrency or 0)
+
+    async def apply(self, state: VariantState) -> None:
+        if state.desired_serverless is not None:
+            await self.reconfigure(state.desired_serverless)
+
+    def live(self, state: VariantState) -> VariantState:
+        return replace(state, serverless=self.config)
+
+    def processes(self, endpoint: str) -> list[InstanceProcesses]:
+        """Its warm instances, one worker each, with MemorySizeInMB."""
+        memory = self.config.memory_size_mb * MIB
+        return [
+            InstanceProcesses(endpoint, self.name, memory, (pid,), serverless=True)
+            for pid in self.worker_pids
+        ]
+
+    def request_metrics(self, outcome: InvocationOutcome) -> list[KindMetric]:
+        # The concurrency now, which an update in progress may already have changed.
+        if outcome.serverless is None:
+            return []
+        return serverless_metrics(outcome.serverless, self.config)
 
     async def stop(self) -> None:
         """Let requests already here finish, then stop every instance. Instances still

@@ -1,26 +1,17 @@
 """The decisions of serverless capacity, as pure functions: no clock, no processes, no sockets.
 
 Which request is throttled, served warm or starts a cold instance; how much CPU an instance of a
-memory size gets; whether an instance's resident memory broke its limit; which account quota a
-serverless endpoint would exceed. ``endpoints.serverless`` and the control plane act on them.
+memory size gets; whether an instance's resident memory broke its limit. ``endpoints.serverless``
+acts on them; the account quotas are the control plane's (``control.quotas``).
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
-from endpointlab.emulator.control.resources import ServerlessConfig
-from endpointlab.emulator.endpoints.base import ServerlessExecution
-
 MIB = 1024 * 1024
-# SageMaker's memory sizes (MemorySizeInMB); the service model only says 1024-6144.
-MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
-# SageMaker does not publish its memory-to-vCPU ratio. Lambda, on which serverless inference
-# runs, documents one vCPU per 1,769 MB; the emulator uses it unless told otherwise.
-LAMBDA_MB_PER_VCPU = 1769.0
 # Serverless inference limits (SageMaker developer guide): 4 MB payloads, 60 s invocations,
 # 3 minutes to download the model and pass the health check.
 MAX_PAYLOAD_BYTES = 4 * 1024 * 1024
@@ -69,92 +60,3 @@ def over_memory(resident_bytes: int | None, memory_mb: int) -> bool:
     """Whether an instance whose (peak) resident set is ``resident_bytes`` broke its memory
     size; an unknown size (a process already gone) is not counted as a breach."""
     return resident_bytes is not None and resident_bytes > memory_mb * MIB
-
-
-@dataclass(frozen=True)
-class Usage:
-    """One endpoint's claim on the account's serverless quotas."""
-
-    endpoint: str
-    max_concurrency: int
-
-
-@dataclass(frozen=True)
-class QuotaBreach:
-    """A quota a new or updated serverless endpoint would exceed, in AWS's terms."""
-
-    name: str
-    limit: int
-    current: int
-    delta: int
-    unit: str
-
-
-SERVERLESS_ENDPOINTS_QUOTA = "Maximum number of serverless endpoints"
-SERVERLESS_CONCURRENCY_QUOTA = (
-    "Maximum total concurrency that can be allocated across all serverless endpoints"
-)
-
-
-def quota_breach(
-    others: Sequence[Usage], wanted: Usage, max_endpoints: int, max_total_concurrency: int
-) -> QuotaBreach | None:
-    """The first account quota ``wanted`` breaks given the ``others`` already allocated."""
-    if len(others) + 1 > max_endpoints:
-        return QuotaBreach(SERVERLESS_ENDPOINTS_QUOTA, max_endpoints, len(others), 1, "Endpoints")
-    used = sum(usage.max_concurrency for usage in others)
-    if used + wanted.max_concurrency > max_total_concurrency:
-        return QuotaBreach(
-            SERVERLESS_CONCURRENCY_QUOTA,
-            max_total_concurrency,
-            used,
-            wanted.max_concurrency,
-            "Concurrency",
-        )
-    return None
-
-
-def quota_message(breach: QuotaBreach) -> str:
-    """ResourceLimitExceeded's message, in the form SageMaker gives for every quota."""
-    unit = breach.unit
-    return (
-        f"The account-level service limit '{breach.name}' is {breach.limit} {unit}, with current "
-        f"utilization of {breach.current} {unit} and a request delta of {breach.delta} {unit}. "
-        "Please use AWS Service Quotas to request an increase for this quota. If AWS Service "
-        "Quotas is not available, contact AWS support to request an increase for this quota."
-    )
-
-
-UNIT_NONE = "None"
-UNIT_COUNT = "Count"
-
-
-def serverless_metrics(
-    execution: ServerlessExecution, config: ServerlessConfig
-) -> list[tuple[str, float, str]]:
-    """The serverless metrics one request contributes, as (name, value, unit) (facts 6.3):
-    its concurrent executions over MaxConcurrency and, with ProvisionedConcurrency, the
-    provisioned executions, their share of it and whether it was served provisioned (1/0) or
-    spilled over to on-demand capacity (0/1), so that Sum counts and Average is the fraction."""
-    metrics = [
-        (
-            "ServerlessConcurrentExecutionsUtilization",
-            execution.executions / config.max_concurrency,
-            UNIT_NONE,
-        )
-    ]
-    provisioned = config.provisioned_concurrency
-    if provisioned:
-        on_provisioned = 1.0 if execution.on_provisioned else 0.0
-        busy = float(execution.provisioned_executions)
-        metrics += [
-            ("ServerlessProvisionedConcurrencyExecutions", busy, UNIT_COUNT),
-            ("ServerlessProvisionedConcurrencyUtilization", busy / provisioned, UNIT_NONE),
-            ("ServerlessProvisionedConcurrencyInvocations", on_provisioned, UNIT_COUNT),
-            (
-                "ServerlessProvisionedConcurrencySpilloverInvocations",
-                1.0 - on_provisioned,
-                UNIT_COUNT,
-            ),
-        ]
-    return metrics

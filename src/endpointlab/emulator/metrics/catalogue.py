@@ -26,8 +26,17 @@ MODEL_SETUP_TIME = "ModelSetupTime"
 CPU_UTILIZATION = "CPUUtilization"
 MEMORY_UTILIZATION = "MemoryUtilization"
 DISK_UTILIZATION = "DiskUtilization"
+# Serverless endpoints only (facts 6.3).
+SERVERLESS_CONCURRENT_EXECUTIONS_UTILIZATION = "ServerlessConcurrentExecutionsUtilization"
+SERVERLESS_PROVISIONED_CONCURRENCY_EXECUTIONS = "ServerlessProvisionedConcurrencyExecutions"
+SERVERLESS_PROVISIONED_CONCURRENCY_UTILIZATION = "ServerlessProvisionedConcurrencyUtilization"
+SERVERLESS_PROVISIONED_CONCURRENCY_INVOCATIONS = "ServerlessProvisionedConcurrencyInvocations"
+SERVERLESS_PROVISIONED_CONCURRENCY_SPILLOVER_INVOCATIONS = (
+    "ServerlessProvisionedConcurrencySpilloverInvocations"
+)
 
 UNIT_NONE = "None"
+UNIT_COUNT = "Count"
 UNIT_MICROSECONDS = "Microseconds"
 UNIT_PERCENT = "Percent"
 

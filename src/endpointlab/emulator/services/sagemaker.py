@@ -10,19 +10,20 @@ from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from typing import Any
 
+from endpointlab.emulator import sagemaker_errors as errors
 from endpointlab.emulator.control.lifecycle import Lifecycle
 from endpointlab.emulator.control.registry import ListQuery, list_page
-from endpointlab.emulator.control.resources import (
+from endpointlab.emulator.control.specs import endpoint_config_from_request, model_from_request
+from endpointlab.emulator.control.tags import tags_of
+from endpointlab.emulator.endpoints.kinds import kind_of
+from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.records import (
     Endpoint,
     EndpointConfig,
     Model,
     ResourceKind,
-    ServerlessConfig,
     VariantState,
 )
-from endpointlab.emulator.control.specs import endpoint_config_from_request, model_from_request
-from endpointlab.emulator.control.tags import tags_of
-from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.services.sagemaker_tags import SageMakerTags
 
 Params = Mapping[str, Any]
@@ -65,10 +66,7 @@ class SageMakerService:
         handler = self._operations.get(operation)
         if handler is None:
             # A real operation of the API that the emulator does not implement.
-            raise ServiceError(
-                "UnknownOperationException",
-                f"The emulator does not implement SageMaker {operation}.",
-            )
+            raise errors.UNKNOWN_OPERATION(service="SageMaker", operation=operation)
         result = handler(params)
         if isinstance(result, Awaitable):
             return await result
@@ -247,25 +245,8 @@ def _variant_summary(state: VariantState, image: str | None, resolved: datetime)
         ]
     summary["CurrentWeight"] = state.current_weight
     summary["DesiredWeight"] = state.desired_weight
-    if state.serverless is not None:
-        summary["CurrentServerlessConfig"] = _serverless(state.serverless)
-        summary["DesiredServerlessConfig"] = _serverless(
-            state.desired_serverless or state.serverless
-        )
-    else:
-        summary["CurrentInstanceCount"] = state.current_instance_count
-        summary["DesiredInstanceCount"] = state.desired_instance_count
+    summary.update(kind_of(state).describe(state))
     return summary
-
-
-def _serverless(config: ServerlessConfig) -> Result:
-    result: Result = {
-        "MemorySizeInMB": config.memory_size_mb,
-        "MaxConcurrency": config.max_concurrency,
-    }
-    if config.provisioned_concurrency is not None:
-        result["ProvisionedConcurrency"] = config.provisioned_concurrency
-    return result
 
 
 def _query(params: Params) -> ListQuery:

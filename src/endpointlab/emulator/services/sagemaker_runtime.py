@@ -13,13 +13,12 @@ and the concurrency metrics.
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from endpointlab.emulator import sagemaker_errors as errors
 from endpointlab.emulator.control.registry import Registry
-from endpointlab.emulator.control.resources import ACCOUNT_ID, Endpoint, EndpointStatus
 from endpointlab.emulator.endpoints.base import (
     LOG_STREAM,
     InvocationOutcome,
@@ -27,18 +26,13 @@ from endpointlab.emulator.endpoints.base import (
     VariantRuntime,
 )
 from endpointlab.emulator.endpoints.fleet import FleetManager
-from endpointlab.emulator.endpoints.serverless import ServerlessVariant
-from endpointlab.emulator.endpoints.serverless_policy import (
-    MAX_PAYLOAD_BYTES as SERVERLESS_MAX_PAYLOAD_BYTES,
-)
-from endpointlab.emulator.endpoints.serverless_policy import serverless_metrics
-from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.endpoints.kinds import named, strictest
 from endpointlab.emulator.metrics import SAGEMAKER_NAMESPACE, MetricsRecorder, Outcome
 from endpointlab.emulator.metrics.catalogue import variant_dimensions
+from endpointlab.emulator.records import ACCOUNT_ID, Endpoint, EndpointStatus
 from endpointlab.emulator.timing import arrival
 from endpointlab.models.contract import InvocationRequest
 
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024
 SERVING = (EndpointStatus.IN_SERVICE, EndpointStatus.UPDATING)
 TIMEOUT_MESSAGE = (
     "Your invocation timed out while waiting for a response from container primary. Review the "
@@ -67,10 +61,7 @@ class SageMakerRuntimeService:
 
     async def handle(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
         if operation != "InvokeEndpoint":
-            raise ServiceError(
-                "UnknownOperationException",
-                f"The emulator does not implement SageMaker Runtime {operation}.",
-            )
+            raise errors.UNKNOWN_OPERATION(service="SageMaker Runtime", operation=operation)
         return await self.invoke_endpoint(params)
 
     async def invoke_endpoint(self, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -80,24 +71,11 @@ class SageMakerRuntimeService:
         endpoint = self._registry.find_endpoint(name)
         fleet = self._fleets.get(name)
         if endpoint is None or endpoint.status not in SERVING or fleet is None:
-            raise ServiceError(
-                "ValidationError", f"Endpoint {name} of account {ACCOUNT_ID} not found."
-            )
+            raise errors.ENDPOINT_NOT_FOUND(endpoint=name, account=ACCOUNT_ID)
         body: bytes = params.get("Body", b"")
-        serverless = any(state.serverless is not None for state in endpoint.variants)
-        if serverless:
-            if len(body) > SERVERLESS_MAX_PAYLOAD_BYTES:
-                # What serverless endpoints answer (sagemaker-python-sdk issue 4271).
-                raise ServiceError("ValidationError", f"Request {uuid.uuid4()} has oversize body.")
-        elif len(body) > MAX_PAYLOAD_BYTES:
-            # UNCONFIRMED wording: the only captures of AWS refusing a large body date from the
-            # 5 MB limit (2018: HTTP 413, no error type, "HTTP content length exceeded 5246976
-            # bytes."); the emulator keeps a 400 ValidationError in its own words.
-            raise ServiceError(
-                "ValidationError",
-                f"Received payload of {len(body)} bytes, which exceeds the maximum payload size "
-                f"of {MAX_PAYLOAD_BYTES} bytes.",
-            )
+        kind = strictest(endpoint.variants)
+        if len(body) > kind.max_payload_bytes:
+            raise kind.oversize_request(len(body))
         request = InvocationRequest(
             body=body,
             content_type=params.get("ContentType"),
@@ -109,11 +87,8 @@ class SageMakerRuntimeService:
         except ThrottledError as exc:
             if self._metrics is not None:
                 self._metrics.record_throttle(endpoint.name, exc.variant)
-            # As SageMaker answers: 400, ThrottlingException and {"message": null}, which
-            # botocore retries in both retry modes (facts 2.2 and 2.4).
-            raise ServiceError("ThrottlingException", "", fields={"message": None}) from exc
-        limit = SERVERLESS_MAX_PAYLOAD_BYTES if serverless else MAX_PAYLOAD_BYTES
-        outcome = _refuse_oversize(outcome, limit, serverless)
+            raise errors.THROTTLING(fields={"message": None}) from exc
+        outcome = _refuse_oversize(outcome, kind.max_payload_bytes, kind.label)
         if self._metrics is not None:
             runtime = fleet.variants[variant].runtime
             self._record(endpoint, variant, outcome, runtime, time.perf_counter() - started)
@@ -142,7 +117,7 @@ class SageMakerRuntimeService:
             result = Outcome.of_status(outcome.response.status)
         else:
             result = Outcome.TIMEOUT if outcome.timed_out else Outcome.MODEL_ERROR
-        serverless = isinstance(runtime, ServerlessVariant)
+        kind = named(runtime.kind)
         model_s = outcome.model_latency_s
         self._metrics.record_invocation(
             endpoint.name,
@@ -151,25 +126,22 @@ class SageMakerRuntimeService:
             overhead_latency_s=max(0.0, elapsed_s - model_s),
             outcome=result,
             instances=runtime.instance_count,
-            serverless=serverless,
+            serverless=not kind.instance_metrics,
         )
         if outcome.cold_start_s is not None:
             self._metrics.record_setup(endpoint.name, variant, outcome.cold_start_s)
-        # The variant's concurrency now, which an update in progress may already have changed.
-        if outcome.serverless is not None and isinstance(runtime, ServerlessVariant):
-            dimensions = variant_dimensions(endpoint.name, variant)
-            for metric, value, unit in serverless_metrics(outcome.serverless, runtime.config):
-                self._metrics.put(SAGEMAKER_NAMESPACE, metric, dimensions, value, unit)
+        dimensions = variant_dimensions(endpoint.name, variant)
+        for metric, value, unit in runtime.request_metrics(outcome):
+            self._metrics.put(SAGEMAKER_NAMESPACE, metric, dimensions, value, unit)
 
 
-def _refuse_oversize(outcome: InvocationOutcome, limit: int, serverless: bool) -> InvocationOutcome:
+def _refuse_oversize(outcome: InvocationOutcome, limit: int, kind: str) -> InvocationOutcome:
     """An answer larger than the endpoint kind's response limit (6 MB; 4 MB serverless) does
     not reach the client: it fails as the model's error. The wording is UNCONFIRMED (no
     capture of SageMaker refusing an oversize response was found)."""
     response = outcome.response
     if response is None or len(response.body) <= limit:
         return outcome
-    kind = "serverless endpoints" if serverless else "real-time endpoints"
     failure = (
         f"The container's response of {len(response.body)} bytes exceeds the maximum response "
         f"payload size of {limit} bytes for {kind}."
@@ -189,15 +161,13 @@ def _check(outcome: InvocationOutcome, endpoint: str, variant: str, region: str)
         text = response.body.decode("utf-8", errors="replace")
     side = "client" if 400 <= status < 500 else "server"
     group = f"/aws/sagemaker/Endpoints/{endpoint}"
-    message = (
-        f'Received {side} error ({status}) from primary with message "{text}". See '
-        f"https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
-        f"#logEventViewer:group={group} in account {ACCOUNT_ID} for more information."
-    )
-    raise ServiceError(
-        "ModelError",
-        message,
-        status=424,
+    raise errors.MODEL_ERROR(
+        side=side,
+        status=status,
+        text=text,
+        region=region,
+        group=group,
+        account=ACCOUNT_ID,
         fields={
             "OriginalStatusCode": status,
             "OriginalMessage": text,

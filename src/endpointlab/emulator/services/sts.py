@@ -17,8 +17,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from endpointlab.emulator.caller import Caller, current_caller
-from endpointlab.emulator.control.resources import ACCOUNT_ID
 from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.records import ACCOUNT_ID
 
 ROOT_ARN = f"arn:aws:iam::{ACCOUNT_ID}:root"
 

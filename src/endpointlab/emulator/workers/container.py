@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
-from endpointlab.config import ContainerSettings, SettingsError
+from endpointlab.config import DEFAULT_STARTUP_TIMEOUT_S, ContainerSettings, SettingsError
 from endpointlab.emulator.workers.process import WorkerTarget
 from endpointlab.emulator.workers.supervisor import (
     Supervisor,
@@ -31,8 +31,7 @@ from endpointlab.models.errors import ArtifactError
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 DEFAULT_MAX_PAYLOAD_MB = 6.0
-# SageMaker fails an endpoint whose container does not pass /ping within 4 minutes (default).
-STARTUP_TIMEOUT_S = 240.0
+STARTUP_TIMEOUT_S = DEFAULT_STARTUP_TIMEOUT_S
 # SageMaker sends SIGTERM, then SIGKILL 30 s later.
 STOP_TIMEOUT_S = 30.0
 # A worker whose event loop is silent this much longer than the request timeout is hung.

@@ -1,15 +1,15 @@
 """The emulator's side of the fork server (``zygote``): start it, have it fork workers, watch them.
 
-One fork server per emulator process, shared by every ``WorkerHost`` (as multiprocessing's was),
-started on first use with one native thread per pool in its environment, and restarted if it has
-died. ``FORK_SERVER.fork(sock)`` hands it a worker's end of a socket pair and returns a
-``ForkedProcess``: the worker's pid, and a sentinel that becomes readable when it has exited
-(then ``exitcode`` is its exit code, negative for a signal, as multiprocessing reports it).
+One fork server per ``WorkerHost``, which owns it and stops it (``WorkerHost.close``); nothing
+starts at import. It is started on first use with one native thread per pool in its environment,
+and restarted if it has died. ``ForkServer.fork(sock)`` hands it a worker's end of a socket pair
+and returns a ``ForkedProcess``: the worker's pid, and a sentinel that becomes readable when it
+has exited (then ``exitcode`` is its exit code, negative for a signal, as multiprocessing
+reports it).
 """
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import os
 import socket
@@ -66,8 +66,9 @@ class ForkServer:
         self._control: socket.socket | None = None
 
     def close(self) -> None:
-        """Stop the fork server (at exit): it exits at end of stream, its workers with it.
-        Without the lock: a thread still waiting for a fork gets an error, not a hang."""
+        """Stop the fork server (its owner does, at shutdown): it exits at end of stream, its
+        workers with it. Without the lock: a thread still waiting for a fork gets an error, not
+        a hang."""
         control, process = self._control, self._process
         self._control = self._process = None
         if control is not None:
@@ -149,7 +150,3 @@ class ForkServer:
                 self._process.kill()
             self._process.wait()
             self._process = None
-
-
-FORK_SERVER = ForkServer()
-atexit.register(FORK_SERVER.close)

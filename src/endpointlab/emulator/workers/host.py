@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import cast
 
-from endpointlab.emulator.workers.forking import FORK_SERVER, ForkedProcess, ForkServerError
+from endpointlab.emulator.workers.forking import ForkedProcess, ForkServer, ForkServerError
 from endpointlab.emulator.workers.framed_child import WorkerSpec, encode_spec
 from endpointlab.emulator.workers.frames import (
     KIND_FAILED,
@@ -141,19 +141,23 @@ class FrameProtocol(asyncio.Protocol):
 
 
 class WorkerHost:
-    """Starts every worker of every endpoint through the fork server."""
+    """Starts every worker of every endpoint through its fork server, which it owns: ``close``
+    stops it (a host given a fork server shares it, and its creator stops it)."""
+
+    def __init__(self, fork_server: ForkServer | None = None) -> None:
+        self.fork_server = fork_server or ForkServer()
 
     def warm_up(self) -> None:
         """Start the fork server now (it takes a second or two to import the libraries)."""
-        FORK_SERVER.ensure_running()
+        self.fork_server.ensure_running()
 
     def kill_all(self) -> int:
         """SIGKILL every worker and whatever its model started (a shutdown out of time)."""
-        return FORK_SERVER.kill_workers()
+        return self.fork_server.kill_workers()
 
     def close(self) -> None:
         """Stop the fork server; it kills every process still below it."""
-        FORK_SERVER.close()
+        self.fork_server.close()
 
     async def spawn(
         self,
@@ -174,7 +178,7 @@ class WorkerHost:
         # failure, and a reused one would get the spec).
         def start() -> ForkedProcess:
             try:
-                process = FORK_SERVER.fork(child)
+                process = self.fork_server.fork(child)
             finally:
                 child.close()
             # The worker's first read is its spec. If it died already, wait_ready says how.

@@ -70,6 +70,10 @@ class Model:
         return self.containers[0]
 
 
+# SageMaker's memory sizes (MemorySizeInMB); the service model only says 1024-6144.
+MEMORY_SIZES_MB = (1024, 2048, 3072, 4096, 5120, 6144)
+
+
 @dataclass(frozen=True)
 class ServerlessConfig:
     memory_size_mb: int

@@ -1,0 +1,90 @@
+"""The serverless endpoint kind: which variants it claims, its limits and its factory.
+
+Serverless inference takes 4 MB payloads (SageMaker developer guide); instances get a CPU share
+proportional to their memory, enforced by a CFS quota where the host allows one (detected once,
+when the first serverless variant is built).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from endpointlab.config import available_cpus
+from endpointlab.emulator import sagemaker_errors as errors
+from endpointlab.emulator.endpoints.base import EndpointKind, KindContext, ModelPackage
+from endpointlab.emulator.endpoints.serverless import ServerlessSettings, ServerlessVariant
+from endpointlab.emulator.endpoints.serverless_policy import MAX_PAYLOAD_BYTES
+from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.records import ServerlessConfig, Variant, VariantState
+from endpointlab.emulator.workers.cpu_quota import CpuQuotas
+
+log = logging.getLogger(__name__)
+
+
+class ServerlessKind(EndpointKind):
+    """Serverless endpoints: a ServerlessConfig instead of instances."""
+
+    name = "serverless"
+    label = "serverless endpoints"
+    max_payload_bytes = MAX_PAYLOAD_BYTES
+    instance_metrics = False
+
+    def __init__(self, context: KindContext) -> None:
+        super().__init__(context)
+        options = context.settings.serverless
+        self._settings = ServerlessSettings(
+            keep_warm_s=options.keep_warm_s,
+            mb_per_vcpu=options.mb_per_vcpu,
+            host_cpus=available_cpus(),
+            invocation_timeout_s=context.settings.invocation_timeout_s,
+        )
+        self._cpu_quotas: CpuQuotas | None = None
+
+    @staticmethod
+    def claims(variant: Variant | VariantState) -> bool:
+        return variant.serverless is not None
+
+    @staticmethod
+    def oversize_request(size: int) -> ServiceError:
+        return errors.OVERSIZE_BODY(request_id=uuid.uuid4())
+
+    @staticmethod
+    def describe(state: VariantState) -> dict[str, Any]:
+        current = state.serverless
+        assert current is not None  # claimed only with a ServerlessConfig
+        return {
+            "CurrentServerlessConfig": _wire(current),
+            "DesiredServerlessConfig": _wire(state.desired_serverless or current),
+        }
+
+    def build(self, variant: Variant, package: ModelPackage) -> ServerlessVariant:
+        if self._cpu_quotas is None:
+            enforce = self.context.settings.serverless.cpu_quota
+            self._cpu_quotas = CpuQuotas.detect() if enforce else CpuQuotas(None)
+            if enforce and not self._cpu_quotas.enforced:
+                log.warning("serverless CPU shares: %s", self._cpu_quotas.mechanism)
+        context = self.context
+        return ServerlessVariant(
+            variant,
+            package,
+            context.host,
+            self._settings,
+            self._cpu_quotas,
+            context.memory_limits,
+        )
+
+    def close(self) -> None:
+        if self._cpu_quotas is not None:
+            self._cpu_quotas.close()
+
+
+def _wire(config: ServerlessConfig) -> dict[str, Any]:
+    result: dict[str, Any] = {
+        "MemorySizeInMB": config.memory_size_mb,
+        "MaxConcurrency": config.max_concurrency,
+    }
+    if config.provisioned_concurrency is not None:
+        result["ProvisionedConcurrency"] = config.provisioned_concurrency
+    return result
