@@ -17,13 +17,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from endpointlab.emulator.workers.cgroup_v1 import PREFIX, own_group, remove_stale
+
 log = logging.getLogger(__name__)
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 OWN_CGROUPS = Path("/proc/self/cgroup")
 PERIOD_US = 100_000
 MIN_QUOTA_US = 1_000  # the kernel refuses quotas under 1 ms
-PREFIX = "endpointlab-"
 NO_QUOTA = "none: thread pools sized to the share, cores shared by every process"
 CGROUP_QUOTA = "cgroup v1 cpu.cfs_quota_us per instance"
 
@@ -62,10 +63,10 @@ class CpuQuotas:
     def detect(cls, root: Path = CGROUP_ROOT, own: Path = OWN_CGROUPS) -> CpuQuotas:
         """Quotas beside this process's cgroup v1 ``cpu`` group if groups can be made there
         (``root`` is where the hierarchies are mounted, ``own`` lists this process's groups)."""
-        parent = _own_cpu_group(root, own)
+        parent = own_group(root, own, "cpu", "cpu.cfs_quota_us")
         if parent is None:
             return cls(None)
-        _remove_stale(parent)
+        remove_stale(parent, f"{PREFIX}*-*")
         probe = parent / f"{PREFIX}{os.getpid()}-probe"
         try:
             probe.mkdir(exist_ok=True)
@@ -99,39 +100,3 @@ class CpuQuotas:
         for group in self._parent.glob(f"{self._prefix}*"):
             with contextlib.suppress(OSError):
                 group.rmdir()
-
-
-def _own_cpu_group(root: Path, own: Path) -> Path | None:
-    """This process's group in the cgroup v1 ``cpu`` hierarchy, if that is mounted here."""
-    try:
-        lines = own.read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        if line.count(":") < 2:
-            continue
-        _, controllers, relative = line.split(":", 2)
-        if "cpu" in controllers.split(","):
-            mount = root / "cpu"
-            group = mount / relative.lstrip("/")
-            return group if (group / "cpu.cfs_quota_us").is_file() else None
-    return None
-
-
-def _remove_stale(parent: Path) -> None:
-    """Groups left by emulators that died without cleaning up (empty once their workers went)."""
-    for group in parent.glob(f"{PREFIX}*-*"):
-        pid = group.name[len(PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            with contextlib.suppress(OSError):
-                group.rmdir()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

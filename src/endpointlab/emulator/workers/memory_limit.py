@@ -30,11 +30,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from endpointlab.emulator.workers.cgroup_v1 import PREFIX, own_group, remove_stale
+
 log = logging.getLogger(__name__)
 
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 OWN_CGROUPS = Path("/proc/self/cgroup")
-PREFIX = "endpointlab-"
 CGROUP_LIMIT = "cgroup v1 memory.limit_in_bytes per instance (the kernel stops a worker at it)"
 SAMPLE_S = 0.02
 NO_LIMIT = (
@@ -241,10 +242,10 @@ class MemoryLimits:
     @classmethod
     def detect(cls, root: Path = CGROUP_ROOT, own: Path = OWN_CGROUPS) -> MemoryLimits:
         """Groups beside this process's cgroup v1 ``memory`` group if they can be made there."""
-        parent = _own_memory_group(root, own)
+        parent = own_group(root, own, "memory", "memory.limit_in_bytes")
         if parent is None:
             return cls(None)
-        _remove_stale(parent)
+        remove_stale(parent, f"{PREFIX}*-m*")
         probe = parent / f"{PREFIX}{os.getpid()}-probe-m"
         try:
             probe.mkdir(exist_ok=True)
@@ -292,38 +293,3 @@ def _resident_bytes(pid: int) -> int:
     except (OSError, ValueError):
         return 0
     return 0
-
-
-def _own_memory_group(root: Path, own: Path) -> Path | None:
-    """This process's group in the cgroup v1 ``memory`` hierarchy, if that is mounted here."""
-    try:
-        lines = own.read_text().splitlines()
-    except OSError:
-        return None
-    for line in lines:
-        if line.count(":") < 2:
-            continue
-        _, controllers, relative = line.split(":", 2)
-        if "memory" in controllers.split(","):
-            group = root / "memory" / relative.lstrip("/")
-            return group if (group / "memory.limit_in_bytes").is_file() else None
-    return None
-
-
-def _remove_stale(parent: Path) -> None:
-    """Groups left by emulators that died without cleaning up (empty once their workers went)."""
-    for group in parent.glob(f"{PREFIX}*-m*"):
-        pid = group.name[len(PREFIX) :].split("-", 1)[0]
-        if pid.isdigit() and not _alive(int(pid)):
-            with contextlib.suppress(OSError):
-                group.rmdir()
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
