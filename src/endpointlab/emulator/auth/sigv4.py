@@ -14,8 +14,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 from functools import lru_cache
-from typing import Protocol
 from urllib.parse import quote, unquote_to_bytes
+
+from endpointlab.emulator.heads import Head
 
 ALGORITHM = "AWS4-HMAC-SHA256"
 TERMINATOR = "aws4_request"
@@ -32,21 +33,8 @@ PRESIGN_PARAMS = (
 HEADER_PARAMS = ("Credential", "Signature", "SignedHeaders")
 
 
-class HttpRequest(Protocol):
-    """What verification reads: the raw (still percent-encoded) path and query, and headers
-    with lower-case names (as ASGI delivers them)."""
-
-    @property
-    def method(self) -> str: ...
-
-    @property
-    def path(self) -> str: ...
-
-    @property
-    def query(self) -> str: ...
-
-    @property
-    def headers(self) -> Mapping[str, str]: ...
+# What verification reads of a request.
+HttpRequest = Head
 
 
 class Failure(Enum):

@@ -7,10 +7,10 @@ each with the one ``Codec`` interface (``exchange``): ``parse(head, body)`` into
 nothing about SageMaker semantics.
 """
 
+from endpointlab.emulator.heads import Head
 from endpointlab.emulator.wire.cbor import CborCodec
 from endpointlab.emulator.wire.exchange import (
     Codec,
-    Head,
     HttpHead,
     ParsedRequest,
     WireResponse,

@@ -19,23 +19,7 @@ from typing import Any, Protocol
 from botocore.model import OperationModel, ServiceModel
 
 from endpointlab.emulator.errors import ServiceError
-
-
-class Head(Protocol):
-    """A request before its body: method, raw (percent-encoded) path, raw query string, and
-    headers with lower-case names, as ASGI delivers them."""
-
-    @property
-    def method(self) -> str: ...
-
-    @property
-    def path(self) -> str: ...
-
-    @property
-    def query(self) -> str: ...
-
-    @property
-    def headers(self) -> Mapping[str, str]: ...
+from endpointlab.emulator.heads import Head
 
 
 @dataclass(frozen=True, slots=True)

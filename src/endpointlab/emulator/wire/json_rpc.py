@@ -16,7 +16,8 @@ from typing import Any
 from botocore.model import OperationModel, ServiceModel
 
 from endpointlab.emulator.errors import ServiceError
-from endpointlab.emulator.wire.exchange import Head, ParsedRequest, WireResponse, new_request_id
+from endpointlab.emulator.heads import Head
+from endpointlab.emulator.wire.exchange import ParsedRequest, WireResponse, new_request_id
 from endpointlab.emulator.wire.faults import ErrorCatalog, serialization_error, unknown_operation
 from endpointlab.emulator.wire.jsonvalues import JsonShapes, ShapeMismatchError
 from endpointlab.emulator.wire.validation import Validator, validation_error

@@ -23,7 +23,8 @@ from xml.etree.ElementTree import Element, SubElement, tostring
 from botocore.model import OperationModel, ServiceModel, Shape
 
 from endpointlab.emulator.errors import ServiceError
-from endpointlab.emulator.wire.exchange import Head, ParsedRequest, WireResponse, new_request_id
+from endpointlab.emulator.heads import Head
+from endpointlab.emulator.wire.exchange import ParsedRequest, WireResponse, new_request_id
 from endpointlab.emulator.wire.faults import ErrorCatalog
 from endpointlab.emulator.wire.jsonvalues import JsonShapes, iso8601, to_datetime
 from endpointlab.emulator.wire.validation import Validator, validation_error

@@ -20,8 +20,9 @@ from xml.sax.saxutils import escape
 from botocore.model import OperationModel, ServiceModel
 
 from endpointlab.emulator.errors import ServiceError
+from endpointlab.emulator.heads import Head
 from endpointlab.emulator.wire.aws_chunked import RequestBody, is_aws_chunked
-from endpointlab.emulator.wire.exchange import Head, ParsedRequest, WireResponse
+from endpointlab.emulator.wire.exchange import ParsedRequest, WireResponse
 from endpointlab.emulator.wire.jsonvalues import ShapeMismatchError
 from endpointlab.emulator.wire.rest_bindings import Bindings, bindings, clean_header
 from endpointlab.emulator.wire.rest_bindings import header_text as render_header
