@@ -8,8 +8,11 @@ its workers have exited, so it can be removed (``rmdir``) safely.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 PREFIX = "endpointlab-"
 
@@ -29,6 +32,26 @@ def own_group(root: Path, own: Path, controller: str, control_file: str) -> Path
             group = root / controller / relative.lstrip("/")
             return group if (group / control_file).is_file() else None
     return None
+
+
+def writable_parent(
+    root: Path, own: Path, controller: str, control_file: str, mark: str
+) -> Path | None:
+    """Where this emulator can make its ``controller`` groups: beside this process's own group,
+    once groups left by dead emulators (names ``endpointlab-<pid>-<mark>...``) are removed and a
+    probe group could be made; None otherwise."""
+    parent = own_group(root, own, controller, control_file)
+    if parent is None:
+        return None
+    remove_stale(parent, f"{PREFIX}*-{mark}*")
+    probe = parent / f"{PREFIX}{os.getpid()}-probe{'-' + mark if mark else ''}"
+    try:
+        probe.mkdir(exist_ok=True)
+        probe.rmdir()
+    except OSError as exc:
+        log.info("cgroup v1 %s groups unavailable (%s): %s", controller, parent, exc)
+        return None
+    return parent
 
 
 def remove_stale(parent: Path, pattern: str) -> None:

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from endpointlab.emulator.workers.cgroup_v1 import PREFIX, own_group, remove_stale
+from endpointlab.emulator.workers.cgroup_v1 import PREFIX, writable_parent
 
 log = logging.getLogger(__name__)
 
@@ -63,18 +63,7 @@ class CpuQuotas:
     def detect(cls, root: Path = CGROUP_ROOT, own: Path = OWN_CGROUPS) -> CpuQuotas:
         """Quotas beside this process's cgroup v1 ``cpu`` group if groups can be made there
         (``root`` is where the hierarchies are mounted, ``own`` lists this process's groups)."""
-        parent = own_group(root, own, "cpu", "cpu.cfs_quota_us")
-        if parent is None:
-            return cls(None)
-        remove_stale(parent, f"{PREFIX}*-*")
-        probe = parent / f"{PREFIX}{os.getpid()}-probe"
-        try:
-            probe.mkdir(exist_ok=True)
-            probe.rmdir()
-        except OSError as exc:
-            log.info("CPU quotas unavailable (%s): %s", parent, exc)
-            return cls(None)
-        return cls(parent)
+        return cls(writable_parent(root, own, "cpu", "cpu.cfs_quota_us", ""))
 
     def limit(self, pid: int, cpus: float) -> CpuLimit:
         """Hold process ``pid`` to ``cpus`` cores on average (no-op without cgroups)."""

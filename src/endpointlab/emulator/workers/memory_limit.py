@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from endpointlab.emulator.workers.cgroup_v1 import PREFIX, own_group, remove_stale
+from endpointlab.emulator.workers.cgroup_v1 import PREFIX, writable_parent
 
 log = logging.getLogger(__name__)
 
@@ -242,18 +242,7 @@ class MemoryLimits:
     @classmethod
     def detect(cls, root: Path = CGROUP_ROOT, own: Path = OWN_CGROUPS) -> MemoryLimits:
         """Groups beside this process's cgroup v1 ``memory`` group if they can be made there."""
-        parent = own_group(root, own, "memory", "memory.limit_in_bytes")
-        if parent is None:
-            return cls(None)
-        remove_stale(parent, f"{PREFIX}*-m*")
-        probe = parent / f"{PREFIX}{os.getpid()}-probe-m"
-        try:
-            probe.mkdir(exist_ok=True)
-            probe.rmdir()
-        except OSError as exc:
-            log.info("memory limits unavailable (%s): %s", parent, exc)
-            return cls(None)
-        return cls(parent)
+        return cls(writable_parent(root, own, "memory", "memory.limit_in_bytes", "m"))
 
     def group(self, limit_bytes: int) -> MemoryGroup:
         """A new, empty group for one instance of ``limit_bytes`` (sampled without cgroups)."""
