@@ -26,8 +26,8 @@ PIPELINE_ALLOWED = {
     "results": (),
     "loadgen": ("results",),
 }
-# `results` is a leaf the analysis side also reads: the standard library and pyarrow only.
-RESULTS_THIRD_PARTY = frozenset({"pyarrow"})
+# `results` is a leaf the analysis side also reads: the standard library, pyarrow and pydantic.
+RESULTS_THIRD_PARTY = frozenset({"pyarrow", "pydantic"})
 # Inside the emulator, imports run one way: wire -> services -> control -> endpoints -> workers;
 # `records` (the resource records) is a leaf both control and endpoints read.
 EMULATOR_FORBIDDEN = {

@@ -1,7 +1,7 @@
-"""Request records and what is made of them: Parquet/CSV files and exact summaries.
+"""Request records and what is made of them: Parquet/CSV files, exact summaries, run results.
 
-A leaf package (stdlib and pyarrow only): the load engine writes records through it and the
-analysis side reads them, without either importing the other.
+A leaf package (stdlib, pyarrow and pydantic only): the load engine writes records through it
+and the analysis side reads them, without either importing the other.
 """
 
 from endpointlab.results.records import CSV_COLUMNS, RequestRecord
