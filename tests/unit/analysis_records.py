@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from endpointlab.analysis.summary import summarise_phase
 from endpointlab.results.records import RequestRecord
+from endpointlab.results.run_result import ConfigurationResult, TimelinePoint
+
+T0 = 1_700_000_000.0
 
 
 def record(
@@ -41,4 +47,36 @@ def record(
         response_bytes=20,
         throttled_attempts=throttled_attempts,
         cold_start_ms=cold_start_ms,
+    )
+
+
+def configuration(
+    name: str,
+    kind: str,
+    settings: Mapping[str, object],
+    latencies_ms: list[float] | None = None,
+    *,
+    model_latency_ms: list[float] | None = None,
+    instances: list[float] | None = None,
+    meets_objective: bool | None = None,
+    throughput_per_s: float | None = None,
+) -> ConfigurationResult:
+    """A measured configuration whose total is made of successes with ``latencies_ms``."""
+    values = latencies_ms if latencies_ms is not None else [100.0]
+    records = [record(T0 + i * 0.1, ms) for i, ms in enumerate(values)]
+    server = {"ModelLatency": model_latency_ms} if model_latency_ms is not None else None
+    total = summarise_phase("total", records, server=server)
+    if throughput_per_s is not None:
+        total = total.model_copy(update={"throughput_per_s": throughput_per_s})
+    points = [TimelinePoint(t=float(i), instances=n) for i, n in enumerate(instances or [])]
+    return ConfigurationResult.model_validate(
+        {
+            "name": name,
+            "kind": kind,
+            "settings": dict(settings),
+            "total": total,
+            "phases": [total.model_copy(update={"name": "main"})],
+            "timeline": points,
+            "meets_objective": meets_objective,
+        }
     )
