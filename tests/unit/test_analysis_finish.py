@@ -69,10 +69,10 @@ def test_finish_prices_judges_compares_and_recommends(tmp_path: Path) -> None:
     recommendation = done.recommendation
     assert recommendation is not None
     assert (recommendation.chosen, recommendation.runner_up) == ("sl", "rt")
-    assert any(
-        line.startswith("at 100,000,000 requests a month rt would be cheaper")
-        for line in recommendation.would_change
-    )
+    assert recommendation.would_change[:2] == [
+        "above 20,987,500 requests a month (the break-even) rt is cheaper",
+        "at 100,000,000 requests a month rt would be cheaper ($83.95 against $400.00)",
+    ]
     assert load_run_result(save_run_result(done, tmp_path)) == done
     assert finish(done, PRICES) == done  # re-analysis replaces, never accumulates
 

@@ -78,12 +78,23 @@ def _why(config: ConfigurationResult, verdict: Verdict, objective: Objective) ->
 
 
 def _volume_changes(
-    chosen: ConfigurationResult, meeting: set[str], comparison: CostComparison | None
+    chosen: ConfigurationResult,
+    meeting: set[str],
+    comparison: CostComparison | None,
+    traffic: Traffic | None,
 ) -> list[str]:
-    """Monthly volumes in the savings table at which another meeting configuration is cheaper."""
+    """The break-even, when the chosen configuration is one of its pair, and the nearest volumes
+    of the savings table, below and above the expected one, where another is cheaper."""
     if comparison is None:
         return []
     changes = []
+    even = comparison.break_even_requests_per_month
+    if even is not None and chosen.name in comparison.between:
+        other = next(n for n in comparison.between if n != chosen.name)
+        side = "above" if chosen.kind == "serverless" else "below"
+        changes.append(f"{side} {even:,.0f} requests a month (the break-even) {other} is cheaper")
+    expected = traffic.requests_per_month if traffic is not None else None
+    cheaper = []
     for point in comparison.savings:
         mine = point.usd.get(chosen.name)
         rivals = {n: u for n, u in point.usd.items() if n in meeting and n != chosen.name}
@@ -91,11 +102,17 @@ def _volume_changes(
             continue
         name, usd = min(rivals.items(), key=lambda item: item[1])
         if round(usd, 2) < round(mine, 2):
-            changes.append(
+            line = (
                 f"at {point.requests_per_month:,.0f} requests a month {name} would be cheaper "
                 f"(${usd:,.2f} against ${mine:,.2f})"
             )
-    return changes
+            cheaper.append((point.requests_per_month, line))
+    if expected is None:
+        return changes + [line for _, line in cheaper]
+    below = [pair for pair in cheaper if pair[0] < expected]
+    above = [pair for pair in cheaper if pair[0] > expected]
+    nearest = ([below[-1]] if below else []) + ([above[0]] if above else [])
+    return changes + [line for _, line in nearest]
 
 
 def recommend(
@@ -136,13 +153,13 @@ def recommend(
             )
         elif other is not None:
             reasons.append(f"runner-up {runner_up.name}: {_money(other, traffic)}")
-    would_change += _volume_changes(chosen, {c.name for c in meeting}, comparison)
+    would_change += _volume_changes(chosen, {c.name for c in meeting}, comparison, traffic)
     would_change += _cheaper_failures(chosen, configs, verdicts, traffic)
     sustained = verdicts[chosen.name].sustained_rps
     if sustained and (traffic is None or traffic.peak_rps is None):
         would_change.append(
-            f"a peak above {sustained:.3g}/s (the most {chosen.name} carried within the "
-            "objective) was not measured"
+            f"{chosen.name} was measured within the objective up to {sustained:.3g}/s; "
+            "a higher peak was not measured"
         )
     deciding = [chosen] if runner_up is None else [chosen, runner_up]
     warnings = [note for c in deciding for note in _caveats(c)]
