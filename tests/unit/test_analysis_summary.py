@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from endpointlab.analysis.summary import (
     bootstrap_interval,
     latency_stats,
+    server_samples,
     summarise_phase,
     timeline,
 )
@@ -122,6 +123,19 @@ def test_server_samples_are_summarised_by_metric() -> None:
     )
     assert summary.server["ModelLatency"].p50 == 2.0
     assert summary.server["OverheadLatency"].count == 0
+
+
+def test_cloudwatch_latencies_become_server_samples_in_ms() -> None:
+    metrics = {
+        "ModelLatency:Average": [(T0, 1500.0), (T0 + 60, 2500.0)],
+        "ModelSetupTime": [(T0, 900_000.0)],
+        "Invocations:Sum": [(T0, 40.0)],
+        "OverheadLatency:Average": [],
+    }
+    samples = server_samples(metrics)
+    assert samples == {"ModelLatency": [1.5, 2.5], "ModelSetupTime": [900.0]}
+    summary = summarise_phase("p", [record(T0, 5.0)], server=samples)
+    assert summary.server["ModelLatency"].mean == 2.0
 
 
 def test_no_records_give_an_empty_summary() -> None:

@@ -19,6 +19,8 @@ from endpointlab.results.summary import percentile
 BOOTSTRAP_RESAMPLES = 2000
 CONFIDENCE = 0.95
 CI_PERCENTILES = {"p50": 50.0, "p99": 99.0}
+# CloudWatch publishes these SageMaker latencies in microseconds.
+SERVER_LATENCIES = ("ModelLatency", "OverheadLatency", "ModelSetupTime")
 
 
 def latency_stats(values: Sequence[float]) -> LatencyStats:
@@ -71,6 +73,20 @@ def bootstrap_interval(
     tail = (1.0 - confidence) / 2.0 * 100.0
     low_q, high_q = np.percentile(estimates, [tail, 100.0 - tail])
     return Interval(low=float(low_q), high=float(high_q), confidence=confidence)
+
+
+def server_samples(
+    metrics: Mapping[str, Sequence[tuple[float, float]]], statistic: str = "Average"
+) -> dict[str, list[float]]:
+    """The server-side latencies (ms) in pulled CloudWatch series, for ``summarise_phase``'s
+    ``server``: each of ModelLatency, OverheadLatency and ModelSetupTime found under
+    ``<name>:<statistic>`` (or ``<name>``), its datapoints converted from microseconds."""
+    found = {}
+    for name in SERVER_LATENCIES:
+        series = metrics.get(f"{name}:{statistic}", metrics.get(name))
+        if series:
+            found[name] = [value / 1e3 for _, value in series if math.isfinite(value)]
+    return found
 
 
 def _ended(record: RequestRecord) -> float:
