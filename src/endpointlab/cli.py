@@ -214,7 +214,7 @@ def serve(
     """
     from endpointlab.emulator.control.schema import StateVersionError
     from endpointlab.emulator.server import run_emulator
-    from endpointlab.emulator.workers.memory_limit import MemoryLimits
+    from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
 
     try:
         settings = EmulatorSettings.from_env(
@@ -485,7 +485,7 @@ def container(
     SAGEMAKER_MODEL_SERVER_WORKERS, SAGEMAKER_MODEL_SERVER_TIMEOUT and
     SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT from the environment.
     """
-    from endpointlab.emulator.workers import run_container
+    from endpointlab.emulator.workers.container import run_container
 
     try:
         settings = ContainerSettings.from_env(

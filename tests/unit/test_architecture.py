@@ -44,6 +44,10 @@ EMULATOR_FORBIDDEN = {
 # interface, the fleet and the table of kinds), never a concrete kind's module.
 ENDPOINTS_PUBLIC = ("base", "fleet", "kinds")
 AWS_FREE = ("emulator.workers",)  # nothing from boto3 or botocore
+# workers/ holds two stacks that share nothing: the container (`endpointlab container`) and the
+# emulator's forked instances. The emulator's layers use only the latter (the CLI runs the former).
+WORKERS_FORBIDDEN = {"container": ("fork",), "fork": ("container",)}
+CONTAINER_STACK = "emulator.workers.container"
 IMPURE_MODULES = ("time", "socket", "subprocess", "os", "boto3", "botocore", "http", "urllib")
 
 
@@ -90,7 +94,8 @@ def ruled_packages() -> set[str]:
     emulator = {f"emulator.{layer}" for layer in EMULATOR_FORBIDDEN}
     emulator |= {f"emulator.{f}" for forbidden in EMULATOR_FORBIDDEN.values() for f in forbidden}
     pipeline = {p for package, allowed in PIPELINE_ALLOWED.items() for p in (package, *allowed)}
-    return {*BENCHMARK_SIDE, *PURE, *AWS_FREE, *emulator, *pipeline, "cli", "config"}
+    workers = {f"emulator.workers.{n}" for s, o in WORKERS_FORBIDDEN.items() for n in (s, *o)}
+    return {*BENCHMARK_SIDE, *PURE, *AWS_FREE, *emulator, *pipeline, *workers, "cli", "config"}
 
 
 @pytest.mark.parametrize("package", sorted(ruled_packages()))
@@ -140,6 +145,20 @@ def test_emulator_layers_import_one_way(module: str, tree: ast.Module) -> None:
                 if any(within(n, f"endpointlab.emulator.{f}") for f in forbidden)
             ]
             assert not bad, f"{module} ({layer}) must not import {bad}"
+
+
+@pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])
+def test_the_two_worker_stacks_stay_apart(module: str, tree: ast.Module) -> None:
+    names = imported(tree, module)
+    for stack, forbidden in WORKERS_FORBIDDEN.items():
+        if within(module, f"endpointlab.emulator.workers.{stack}"):
+            prefixes = [f"endpointlab.emulator.workers.{f}" for f in forbidden]
+            bad = [n for n in names if any(within(n, p) for p in prefixes)]
+            assert not bad, f"{module} (workers.{stack}) must not import {bad}"
+    container = f"endpointlab.{CONTAINER_STACK}"
+    if within(module, "endpointlab.emulator") and not within(module, container):
+        bad = [n for n in names if within(n, container)]
+        assert not bad, f"{module} must not import the container stack {bad}"
 
 
 @pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])

@@ -1,4 +1,4 @@
-"""CPU quotas of serverless instances (workers/cpu_quota.py): the cgroup files written for a
+"""CPU quotas of serverless instances (workers/fork/cpu_quota.py): the cgroup files written for a
 share, the fallback where cgroups cannot be used, and, where this host allows cgroup v1 quotas,
 a busy process really held to its share."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from endpointlab.emulator.workers.cpu_quota import NO_QUOTA, PERIOD_US, CpuQuotas
+from endpointlab.emulator.workers.fork.cpu_quota import NO_QUOTA, PERIOD_US, CpuQuotas
 
 
 def fake_hierarchy(tmp_path: Path, relative: str = "/") -> tuple[Path, Path]:

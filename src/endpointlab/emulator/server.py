@@ -55,9 +55,9 @@ from endpointlab.emulator.wire import (
     service_model,
 )
 from endpointlab.emulator.wire.rest_xml import RestXmlCodec
-from endpointlab.emulator.workers.host import WorkerHost
-from endpointlab.emulator.workers.memory_limit import MemoryLimits
-from endpointlab.emulator.workers.process_tree import become_subreaper, kill_descendants
+from endpointlab.emulator.workers.fork.host import WorkerHost
+from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
+from endpointlab.emulator.workers.fork.process_tree import become_subreaper, kill_descendants
 from endpointlab.models.artifact import ArtifactLimits
 
 log = logging.getLogger(__name__)

@@ -34,7 +34,7 @@ from endpointlab.emulator.records import (
     VariantState,
     variant_states,
 )
-from endpointlab.emulator.workers.logfile import append_log
+from endpointlab.emulator.workers.fork.logfile import append_log
 from endpointlab.models.errors import ArtifactError
 
 log = logging.getLogger(__name__)

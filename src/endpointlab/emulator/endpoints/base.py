@@ -18,8 +18,8 @@ from endpointlab.config import EmulatorSettings
 from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.metrics import InstanceProcesses
 from endpointlab.emulator.records import Variant, VariantState
-from endpointlab.emulator.workers.host import WorkerHost, WorkerStartError
-from endpointlab.emulator.workers.memory_limit import MemoryLimits
+from endpointlab.emulator.workers.fork.host import WorkerHost, WorkerStartError
+from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
 from endpointlab.models.contract import InvocationRequest, InvocationResponse
 
 # FailureReason of an endpoint whose model cannot load (model_fn raises, the handler module does

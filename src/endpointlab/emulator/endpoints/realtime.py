@@ -31,10 +31,10 @@ from endpointlab.emulator.endpoints.base import (
 from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.metrics import InstanceProcesses
 from endpointlab.emulator.records import Variant, VariantState
-from endpointlab.emulator.workers.framed_child import WorkerSpec
-from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost, WorkerStartError
-from endpointlab.emulator.workers.logfile import append_log
-from endpointlab.emulator.workers.memory_limit import MemoryGroup, MemoryLimits
+from endpointlab.emulator.workers.fork.framed_child import WorkerSpec
+from endpointlab.emulator.workers.fork.host import RemoteWorker, WorkerHost, WorkerStartError
+from endpointlab.emulator.workers.fork.logfile import append_log
+from endpointlab.emulator.workers.fork.memory_limit import MemoryGroup, MemoryLimits
 from endpointlab.models.contract import InvocationRequest
 
 log = logging.getLogger(__name__)

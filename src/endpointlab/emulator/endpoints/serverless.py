@@ -44,11 +44,11 @@ from endpointlab.emulator.endpoints.serverless_policy import (
 )
 from endpointlab.emulator.metrics import InstanceProcesses
 from endpointlab.emulator.records import ServerlessConfig, Variant, VariantState
-from endpointlab.emulator.workers.cpu_quota import CpuQuotas
-from endpointlab.emulator.workers.framed_child import WorkerSpec
-from endpointlab.emulator.workers.host import WorkerHost, WorkerStartError
-from endpointlab.emulator.workers.logfile import append_log
-from endpointlab.emulator.workers.memory_limit import MemoryLimits
+from endpointlab.emulator.workers.fork.cpu_quota import CpuQuotas
+from endpointlab.emulator.workers.fork.framed_child import WorkerSpec
+from endpointlab.emulator.workers.fork.host import WorkerHost, WorkerStartError
+from endpointlab.emulator.workers.fork.logfile import append_log
+from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
 from endpointlab.models.contract import InvocationRequest
 
 log = logging.getLogger(__name__)

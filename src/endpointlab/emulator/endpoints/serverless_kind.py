@@ -18,7 +18,7 @@ from endpointlab.emulator.endpoints.serverless import ServerlessSettings, Server
 from endpointlab.emulator.endpoints.serverless_policy import MAX_PAYLOAD_BYTES
 from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.records import ServerlessConfig, Variant, VariantState
-from endpointlab.emulator.workers.cpu_quota import CpuQuotas
+from endpointlab.emulator.workers.fork.cpu_quota import CpuQuotas
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from endpointlab.emulator.workers.cgroup_v1 import PREFIX, writable_parent
+from endpointlab.emulator.workers.fork.cgroup_v1 import PREFIX, writable_parent
 
 log = logging.getLogger(__name__)
 
