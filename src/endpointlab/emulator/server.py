@@ -75,7 +75,7 @@ SHUTDOWN_LIMIT_S = 10.0
 
 class RuntimeCodec(RestJsonCodec):
     """The runtime's restJson codec, also writing the unmodeled headers a service puts under
-    ``EXTRA_HEADERS`` in its result (the serverless cold-start header)."""
+    ``EXTRA_HEADERS`` in its result (the cold-start header)."""
 
     def serialize(
         self, operation: Any, result: Mapping[str, Any], *, request_id: str | None = None
@@ -108,8 +108,8 @@ class Emulator:
         self.host = host or WorkerHost()
         self.memory_limits = MemoryLimits.detect()
         self.store = Store(data_dir / "state.sqlite3")
-        self.registry = Registry(self.store, settings.region, settings.serverless)
         self.kinds = Kinds(KindContext(settings, self.host, self.memory_limits))
+        self.registry = Registry(self.store, settings.region, self.kinds.quotas())
         self.fleets = FleetManager(self.kinds.build)
         # S3: the emulator's own buckets; artifacts and async outputs use them too, unless
         # --s3-endpoint names an external S3.
@@ -139,7 +139,7 @@ class Emulator:
         runtime = RuntimeCodec(
             service_model("sagemaker-runtime"),
             validation_code="ValidationError",
-            # The runtime service checks the payload size itself (6 MB, or 4 MB serverless).
+            # The runtime service checks the payload size itself (the endpoint kind's limit).
             unbounded=frozenset({"BodyBlob"}),
         )
         self.app = EmulatorApp(

@@ -196,7 +196,7 @@ class ServerlessVariant:
             await self.reconfigure(state.desired_serverless)
 
     def live(self, state: VariantState) -> VariantState:
-        return replace(state, serverless=self.config)
+        return replace(state, serverless=self.config, desired_serverless=None)
 
     def processes(self, endpoint: str) -> list[InstanceProcesses]:
         """Its warm instances, one worker each, with MemorySizeInMB."""

@@ -3,11 +3,11 @@
 A missing or not-yet-serving endpoint fails as on AWS (``ValidationError``, "Endpoint X of
 account Y not found."); a container's non-2xx answer, a timeout or a dead worker becomes
 ``ModelError`` (424) with OriginalStatusCode, OriginalMessage and LogStreamArn (naming the
-variant's local log file, which holds the traceback the message leaves out); a serverless
-endpoint at MaxConcurrency answers ``ThrottlingException`` (400). Every invocation that reaches a
-variant is recorded for CloudWatch: its outcome, ModelLatency (timed inside the worker),
-OverheadLatency (the rest of its time in the emulator) and, for serverless ones, ModelSetupTime
-and the concurrency metrics.
+variant's local log file, which holds the traceback the message leaves out); a variant at its
+concurrency limit (``ThrottledError``) answers ``ThrottlingException`` (400). Every invocation
+that reaches a variant is recorded for CloudWatch: its outcome, ModelLatency (timed inside the
+worker), OverheadLatency (the rest of its time in the emulator), ModelSetupTime after a cold
+start and the metrics of the endpoint's kind.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ TIMEOUT_MESSAGE = (
 # Unmodeled HTTP headers of a reply go under this key of the result; the codec the emulator
 # assembles for the runtime (server.py) writes them after the modeled members.
 EXTRA_HEADERS = "__extra_http_headers__"
-# Set on replies to requests that waited for a serverless cold start: its duration (ms).
+# Set on replies to requests that waited for a cold start: its duration (ms).
 COLD_START_HEADER = "x-endpointlab-cold-start-ms"
 
 
@@ -136,7 +136,7 @@ class SageMakerRuntimeService:
 
 
 def _refuse_oversize(outcome: InvocationOutcome, limit: int, kind: str) -> InvocationOutcome:
-    """An answer larger than the endpoint kind's response limit (6 MB; 4 MB serverless) does
+    """An answer larger than the endpoint kind's response limit (``max_payload_bytes``) does
     not reach the client: it fails as the model's error. The wording is UNCONFIRMED (no
     capture of SageMaker refusing an oversize response was found)."""
     response = outcome.response
