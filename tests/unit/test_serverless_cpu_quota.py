@@ -39,6 +39,21 @@ def test_a_share_becomes_a_cfs_quota_in_a_group_of_its_own(tmp_path: Path) -> No
     assert (limit.path / "cgroup.procs").read_text() == "4242"
 
 
+def test_two_emulators_in_one_process_keep_their_groups_apart(tmp_path: Path) -> None:
+    root, own = fake_hierarchy(tmp_path)
+    first, second = CpuQuotas.detect(root, own), CpuQuotas.detect(root, own)
+    mine, theirs = first.limit(4242, 0.5), second.limit(4343, 0.5)
+    assert mine.path is not None and theirs.path is not None
+    assert mine.path != theirs.path
+    assert (theirs.path / "cgroup.procs").read_text() == "4343"
+    for path in (mine.path, theirs.path):  # a real cgroup's files go with its rmdir
+        for file in path.iterdir():
+            file.unlink()
+    first.close()
+    assert not mine.path.exists()
+    assert theirs.path.exists()
+
+
 def test_tiny_shares_get_the_kernels_minimum_quota(tmp_path: Path) -> None:
     quotas = CpuQuotas.detect(*fake_hierarchy(tmp_path))
     limit = quotas.limit(1, 0.001)
