@@ -43,6 +43,7 @@ from endpointlab.emulator.objects import (
     artifact_fetcher,
 )
 from endpointlab.emulator.objects.remote import s3_client
+from endpointlab.emulator.provisioning import Provisioning
 from endpointlab.emulator.services.s3 import S3Route
 from endpointlab.emulator.services.sagemaker import SageMakerService
 from endpointlab.emulator.services.sagemaker_runtime import EXTRA_HEADERS, SageMakerRuntimeService
@@ -108,7 +109,8 @@ class Emulator:
         self.host = host or WorkerHost()
         self.memory_limits = MemoryLimits.detect()
         self.store = Store(data_dir / "state.sqlite3")
-        self.kinds = Kinds(KindContext(settings, self.host, self.memory_limits))
+        provisioning = Provisioning(settings.provisioning)
+        self.kinds = Kinds(KindContext(settings, self.host, self.memory_limits, provisioning))
         self.registry = Registry(self.store, settings.region, self.kinds.quotas())
         self.fleets = FleetManager(self.kinds.build)
         # S3: the emulator's own buckets; artifacts and async outputs use them too, unless

@@ -19,6 +19,7 @@ from endpointlab.config import EmulatorSettings
 from endpointlab.emulator.endpoints import instance_rules
 from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.metrics import InstanceProcesses
+from endpointlab.emulator.provisioning import Provisioning
 from endpointlab.emulator.records import (
     Endpoint,
     EndpointConfig,
@@ -105,7 +106,9 @@ class InvocationOutcome:
 
     ``response`` is None when the container gave no answer (timeout or a worker that died);
     ``failure`` then says which. ``cold_start_s`` is set when the request waited for a new
-    instance to start (ModelSetupTime); ``serverless`` when it ran on serverless capacity.
+    instance to start (the measured start and model load: ModelSetupTime), ``provisioning_s``
+    when it also waited a modelled provisioning delay (``serve --provisioning``), kept apart;
+    ``serverless`` when it ran on serverless capacity.
     """
 
     response: InvocationResponse | None
@@ -114,6 +117,7 @@ class InvocationOutcome:
     timed_out: bool = False
     cold_start_s: float | None = None
     serverless: ServerlessExecution | None = None
+    provisioning_s: float | None = None
 
 
 # One metric a kind publishes for a request: (name from metrics.catalogue, value, unit).
@@ -171,11 +175,13 @@ QuotaClaims = Mapping[str, int]
 
 @dataclass(frozen=True)
 class KindContext:
-    """What every kind may use to build its variants: the settings and the shared processes."""
+    """What every kind may use to build its variants: the settings, the shared processes and
+    the provisioning-time model (every kind's modelled delays come from one, seeded once)."""
 
     settings: EmulatorSettings
     host: WorkerHost
     memory_limits: MemoryLimits
+    provisioning: Provisioning = field(default_factory=Provisioning)
 
 
 class EndpointKind(ABC):

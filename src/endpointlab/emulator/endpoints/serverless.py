@@ -6,6 +6,8 @@ beyond MaxConcurrency it is refused at once (``ThrottledError``). Idle on-demand
 reclaimed after the keep-warm period; ProvisionedConcurrency instances start with the endpoint
 and stay. Each instance is held to MemorySizeInMB of resident memory and to a CPU share
 proportional to it (decisions in ``serverless_policy``); idle instances wait in a ``WarmPool``.
+A cold start first waits its modelled container provisioning (``serve --provisioning``; none by
+default), which the outcome reports apart from the measured start (``provisioning_s``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -44,6 +46,7 @@ from endpointlab.emulator.endpoints.serverless_policy import (
 )
 from endpointlab.emulator.endpoints.serverless_pool import WarmPool
 from endpointlab.emulator.metrics import InstanceProcesses
+from endpointlab.emulator.provisioning import wait
 from endpointlab.emulator.records import ServerlessConfig, Variant, VariantState
 from endpointlab.emulator.workers.fork.cpu_quota import CpuQuotas
 from endpointlab.emulator.workers.fork.framed_child import WorkerSpec
@@ -91,7 +94,9 @@ class ServerlessVariant:
         settings: ServerlessSettings | None = None,
         quotas: CpuQuotas | None = None,
         memory_limits: MemoryLimits | None = None,
+        cold_start_delay: Callable[[], float] | None = None,
     ) -> None:
+        """``cold_start_delay`` draws each cold start's modelled provisioning time (seconds)."""
         if variant.serverless is None:
             raise DeploymentError(f"production variant {variant.name} is not serverless")
         self.name = variant.name
@@ -118,6 +123,7 @@ class ServerlessVariant:
         )
         self._memory = MemoryWatch(self.name, memory, settings.memory_poll_s)
         self._provisioned_target = self.config.provisioned_concurrency or 0
+        self._cold_start_delay = cold_start_delay or (lambda: 0.0)
         self._instances: set[Instance] = set()  # every live instance, idle or busy
         self._idle = WarmPool(settings.keep_warm_s, self._reclaim)
         self._starting = 0  # on-demand instances starting for a request
@@ -232,13 +238,15 @@ class ServerlessVariant:
         try:
             # A warm instance found dead before the request reached it is skipped.
             for _ in range(self.config.max_concurrency + 1):
-                setup_s = None
+                setup_s = provisioning_s = None
                 if self.idle_count:
                     instance = self._idle.take()
                 else:
-                    begun = time.perf_counter()
                     self._starting += 1
                     try:
+                        provisioning_s = self._cold_start_delay() or None
+                        await wait(provisioning_s or 0.0)
+                        begun = time.perf_counter()
                         instance = await self._launch(provisioned=False)
                     except OutOfMemoryError as exc:
                         self.stats.out_of_memory += 1
@@ -250,6 +258,8 @@ class ServerlessVariant:
                     setup_s = time.perf_counter() - begun
                     self.stats.cold_starts += 1
                 outcome = await self._serve(instance, request, setup_s)
+                if outcome is not None and provisioning_s is not None:
+                    return replace(outcome, provisioning_s=provisioning_s)
                 if outcome is not None:
                     return outcome
             return InvocationOutcome(None, 0.0, failure="No instance could take the request.")

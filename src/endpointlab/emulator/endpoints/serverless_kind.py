@@ -88,6 +88,7 @@ class ServerlessKind(EndpointKind):
             self._settings,
             self._cpu_quotas,
             context.memory_limits,
+            context.provisioning.serverless_cold_start,
         )
 
     def close(self) -> None:

@@ -28,7 +28,12 @@ from endpointlab.emulator.endpoints.base import (
 from endpointlab.emulator.endpoints.fleet import FleetManager
 from endpointlab.emulator.endpoints.kinds import named, strictest
 from endpointlab.emulator.metrics import SAGEMAKER_NAMESPACE, MetricsRecorder, Outcome
-from endpointlab.emulator.metrics.catalogue import variant_dimensions
+from endpointlab.emulator.metrics.catalogue import (
+    EMULATOR_NAMESPACE,
+    PROVISIONING_DELAY,
+    variant_dimensions,
+)
+from endpointlab.emulator.metrics.catalogue import UNIT_MICROSECONDS as UNIT_US
 from endpointlab.emulator.records import ACCOUNT_ID, Endpoint, EndpointStatus
 from endpointlab.emulator.timing import arrival
 from endpointlab.models.contract import InvocationRequest
@@ -41,8 +46,10 @@ TIMEOUT_MESSAGE = (
 # Unmodeled HTTP headers of a reply go under this key of the result; the codec the emulator
 # assembles for the runtime (server.py) writes them after the modeled members.
 EXTRA_HEADERS = "__extra_http_headers__"
-# Set on replies to requests that waited for a cold start: its duration (ms).
+# Set on replies to requests that waited for a cold start: its measured duration (ms), and the
+# modelled provisioning delay waited before it (``serve --provisioning``; absent when off).
 COLD_START_HEADER = "x-endpointlab-cold-start-ms"
+PROVISIONING_HEADER = "x-endpointlab-provisioning-ms"
 
 
 class SageMakerRuntimeService:
@@ -102,6 +109,9 @@ class SageMakerRuntimeService:
             result["CustomAttributes"] = response.custom_attributes
         if outcome.cold_start_s is not None:
             result[EXTRA_HEADERS] = {COLD_START_HEADER: f"{outcome.cold_start_s * 1e3:.1f}"}
+            if outcome.provisioning_s is not None:
+                delay = f"{outcome.provisioning_s * 1e3:.1f}"
+                result[EXTRA_HEADERS][PROVISIONING_HEADER] = delay
         return result
 
     def _record(
@@ -131,6 +141,9 @@ class SageMakerRuntimeService:
         if outcome.cold_start_s is not None:
             self._metrics.record_setup(endpoint.name, variant, outcome.cold_start_s)
         dimensions = variant_dimensions(endpoint.name, variant)
+        if outcome.provisioning_s is not None:
+            delay_us = outcome.provisioning_s * 1e6
+            self._metrics.put(EMULATOR_NAMESPACE, PROVISIONING_DELAY, dimensions, delay_us, UNIT_US)
         for metric, value, unit in runtime.request_metrics(outcome):
             self._metrics.put(SAGEMAKER_NAMESPACE, metric, dimensions, value, unit)
 
