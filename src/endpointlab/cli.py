@@ -6,6 +6,7 @@ failures (a broken artifact, a bad setting) end with a one-line message and exit
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import sys
 from pathlib import Path
@@ -135,6 +136,28 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
     "allows (root, cgroup v1 cpu controller); thread pools are sized to the share either way.",
 )
 @click.option(
+    "--provisioning",
+    type=click.Choice(["off", "aws"]),
+    default="off",
+    show_default=True,
+    help="Wait modelled provisioning times on top of the measured model load: 'aws' uses "
+    "estimates of AWS's (README: Provisioning times), 'off' none.",
+)
+@click.option(
+    "--provisioning-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="YAML/JSON figures overriding --provisioning's: instance_launch, serverless_cold_start "
+    "(seconds, or {min_s, max_s}).",
+)
+@click.option(
+    "--provisioning-seed",
+    type=int,
+    default=None,
+    help="Seed of the modelled delays, to replay them. Default: a fresh seed per run.",
+)
+@click.option(
     "--model-root",
     "model_root",
     type=click.Path(path_type=Path),
@@ -197,6 +220,9 @@ def serve(
     serverless_endpoint_quota: int | None,
     serverless_concurrency_quota: int | None,
     serverless_cpu_quota: bool,
+    provisioning: str,
+    provisioning_file: Path | None,
+    provisioning_seed: int | None,
     model_root: tuple[Path, ...],
     max_model_size: str | None,
     model_unpack_timeout: str | None,
@@ -212,9 +238,10 @@ def serve(
     server per --data-dir. Ctrl-C stops it and every worker; endpoints come back InService at
     the next start.
     """
+    from endpointlab.emulator import provisioning as delays
     from endpointlab.emulator.control.schema import StateVersionError
     from endpointlab.emulator.server import run_emulator
-    from endpointlab.emulator.workers.memory_limit import MemoryLimits
+    from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
 
     try:
         settings = EmulatorSettings.from_env(
@@ -243,6 +270,8 @@ def serve(
             ),
             allow_unauthenticated_remote=allow_unauthenticated_remote,
         )
+        modelled = delays.options(provisioning, provisioning_file, provisioning_seed)
+        settings = dataclasses.replace(settings, provisioning=modelled)
     except SettingsError as exc:
         _fail(str(exc))
     wildcard = settings.host in ("0.0.0.0", "::")
@@ -269,6 +298,7 @@ def serve(
         else:
             click.echo(f"  and credentials of a key listed in {settings.auth_file}")
         click.echo(f"Instance memory limits: {MemoryLimits.detect().mechanism}")
+        click.echo(f"Modelled provisioning times: {delays.describe(settings.provisioning)}")
 
     try:
         code = run_emulator(settings, announce)
@@ -485,7 +515,7 @@ def container(
     SAGEMAKER_MODEL_SERVER_WORKERS, SAGEMAKER_MODEL_SERVER_TIMEOUT and
     SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT from the environment.
     """
-    from endpointlab.emulator.workers import run_container
+    from endpointlab.emulator.workers.container import run_container
 
     try:
         settings = ContainerSettings.from_env(

@@ -266,6 +266,33 @@ def is_loopback(host: str) -> bool:
 
 
 @dataclass(frozen=True)
+class DelayRange:
+    """A modelled delay: uniform between ``min_s`` and ``max_s`` seconds (fixed when equal)."""
+
+    min_s: float = 0.0
+    max_s: float = 0.0
+
+
+# `serve --provisioning aws`: what AWS takes to provision capacity, waited on top of the measured
+# model load. Estimates, UNCONFIRMED (AWS publishes no figures): a real-time or async instance
+# comes into service in minutes (CreateEndpoint typically 5-10 min in all, model and container
+# included); a serverless cold start adds seconds (the developer guide: "from under a second to
+# several seconds", within the 3-minute budget of facts §4.2).
+AWS_INSTANCE_LAUNCH = DelayRange(180.0, 300.0)
+AWS_SERVERLESS_COLD_START = DelayRange(1.0, 4.0)
+
+
+@dataclass(frozen=True)
+class ProvisioningOptions:
+    """``serve --provisioning/--provisioning-file/--provisioning-seed``: the modelled provisioning
+    delays per kind (zero: off, the default); ``seed`` None draws a fresh sequence each run."""
+
+    instance_launch: DelayRange = DelayRange()
+    serverless_cold_start: DelayRange = DelayRange()
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
 class EmulatorSettings:
     """How ``endpointlab serve`` runs: where it listens, where it keeps state, which region."""
 
@@ -292,6 +319,7 @@ class EmulatorSettings:
     max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES
     model_unpack_timeout_s: float = DEFAULT_MODEL_UNPACK_TIMEOUT_S
     http: HttpLimits = field(default_factory=HttpLimits)
+    provisioning: ProvisioningOptions = field(default_factory=ProvisioningOptions)
 
     @classmethod
     def from_env(

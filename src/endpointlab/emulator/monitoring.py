@@ -4,7 +4,7 @@ CloudWatch answers on every protocol a current SDK may pick: awsJson 1.0 (``X-Am
 GraniteServiceVersion20100801.*``, what botocore sends), rpc-v2-cbor (``/service/
 GraniteServiceVersion20100801/operation/*``) and awsQuery (form posts signed for
 ``monitoring``). Prometheus scrapes unsigned ``GET /metrics``. The sampler measures the worker
-processes of every running real-time instance and every warm serverless instance.
+processes of every running instance each endpoint kind reports.
 """
 
 from __future__ import annotations
@@ -91,8 +91,7 @@ def _is_query(head: RequestHead) -> bool:
 
 def running_instances(registry: Registry, fleets: FleetManager) -> list[InstanceProcesses]:
     """Every running instance with its memory and its worker pids, as each variant's kind
-    reports them (real-time instances with their type's memory, warm serverless instances with
-    MemorySizeInMB)."""
+    reports them (``VariantRuntime.processes``)."""
     out: list[InstanceProcesses] = []
     for endpoint in registry.endpoints():
         fleet = fleets.get(endpoint.name)

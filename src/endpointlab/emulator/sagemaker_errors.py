@@ -31,7 +31,7 @@ class SageMakerError:
 # --- control plane (awsJson 1.1, service "sagemaker") ----------------------------------------
 # Every request SageMaker refuses as invalid, with the operation's own sentence.
 VALIDATION = SageMakerError("ValidationException", 400, "{message}")
-# An account quota (the serverless ones: control/quotas.py words the sentence).
+# An account quota (control/quotas.py words the sentence; the kinds name the quotas).
 RESOURCE_LIMIT_EXCEEDED = SageMakerError("ResourceLimitExceeded", 400, "{message}")
 # A tag ARN naming no resource (wording UNCONFIRMED, see control/tags.py).
 TAG_RESOURCE_NOT_FOUND = SageMakerError(
@@ -57,7 +57,7 @@ ENDPOINT_NOT_FOUND = SageMakerError(
 VARIANT_NOT_FOUND = SageMakerError(
     "ValidationError", 400, "Variant {variant} not found for this endpoint."
 )
-# What serverless endpoints answer (sagemaker-python-sdk issue 4271).
+# What an endpoint kind with 4 MB payloads answers (sagemaker-python-sdk issue 4271).
 OVERSIZE_BODY = SageMakerError("ValidationError", 400, "Request {request_id} has oversize body.")
 # UNCONFIRMED wording: the only captures of AWS refusing a large body date from the 5 MB limit
 # (2018: HTTP 413, no error type, "HTTP content length exceeded 5246976 bytes."); the emulator

@@ -43,6 +43,7 @@ from endpointlab.emulator.objects import (
     artifact_fetcher,
 )
 from endpointlab.emulator.objects.remote import s3_client
+from endpointlab.emulator.provisioning import Provisioning
 from endpointlab.emulator.services.s3 import S3Route
 from endpointlab.emulator.services.sagemaker import SageMakerService
 from endpointlab.emulator.services.sagemaker_runtime import EXTRA_HEADERS, SageMakerRuntimeService
@@ -55,9 +56,9 @@ from endpointlab.emulator.wire import (
     service_model,
 )
 from endpointlab.emulator.wire.rest_xml import RestXmlCodec
-from endpointlab.emulator.workers.host import WorkerHost
-from endpointlab.emulator.workers.memory_limit import MemoryLimits
-from endpointlab.emulator.workers.process_tree import become_subreaper, kill_descendants
+from endpointlab.emulator.workers.fork.host import WorkerHost
+from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
+from endpointlab.emulator.workers.fork.process_tree import become_subreaper, kill_descendants
 from endpointlab.models.artifact import ArtifactLimits
 
 log = logging.getLogger(__name__)
@@ -75,7 +76,7 @@ SHUTDOWN_LIMIT_S = 10.0
 
 class RuntimeCodec(RestJsonCodec):
     """The runtime's restJson codec, also writing the unmodeled headers a service puts under
-    ``EXTRA_HEADERS`` in its result (the serverless cold-start header)."""
+    ``EXTRA_HEADERS`` in its result (the cold-start header)."""
 
     def serialize(
         self, operation: Any, result: Mapping[str, Any], *, request_id: str | None = None
@@ -108,8 +109,9 @@ class Emulator:
         self.host = host or WorkerHost()
         self.memory_limits = MemoryLimits.detect()
         self.store = Store(data_dir / "state.sqlite3")
-        self.registry = Registry(self.store, settings.region, settings.serverless)
-        self.kinds = Kinds(KindContext(settings, self.host, self.memory_limits))
+        provisioning = Provisioning(settings.provisioning)
+        self.kinds = Kinds(KindContext(settings, self.host, self.memory_limits, provisioning))
+        self.registry = Registry(self.store, settings.region, self.kinds.quotas())
         self.fleets = FleetManager(self.kinds.build)
         # S3: the emulator's own buckets; artifacts and async outputs use them too, unless
         # --s3-endpoint names an external S3.
@@ -139,7 +141,7 @@ class Emulator:
         runtime = RuntimeCodec(
             service_model("sagemaker-runtime"),
             validation_code="ValidationError",
-            # The runtime service checks the payload size itself (6 MB, or 4 MB serverless).
+            # The runtime service checks the payload size itself (the endpoint kind's limit).
             unbounded=frozenset({"BodyBlob"}),
         )
         self.app = EmulatorApp(

@@ -1,25 +1,34 @@
 """The interface every endpoint kind implements, and what an invocation reports back.
 
 An endpoint kind (``EndpointKind``: real-time instances, serverless capacity...) says which
-variants it claims, its limits and how to build a running variant, a ``VariantRuntime``; the
-table of kinds is ``endpoints.kinds``. The control plane, the runtime service and monitoring
-only see these two interfaces, never a concrete kind.
+variants it claims, validates its part of the requests, states its limits and account quotas
+and builds a running variant, a ``VariantRuntime``; the table of kinds is ``endpoints.kinds``.
+The control plane, the runtime service and monitoring only see these two interfaces, never a
+concrete kind. The request rules' defaults are those of a kind that runs instances.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
 
 from endpointlab.config import EmulatorSettings
+from endpointlab.emulator.endpoints import instance_rules
 from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.metrics import InstanceProcesses
-from endpointlab.emulator.records import Variant, VariantState
-from endpointlab.emulator.workers.host import WorkerHost, WorkerStartError
-from endpointlab.emulator.workers.memory_limit import MemoryLimits
+from endpointlab.emulator.provisioning import Provisioning
+from endpointlab.emulator.records import (
+    Endpoint,
+    EndpointConfig,
+    Model,
+    Variant,
+    VariantState,
+)
+from endpointlab.emulator.workers.fork.host import WorkerHost, WorkerStartError
+from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
 from endpointlab.models.contract import InvocationRequest, InvocationResponse
 
 # FailureReason of an endpoint whose model cannot load (model_fn raises, the handler module does
@@ -97,7 +106,9 @@ class InvocationOutcome:
 
     ``response`` is None when the container gave no answer (timeout or a worker that died);
     ``failure`` then says which. ``cold_start_s`` is set when the request waited for a new
-    instance to start (ModelSetupTime); ``serverless`` when it ran on serverless capacity.
+    instance to start (the measured start and model load: ModelSetupTime), ``provisioning_s``
+    when it also waited a modelled provisioning delay (``serve --provisioning``), kept apart;
+    ``serverless`` when it ran on serverless capacity.
     """
 
     response: InvocationResponse | None
@@ -106,6 +117,7 @@ class InvocationOutcome:
     timed_out: bool = False
     cold_start_s: float | None = None
     serverless: ServerlessExecution | None = None
+    provisioning_s: float | None = None
 
 
 # One metric a kind publishes for a request: (name from metrics.catalogue, value, unit).
@@ -148,12 +160,28 @@ class VariantRuntime(Protocol):
 
 
 @dataclass(frozen=True)
+class AccountQuota:
+    """An account-level quota a kind's endpoints count against: its name as AWS words it in
+    ResourceLimitExceeded, its limit and unit. An endpoint claims an amount of it (``claims``)."""
+
+    name: str
+    limit: int
+    unit: str
+
+
+# What one variant claims of the account's quotas: quota name -> amount.
+QuotaClaims = Mapping[str, int]
+
+
+@dataclass(frozen=True)
 class KindContext:
-    """What every kind may use to build its variants: the settings and the shared processes."""
+    """What every kind may use to build its variants: the settings, the shared processes and
+    the provisioning-time model (every kind's modelled delays come from one, seeded once)."""
 
     settings: EmulatorSettings
     host: WorkerHost
     memory_limits: MemoryLimits
+    provisioning: Provisioning = field(default_factory=Provisioning)
 
 
 class EndpointKind(ABC):
@@ -188,3 +216,58 @@ class EndpointKind(ABC):
 
     def close(self) -> None:  # noqa: B027 (most kinds own nothing beyond their variants)
         """Release what the kind holds beyond its variants (after they stopped)."""
+
+    # The control plane's questions. Defaults: a kind that runs instances (InstanceType,
+    # InitialInstanceCount, DesiredInstanceCount) and counts against no account quota.
+
+    @staticmethod
+    def requested(variant: Mapping[str, Any], config: Mapping[str, Any]) -> bool:
+        """Whether a ProductionVariant of a CreateEndpointConfig request (``config``) asks for
+        this kind (the default kind takes what no other asks for)."""
+        return False
+
+    @staticmethod
+    def variant_from_request(params: Mapping[str, Any], model: Model) -> Variant:
+        """The variant a ProductionVariant of this kind describes (its ``model`` exists),
+        refused as SageMaker refuses it."""
+        return instance_rules.variant_from_request(params)
+
+    @staticmethod  # noqa: B027 (instance-based kinds refuse nothing more)
+    def check_config(variants: Sequence[Variant], params: Mapping[str, Any]) -> None:
+        """Refuse a CreateEndpointConfig request (``params``) with a variant of this kind among
+        ``variants`` if SageMaker refuses it (the variants are valid one by one)."""
+
+    @classmethod  # noqa: B027 (instance-based kinds refuse nothing more)
+    def check_update(cls, endpoint: Endpoint, config: EndpointConfig) -> None:
+        """Refuse UpdateEndpoint moving ``endpoint`` to ``config``, which has a variant of this
+        kind, if SageMaker refuses it."""
+
+    @staticmethod
+    def desired(state: VariantState, item: Mapping[str, Any]) -> VariantState:
+        """``state`` with the capacity one DesiredVariantsConfig item of
+        UpdateEndpointWeightsAndCapacities asks for (its DesiredWeight is applied already)."""
+        return instance_rules.desired(state, item)
+
+    @staticmethod
+    def retained(variant: Variant, state: VariantState, properties: frozenset[str]) -> Variant:
+        """``variant`` of a new deployment keeping the live ``properties`` (DesiredWeight is
+        the control plane's; DesiredInstanceCount, ServerlessConfig) of ``state``."""
+        if "DesiredInstanceCount" not in properties:
+            return variant
+        count = state.desired_instance_count or variant.initial_instance_count
+        return replace(variant, initial_instance_count=count)
+
+    @staticmethod
+    def claims_on_quotas(variant: Variant | VariantState) -> QuotaClaims:
+        """What a variant of a config, or as it runs (with the capacity an update in progress
+        is bringing), claims of the account's quotas."""
+        return {}
+
+    @staticmethod
+    def update_claims(state: VariantState) -> QuotaClaims:
+        """What the capacity update in progress on ``state`` claims (nothing when none is)."""
+        return {}
+
+    def quotas(self) -> Sequence[AccountQuota]:
+        """The account quotas this kind's endpoints count against, in the order checked."""
+        return ()

@@ -7,9 +7,11 @@ serverless CPU-quota mechanism it detects once) and is the factory ``FleetManage
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
 from endpointlab.emulator.endpoints.base import (
+    AccountQuota,
     EndpointKind,
     KindContext,
     ModelPackage,
@@ -33,6 +35,11 @@ def named(name: str) -> type[EndpointKind]:
     return next((kind for kind in KINDS if kind.name == name), DEFAULT)
 
 
+def requested(variant: Mapping[str, Any], config: Mapping[str, Any]) -> type[EndpointKind]:
+    """The kind a ProductionVariant of a CreateEndpointConfig request (``config``) asks for."""
+    return next((kind for kind in KINDS if kind.requested(variant, config)), DEFAULT)
+
+
 def strictest(variants: Iterable[Variant | VariantState]) -> type[EndpointKind]:
     """The kind whose payload limit binds a request to an endpoint with ``variants`` (checked
     before a variant is chosen): the smallest limit among them."""
@@ -48,6 +55,10 @@ class Kinds:
 
     def build(self, variant: Variant, package: ModelPackage) -> VariantRuntime:
         return self._kinds[kind_of(variant)].build(variant, package)
+
+    def quotas(self) -> Sequence[AccountQuota]:
+        """Every kind's account quotas, in the order they are checked."""
+        return [quota for kind in self._kinds.values() for quota in kind.quotas()]
 
     def close(self) -> None:
         """Release what each kind holds (after every variant stopped)."""

@@ -35,6 +35,12 @@ SERVERLESS_PROVISIONED_CONCURRENCY_SPILLOVER_INVOCATIONS = (
     "ServerlessProvisionedConcurrencySpilloverInvocations"
 )
 
+# The emulator's own metrics, in a namespace of their own (AWS publishes no such metric): the
+# modelled provisioning delay a cold start waited (``serve --provisioning``), kept apart from
+# ModelSetupTime, which stays the measured start and model load.
+EMULATOR_NAMESPACE = "Endpointlab"
+PROVISIONING_DELAY = "ProvisioningDelay"
+
 UNIT_NONE = "None"
 UNIT_COUNT = "Count"
 UNIT_MICROSECONDS = "Microseconds"

@@ -30,7 +30,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from endpointlab.emulator.workers.cgroup_v1 import PREFIX, writable_parent
+from endpointlab.emulator.workers.fork.cgroup_v1 import PREFIX, writable_parent
 
 log = logging.getLogger(__name__)
 

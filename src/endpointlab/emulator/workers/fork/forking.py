@@ -18,8 +18,8 @@ import sys
 import threading
 import weakref
 
-from endpointlab.emulator.workers.process_tree import kill_descendants
-from endpointlab.emulator.workers.zygote import EXIT_CODE, PID
+from endpointlab.emulator.workers.fork.process_tree import kill_descendants
+from endpointlab.emulator.workers.fork.zygote import EXIT_CODE, PID
 
 THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 UNKNOWN_EXIT = 255  # the fork server died before it could report the exit code
@@ -128,7 +128,7 @@ class ForkServer:
         # larger CPU share raises its own limit (framed_child). No OpenMP team is ever started in
         # the fork server, so a worker can start one.
         environment.update(dict.fromkeys(THREAD_VARIABLES, "1"))
-        code = f"from endpointlab.emulator.workers.zygote import main; main({theirs.fileno()})"
+        code = f"from endpointlab.emulator.workers.fork.zygote import main; main({theirs.fileno()})"
         try:
             self._process = subprocess.Popen(
                 [sys.executable, "-c", code],

@@ -30,9 +30,9 @@ import sys
 import traceback
 from typing import NoReturn
 
-from endpointlab.emulator.workers.framed_child import serve_spawned
-from endpointlab.emulator.workers.process_tree import become_subreaper, kill_descendants
-from endpointlab.emulator.workers.warmup import preload, warm_up
+from endpointlab.emulator.workers.fork.framed_child import serve_spawned
+from endpointlab.emulator.workers.fork.process_tree import become_subreaper, kill_descendants
+from endpointlab.emulator.workers.fork.warmup import preload, warm_up
 
 PID = struct.Struct("=q")  # the reply: the child's pid, or -errno if it could not fork
 EXIT_CODE = struct.Struct("=q")  # written on a child's status pipe when it has been reaped

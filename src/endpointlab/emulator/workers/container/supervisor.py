@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from multiprocessing.connection import Connection, wait
 from types import FrameType
 
-from endpointlab.emulator.workers.messages import LoadFailed, Ready, Retiring
-from endpointlab.emulator.workers.process import (
+from endpointlab.emulator.workers.container.messages import LoadFailed, Ready, Retiring
+from endpointlab.emulator.workers.container.process import (
     Closable,
     WorkerProcess,
     WorkerStatus,

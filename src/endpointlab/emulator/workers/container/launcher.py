@@ -1,4 +1,4 @@
-"""Run a container as a real subprocess (``python -m endpointlab.emulator.workers``) and stop it.
+"""Run a container as a subprocess (``python -m endpointlab.emulator.workers.container``), stop it.
 
 For tests, benchmarks and demos: start it with a full environment (SAGEMAKER_* included), wait for
 the line that names its URL, find its worker processes, and stop it with SIGTERM (then SIGKILL).
@@ -19,7 +19,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO
 
-from endpointlab.emulator.workers.measure import child_pids
+from endpointlab.emulator.workers.container.measure import child_pids
 
 _READY = re.compile(r" at (http://\S+)")
 
@@ -40,7 +40,7 @@ class ContainerProcess:
         python: str = sys.executable,
     ) -> None:
         self.archive = archive
-        self._command = [python, "-m", "endpointlab.emulator.workers", str(archive)]
+        self._command = [python, "-m", "endpointlab.emulator.workers.container", str(archive)]
         self._env = dict(env) if env is not None else None
         self._cpus = cpus
         self._process: subprocess.Popen[str] | None = None

@@ -21,7 +21,7 @@ import uvicorn.lifespan.off
 import uvicorn.protocols.http.httptools_impl
 import uvloop
 
-from endpointlab.emulator.workers.invoker import Invoker, container_error
+from endpointlab.emulator.workers.container.invoker import Invoker, container_error
 from endpointlab.models.contract import InvocationRequest, InvocationResponse
 
 if TYPE_CHECKING:

@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 from endpointlab.config import DEFAULT_STARTUP_TIMEOUT_S, ContainerSettings, SettingsError
-from endpointlab.emulator.workers.process import WorkerTarget
-from endpointlab.emulator.workers.supervisor import (
+from endpointlab.emulator.workers.container.process import WorkerTarget
+from endpointlab.emulator.workers.container.supervisor import (
     Supervisor,
     SupervisorOptions,
     WorkerInfo,
@@ -98,8 +98,8 @@ def _http_worker(
     model_dir: Path, settings: ContainerSettings, sock: socket.socket, late: bool, max_payload: int
 ) -> WorkerTarget:
     """What each forked worker runs: load the model from ``model_dir``, serve HTTP on ``sock``."""
-    from endpointlab.emulator.workers.child import ModelSpec, http_model_worker
-    from endpointlab.emulator.workers.http import HttpOptions
+    from endpointlab.emulator.workers.container.child import ModelSpec, http_model_worker
+    from endpointlab.emulator.workers.container.http import HttpOptions
 
     spec = ModelSpec(model_dir, dict(settings.environment), settings.threads_per_worker, late)
     options = HttpOptions(

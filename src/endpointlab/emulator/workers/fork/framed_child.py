@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from endpointlab.emulator.workers.frames import (
+from endpointlab.emulator.workers.fork.frames import (
     KIND_FAILED,
     KIND_READY,
     LENGTH,
@@ -34,7 +34,7 @@ from endpointlab.emulator.workers.frames import (
     encode_reply,
     encode_status,
 )
-from endpointlab.emulator.workers.logfile import append_log
+from endpointlab.emulator.workers.fork.logfile import append_log
 from endpointlab.models.contract import InferenceHandler, format_traceback, load_handler
 
 _PR_SET_PDEATHSIG = 1

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import cast
 
-from endpointlab.emulator.workers.forking import ForkedProcess, ForkServer, ForkServerError
-from endpointlab.emulator.workers.framed_child import WorkerSpec, encode_spec
-from endpointlab.emulator.workers.frames import (
+from endpointlab.emulator.workers.fork.forking import ForkedProcess, ForkServer, ForkServerError
+from endpointlab.emulator.workers.fork.framed_child import WorkerSpec, encode_spec
+from endpointlab.emulator.workers.fork.frames import (
     KIND_FAILED,
     KIND_READY,
     LENGTH,
@@ -35,7 +35,7 @@ from endpointlab.emulator.workers.frames import (
     frame_kind,
     status_text,
 )
-from endpointlab.emulator.workers.logfile import append_log
+from endpointlab.emulator.workers.fork.logfile import append_log
 from endpointlab.models.contract import InvocationRequest
 
 

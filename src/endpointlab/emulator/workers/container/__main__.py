@@ -1,4 +1,4 @@
-"""``python -m endpointlab.emulator.workers MODEL_TAR_GZ``: one container, configured like one.
+"""``python -m endpointlab.emulator.workers.container MODEL_TAR_GZ``: one container, as configured.
 
 Settings come from the SAGEMAKER_* environment variables a real container reads
 (SAGEMAKER_BIND_TO_PORT, SAGEMAKER_MODEL_SERVER_WORKERS, SAGEMAKER_MODEL_SERVER_TIMEOUT, ...);
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from endpointlab.config import ContainerSettings, SettingsError
-from endpointlab.emulator.workers.container import run_container
+from endpointlab.emulator.workers.container.run import run_container
 from endpointlab.models.errors import ArtifactError
 
 USAGE_ERROR = 2
@@ -22,7 +22,9 @@ USAGE_ERROR = 2
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if len(args) != 1:
-        print("usage: python -m endpointlab.emulator.workers MODEL_TAR_GZ", file=sys.stderr)
+        print(
+            "usage: python -m endpointlab.emulator.workers.container MODEL_TAR_GZ", file=sys.stderr
+        )
         return USAGE_ERROR
     logging.basicConfig(
         level=logging.INFO,

@@ -1,7 +1,8 @@
 """Hold a worker process to a share of the CPUs with the cgroup v1 ``cpu`` controller, if it can.
 
 ``CpuQuotas.detect()`` finds the emulator's own group in the ``cpu`` hierarchy; ``limit(pid,
-cpus)`` puts one process in a new group beside it (``endpointlab-<emulator pid>-<n>``) whose CFS
+cpus)`` puts one process in a new group beside it (``endpointlab-<emulator pid>-c<token>-<n>``,
+the token drawn per ``CpuQuotas``, so two emulators in one process never share a group) whose CFS
 quota is ``cpus`` periods per period, so it never runs faster than ``cpus`` cores on average and,
 under contention, weighs what a process would. Where that is impossible (not Linux, not root,
 cgroup v2 only, controller not mounted) ``detect`` returns quotas that do nothing and whose
@@ -14,10 +15,11 @@ import contextlib
 import itertools
 import logging
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
-from endpointlab.emulator.workers.cgroup_v1 import PREFIX, writable_parent
+from endpointlab.emulator.workers.fork.cgroup_v1 import PREFIX, writable_parent
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +49,7 @@ class CpuQuotas:
 
     def __init__(self, parent: Path | None) -> None:
         self._parent = parent
-        self._prefix = f"{PREFIX}{os.getpid()}-"
+        self._prefix = f"{PREFIX}{os.getpid()}-c{secrets.token_hex(4)}-"
         self._numbers = itertools.count(1)  # limit() runs in several threads at once
 
     @property

@@ -20,7 +20,7 @@ from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 from typing import Protocol
 
-from endpointlab.emulator.workers.messages import (
+from endpointlab.emulator.workers.container.messages import (
     ChildMessage,
     LoadFailed,
     Ping,

@@ -27,7 +27,7 @@ PRELOAD = (
     "onnxruntime",
     "threadpoolctl",
     "endpointlab.models.contract",
-    "endpointlab.emulator.workers.framed_child",
+    "endpointlab.emulator.workers.fork.framed_child",
 )
 # One row of the warm-up model's features, in each request format the codecs decode.
 _FEATURES = 4

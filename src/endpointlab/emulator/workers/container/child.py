@@ -21,9 +21,9 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from endpointlab.emulator.workers.http import HttpOptions, HttpServer, run_event_loop
-from endpointlab.emulator.workers.invoker import Invoker
-from endpointlab.emulator.workers.messages import (
+from endpointlab.emulator.workers.container.http import HttpOptions, HttpServer, run_event_loop
+from endpointlab.emulator.workers.container.invoker import Invoker
+from endpointlab.emulator.workers.container.messages import (
     ChildMessage,
     LoadFailed,
     Ping,
