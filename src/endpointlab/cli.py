@@ -183,6 +183,15 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
     help="Open connections at most; a request on a connection past the cap is answered 503. "
     "Default: 1000.",
 )
+@click.option(
+    "--scaling-clock",
+    type=float,
+    default=None,
+    metavar="FACTOR",
+    help="Run autoscaling's clock FACTOR times faster than AWS: alarm periods, cooldowns and "
+    "evaluation (60: an AWS minute per second; periods stay at least 1 s). Latencies are "
+    "measured as always. Default: 1.",
+)
 def serve(
     host: str,
     allow_unauthenticated_remote: bool,
@@ -204,6 +213,7 @@ def serve(
     body_timeout: str | None,
     keep_alive: str | None,
     max_connections: int | None,
+    scaling_clock: float | None,
 ) -> None:
     """Run the SageMaker-compatible emulator on one port.
 
@@ -242,6 +252,7 @@ def serve(
                 max_connections=max_connections,
             ),
             allow_unauthenticated_remote=allow_unauthenticated_remote,
+            scaling_clock=scaling_clock,
         )
     except SettingsError as exc:
         _fail(str(exc))

@@ -292,6 +292,9 @@ class EmulatorSettings:
     max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES
     model_unpack_timeout_s: float = DEFAULT_MODEL_UNPACK_TIMEOUT_S
     http: HttpLimits = field(default_factory=HttpLimits)
+    # How many times faster than AWS alarm periods, cooldowns and evaluation run
+    # (``serve --scaling-clock``); 1 is AWS's pace.
+    scaling_clock: float = 1.0
 
     @classmethod
     def from_env(
@@ -311,6 +314,7 @@ class EmulatorSettings:
         model_unpack_timeout: str | None = None,
         http: HttpLimits | None = None,
         allow_unauthenticated_remote: bool = False,
+        scaling_clock: float | None = None,
     ) -> EmulatorSettings:
         """Flags win; then ENDPOINTLAB_DATA_DIR / AWS_DEFAULT_REGION / ENDPOINTLAB_S3_ENDPOINT;
         then defaults. Without ``auth_file`` only a loopback host is accepted, unless
@@ -327,6 +331,10 @@ class EmulatorSettings:
             raise SettingsError(f"port {resolved_port} is out of range 0-65535")
         directory = data_dir or Path(env.get("ENDPOINTLAB_DATA_DIR") or ".endpointlab")
         chosen_region = region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        if scaling_clock is not None and not (1 <= scaling_clock <= 3600):
+            raise SettingsError(
+                f"--scaling-clock must be between 1 and 3600, got {scaling_clock:g}"
+            )
         return cls(
             host=host,
             port=resolved_port,
@@ -350,6 +358,7 @@ class EmulatorSettings:
                 else parse_duration(model_unpack_timeout)
             ),
             http=http or HttpLimits(),
+            scaling_clock=1.0 if scaling_clock is None else scaling_clock,
         )
 
 
