@@ -189,7 +189,8 @@ class AlarmBook:
                 now=now,
             )
             alarm.last_value = newest_value(points)
-            if verdict.state is not None and verdict.state is not alarm.state:
+            changed = verdict.state is not alarm.state or alarm.reason == INITIAL_REASON
+            if verdict.state is not None and changed:
                 self._move(alarm, verdict, datetime.fromtimestamp(now, UTC))
             every = self._clock.seconds(60)
             repeat = alarm.last_action_at is None or now - alarm.last_action_at >= every

@@ -211,6 +211,10 @@ class Autoscaler:
         self._resources.record(activity)
         return activity
 
+    def settle(self) -> None:
+        """Complete the activities whose capacity change has finished (before they are read)."""
+        self._finish_activities(self._wall())
+
     def _finish_activities(self, now: float) -> None:
         for activity in self._resources.activities:
             if activity.status != "InProgress":

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from typing import Any
 
 from endpointlab.emulator.autoscaling.policies import clamp
 from endpointlab.emulator.autoscaling.resources import ScalingResources
@@ -25,7 +25,6 @@ from endpointlab.emulator.errors import ServiceError
 
 Params = Mapping[str, Any]
 Result = dict[str, Any]
-T = TypeVar("T")
 PAGE = 50
 
 
@@ -108,6 +107,7 @@ class ApplicationAutoScalingService:
         return {}
 
     def describe_scaling_activities(self, params: Params) -> Result:
+        self._scaler.settle()
         resource, dimension = params.get("ResourceId"), params.get("ScalableDimension")
         chosen = [
             _activity(a)
