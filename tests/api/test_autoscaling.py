@@ -149,7 +149,7 @@ def test_a_realtime_variant_scales_out_under_load_and_back_in(
             seen = wait_for(updating)
             assert seen == ("Updating", 1, 3)  # ceil(1 x 25 / 5), at most MaxCapacity
             assert wait_for(lambda: variant() == ("InService", 3, 3))
-            load.rate = 2.0  # well under 90% of the target on three instances
+            load.rate = 3.0  # well under 90% of the target on three instances, never over it on one
             assert wait_for(lambda: variant() == ("InService", 1, 1), timeout=60)
         finally:
             load.stop()
@@ -253,6 +253,7 @@ def test_registration_rules_and_errors(clients: dict[str, Any], probe: Path) -> 
         assert described["PolicyARN"] == put["PolicyARN"]
         assert described["TargetTrackingScalingPolicyConfiguration"]["TargetValue"] == 70.0
         assert put["PolicyARN"].endswith(f":resource/sagemaker/{resource(endpoint)}:policyName/p")
+        check_custom_metric_alarms(clients, policy, endpoint)
         aas.delete_scaling_policy(**key, ScalableDimension=INSTANCES, PolicyName="p")
         with pytest.raises(ClientError) as caught:
             aas.delete_scaling_policy(**key, ScalableDimension=INSTANCES, PolicyName="p")
@@ -263,6 +264,36 @@ def test_registration_rules_and_errors(clients: dict[str, Any], probe: Path) -> 
         assert error_of(caught)["Code"] == "ObjectNotFoundException"
     finally:
         deployer.cleanup()
+
+
+def check_custom_metric_alarms(
+    clients: dict[str, Any], policy: dict[str, Any], endpoint: str
+) -> None:
+    """A target-tracking policy on a custom metric (the async recipe's) watches that metric."""
+    aas = clients["application-autoscaling"]
+    backlog = {  # the async recipe's metric: any recorded metric will do
+        "TargetValue": 5.0,
+        "CustomizedMetricSpecification": {
+            "MetricName": "ApproximateBacklogSizePerInstance",
+            "Namespace": "AWS/SageMaker",
+            "Dimensions": [{"Name": "EndpointName", "Value": endpoint}],
+            "Statistic": "Average",
+        },
+    }
+    custom = aas.put_scaling_policy(
+        **{
+            **policy,
+            "PolicyName": "backlog",
+            "TargetTrackingScalingPolicyConfiguration": backlog,
+        }
+    )
+    names = [alarm["AlarmName"] for alarm in custom["Alarms"]]
+    watched = clients["cloudwatch"].describe_alarms(AlarmNames=names)["MetricAlarms"]
+    assert {(a["MetricName"], a["Statistic"], a["Threshold"]) for a in watched} == {
+        ("ApproximateBacklogSizePerInstance", "Average", 5.0),
+        ("ApproximateBacklogSizePerInstance", "Average", 4.5),
+    }
+    assert all(a["Dimensions"] == [{"Name": "EndpointName", "Value": endpoint}] for a in watched)
 
 
 def test_step_scaling_on_an_alarm_sets_provisioned_concurrency(
