@@ -147,9 +147,11 @@ def test_a_realtime_variant_scales_out_under_load_and_back_in(
                 return state if state[0] == "Updating" else None
 
             seen = wait_for(updating)
+            # The load drops once the decision is made: 3 per second is well under 90% of the
+            # target on three instances, and never over it on one.
+            load.rate = 3.0
             assert seen == ("Updating", 1, 3)  # ceil(1 x 25 / 5), at most MaxCapacity
             assert wait_for(lambda: variant() == ("InService", 3, 3))
-            load.rate = 3.0  # well under 90% of the target on three instances, never over it on one
             assert wait_for(lambda: variant() == ("InService", 1, 1), timeout=60)
         finally:
             load.stop()
