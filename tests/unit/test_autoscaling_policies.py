@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from endpointlab.emulator.autoscaling.policies import (
     AdjustmentType,
+    Cooldowns,
     Proposal,
     Step,
     StepConfig,
@@ -11,7 +12,9 @@ from endpointlab.emulator.autoscaling.policies import (
     combine,
     in_cooldown,
     step_capacity,
+    step_decision,
     tracking_capacity,
+    tracking_decision,
 )
 
 STEPS = (Step(None, 0.0, -1), Step(0.0, 10.0, 1), Step(10.0, None, 3))
@@ -67,3 +70,32 @@ def test_clamp_and_cooldown() -> None:
     assert in_cooldown(100.0, 300.0, 399.0)
     assert not in_cooldown(100.0, 300.0, 400.0)
     assert not in_cooldown(None, 300.0, 0.0)
+
+
+def test_a_step_scale_out_cooldown_counts_the_capacity_it_added() -> None:
+    plus_two = StepConfig(AdjustmentType.CHANGE, (Step(0.0, None, 2),))
+    after_out = Cooldowns(last_out_end=1000.0, out_base=1)
+    # Still in ALARM 60 s after going 1 -> 3: the step applies to 1 again, so nothing more...
+    assert step_decision(plus_two, 3, 5.0, after_out, 300.0, 1060.0) == 3
+    # ...until the cooldown is over.
+    assert step_decision(plus_two, 3, 5.0, after_out, 300.0, 1300.0) == 5
+    minus_one = StepConfig(AdjustmentType.CHANGE, (Step(None, 0.0, -1),))
+    after_in = Cooldowns(last_in_end=1000.0)
+    assert step_decision(minus_one, 3, -2.0, after_in, 300.0, 1100.0) is None
+    assert step_decision(minus_one, 3, -2.0, after_in, 300.0, 1300.0) == 2
+    assert step_decision(minus_one, 3, -2.0, after_out, 300.0, 1100.0) == 2  # out does not block in
+
+
+def test_target_tracking_decisions() -> None:
+    def decide(current: int, metric: float, *, low: bool, cooldowns: Cooldowns) -> int | None:
+        return tracking_decision(
+            current, metric, 5.0, scale_in=low, cooldowns=cooldowns,
+            scale_in_cooldown_s=300.0, now=100.0,
+        )  # fmt: skip
+
+    calm = Cooldowns()
+    assert decide(2, 20.0, low=False, cooldowns=calm) == 8
+    assert decide(2, 1.0, low=False, cooldowns=calm) == 2  # AlarmHigh never scales in
+    assert decide(4, 1.0, low=True, cooldowns=calm) == 1
+    assert decide(4, 9.0, low=True, cooldowns=calm) == 4  # AlarmLow never scales out
+    assert decide(4, 1.0, low=True, cooldowns=Cooldowns(last_in_end=0.0)) is None

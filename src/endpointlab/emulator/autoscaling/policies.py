@@ -114,3 +114,51 @@ class Cooldowns:
 
 def in_cooldown(end: float | None, cooldown_s: float, now: float) -> bool:
     return end is not None and now < end + cooldown_s
+
+
+def step_decision(
+    config: StepConfig,
+    current: int,
+    breach: float,
+    cooldowns: Cooldowns,
+    cooldown_s: float,
+    now: float,
+) -> int | None:
+    """What a triggered step policy asks for at ``now``: during a scale-out's cooldown the
+    capacity it added counts toward the next scale-out (the step applies to the capacity it
+    started from), and no scale-in happens during a scale-in's cooldown."""
+    capacity = step_capacity(config, current, breach)
+    if capacity is None:
+        return None
+    if capacity < current:
+        return None if in_cooldown(cooldowns.last_in_end, cooldown_s, now) else capacity
+    base = cooldowns.out_base
+    if (
+        capacity > current
+        and base is not None
+        and in_cooldown(cooldowns.last_out_end, cooldown_s, now)
+    ):
+        return max(current, step_capacity(config, base, breach) or current)
+    return capacity
+
+
+def tracking_decision(
+    current: int,
+    metric: float,
+    target: float,
+    *,
+    scale_in: bool,
+    cooldowns: Cooldowns,
+    scale_in_cooldown_s: float,
+    now: float,
+) -> int | None:
+    """What a target-tracking policy asks for when its AlarmHigh (``scale_in`` False) or
+    AlarmLow is in ALARM: never less from AlarmHigh, never more from AlarmLow, and no scale-in
+    during a scale-in's cooldown. A scale-out during a scale-out's cooldown happens only if it
+    is larger, which a capacity computed from the current one always is."""
+    capacity = tracking_capacity(current, metric, target)
+    if not scale_in:
+        return max(capacity, current)
+    if in_cooldown(cooldowns.last_in_end, scale_in_cooldown_s, now):
+        return None
+    return min(capacity, current)

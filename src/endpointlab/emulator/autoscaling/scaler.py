@@ -25,9 +25,8 @@ from endpointlab.emulator.autoscaling.policies import (
     Proposal,
     clamp,
     combine,
-    in_cooldown,
-    step_capacity,
-    tracking_capacity,
+    step_decision,
+    tracking_decision,
 )
 from endpointlab.emulator.autoscaling.resources import ScalingResources
 from endpointlab.emulator.autoscaling.targets import Activity, ScalingPolicy, TargetKey
@@ -120,30 +119,25 @@ class Autoscaler:
             # SetAlarmState without data: the breach is taken at the threshold.
             breach = 0.0 if value is None else value - alarm.definition.rule.threshold
             cooldown = self._clock.seconds(policy.cooldown_s)
-            cooling_out = in_cooldown(cooldowns.last_out_end, cooldown, now)
-            # During a scale-out's cooldown the capacity it added counts toward the next one.
-            base = cooldowns.out_base if cooling_out and cooldowns.out_base is not None else current
-            capacity = step_capacity(policy.step, base, breach)
-            if capacity is None:
-                return None
-            if capacity < current and in_cooldown(cooldowns.last_in_end, cooldown, now):
-                return None
-            return Proposal(policy.name, capacity, cause)
+            capacity = step_decision(policy.step, current, breach, cooldowns, cooldown, now)
+            return None if capacity is None else Proposal(policy.name, capacity, cause)
         tracking = policy.tracking
         assert tracking is not None
-        value = alarm.last_value
-        if value is None or alarm.state is not AlarmState.ALARM:
+        if alarm.last_value is None or alarm.state is not AlarmState.ALARM:
             return None
-        capacity = tracking_capacity(current, value, tracking.target)
         low = alarm.definition.rule.comparison.value.startswith("Less")
-        if low:
-            cooldown = self._clock.seconds(tracking.scale_in_cooldown_s)
-            if tracking.disable_scale_in or in_cooldown(cooldowns.last_in_end, cooldown, now):
-                return None
-            capacity = min(capacity, current)
-        else:
-            capacity = max(capacity, current)
-        return Proposal(policy.name, capacity, cause, tracking=True)
+        if low and tracking.disable_scale_in:
+            return None
+        capacity = tracking_decision(
+            current,
+            alarm.last_value,
+            tracking.target,
+            scale_in=low,
+            cooldowns=cooldowns,
+            scale_in_cooldown_s=self._clock.seconds(tracking.scale_in_cooldown_s),
+            now=now,
+        )
+        return None if capacity is None else Proposal(policy.name, capacity, cause, tracking=True)
 
     def _voters(self, key: TargetKey) -> dict[str, ScalingPolicy]:
         """The target-tracking policies of ``key`` that may scale in (all must agree)."""
