@@ -69,7 +69,7 @@ class CloudWatchAlarms:
     def set_alarm_state(self, params: Mapping[str, Any]) -> dict[str, Any]:
         name = params["AlarmName"]
         if self._book.get(name) is None:  # UNCONFIRMED wording
-            raise ServiceError("ResourceNotFound", f"Alarm {name} not found", status=404)
+            raise ServiceError("ResourceNotFound", f"Alarm {name} does not exist.", status=404)
         data = params.get("StateReasonData")
         if data is not None:
             try:
