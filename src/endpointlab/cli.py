@@ -192,6 +192,13 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
     "evaluation (60: an AWS minute per second; periods stay at least 1 s). Latencies are "
     "measured as always. Default: 1.",
 )
+@click.option(
+    "--target-tracking-alarms",
+    default=None,
+    metavar="HIGH,LOW,RATIO",
+    help="How target tracking sets its alarms: AlarmHigh above the target for HIGH periods, "
+    "AlarmLow below RATIO x target for LOW periods (AWS's, as observed: 3,15,0.9).",
+)
 def serve(
     host: str,
     allow_unauthenticated_remote: bool,
@@ -214,6 +221,7 @@ def serve(
     keep_alive: str | None,
     max_connections: int | None,
     scaling_clock: float | None,
+    target_tracking_alarms: str | None,
 ) -> None:
     """Run the SageMaker-compatible emulator on one port.
 
@@ -253,6 +261,7 @@ def serve(
             ),
             allow_unauthenticated_remote=allow_unauthenticated_remote,
             scaling_clock=scaling_clock,
+            tracking_alarms=target_tracking_alarms,
         )
     except SettingsError as exc:
         _fail(str(exc))

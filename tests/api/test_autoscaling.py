@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from endpointlab.config import EmulatorSettings
+from endpointlab.config import EmulatorSettings, TrackingAlarms
 from tests.api.serverless_support import ServerlessDeployer
 from tests.api.support import (
     Deployer,
@@ -357,7 +357,11 @@ def test_step_scaling_on_an_alarm_sets_provisioned_concurrency(
 def test_targets_policies_alarms_and_activities_survive_a_restart(
     tmp_path: Path, probe: Path
 ) -> None:
-    settings = EmulatorSettings(port=0, data_dir=tmp_path / "data", scaling_clock=SCALING_CLOCK)
+    # Target tracking's alarm settings are AWS's as observed (UNCONFIRMED), so configurable.
+    alarms = TrackingAlarms(high_periods=2, low_periods=5, low_ratio=0.8)
+    settings = EmulatorSettings(
+        port=0, data_dir=tmp_path / "data", scaling_clock=SCALING_CLOCK, tracking_alarms=alarms
+    )
     first = EmulatorThread(settings)
     url = first.start()
     try:
@@ -398,7 +402,8 @@ def test_targets_policies_alarms_and_activities_survive_a_restart(
             if isinstance(answer, dict):
                 answer.pop("ResponseMetadata")
                 after[name].pop("ResponseMetadata")
-        assert len(before["alarms"]) == 1  # AlarmHigh only: DisableScaleIn
+        [high] = before["alarms"]  # AlarmHigh only: DisableScaleIn
+        assert (high["EvaluationPeriods"], high["DatapointsToAlarm"]) == (2, 2)
         assert after == before
     finally:
         second.stop()

@@ -1,5 +1,6 @@
-"""The scaling clock (``serve --scaling-clock``, config.py and autoscaling/clock.py): AWS's pace
-by default, compressed periods that stay whole seconds, and a one-line refusal of bad factors."""
+"""The scaling settings (config.py, autoscaling/clock.py): ``serve --scaling-clock`` (AWS's pace
+by default, compressed periods that stay whole seconds) and ``--target-tracking-alarms``
+(AWS's observed 3, 15 and 90% by default), with one-line refusals of bad values."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from endpointlab.cli import main
-from endpointlab.config import EmulatorSettings, SettingsError
+from endpointlab.config import EmulatorSettings, SettingsError, TrackingAlarms
 from endpointlab.emulator.autoscaling.clock import ScalingClock
 
 
@@ -31,3 +32,15 @@ def test_serve_refuses_a_bad_factor_in_one_line() -> None:
     assert result.output.strip().splitlines() == [
         "endpointlab: error: --scaling-clock must be between 1 and 3600, got 0"
     ]
+
+
+def test_target_tracking_alarms_default_to_aws_and_follow_the_flag() -> None:
+    assert EmulatorSettings.from_env({}).tracking_alarms == TrackingAlarms(3, 15, 0.9)
+    chosen = EmulatorSettings.from_env({}, tracking_alarms="2, 5, 0.8").tracking_alarms
+    assert chosen == TrackingAlarms(2, 5, 0.8)
+
+
+@pytest.mark.parametrize("text", ["3,15", "a,b,c", "0,15,0.9", "3,15,1.5", "3,15,0.9,1"])
+def test_bad_target_tracking_alarms_are_refused(text: str) -> None:
+    with pytest.raises(SettingsError, match="--target-tracking-alarms"):
+        TrackingAlarms.parse(text)

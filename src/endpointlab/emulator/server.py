@@ -143,7 +143,9 @@ class Emulator:
             lambda: running_instances(self.registry, self.fleets),
             alarms=self._alarm_operations,
         )
-        self.scaling = ScalingResources(self.registry, self.alarms, self.store, settings.region)
+        self.scaling = ScalingResources(
+            self.registry, self.alarms, self.store, settings.region, settings.tracking_alarms
+        )
         self.autoscaler = Autoscaler(self.lifecycle, self.alarms, self.scaling, self.scaling_clock)
         self._scaler_task: asyncio.Task[None] | None = None
         autoscaling = JsonRpcCodec(service_model("application-autoscaling"))

@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from endpointlab.config import TrackingAlarms
 from endpointlab.emulator.autoscaling.book import AlarmBook, AlarmDefinition, Documents
 from endpointlab.emulator.autoscaling.targets import (
     NAMESPACE,
@@ -40,11 +41,6 @@ TARGET_KIND = "scalable-target"
 POLICY_KIND = "scaling-policy"
 ACTIVITY_KIND = "scaling-activity"
 MAX_ACTIVITIES = 1000  # per account, newest kept (AWS keeps six weeks)
-# Target tracking's alarms as AAS sets them (facts §7.4, UNCONFIRMED beyond common
-# observation): AlarmHigh above the target for 3 of 3 periods, AlarmLow below 90% of it for
-# 15 of 15.
-HIGH = ("AlarmHigh", "GreaterThanThreshold", 3, 1.0)
-LOW = ("AlarmLow", "LessThanThreshold", 15, 0.9)
 
 
 class ScalingResources:
@@ -56,9 +52,12 @@ class ScalingResources:
         book: AlarmBook,
         documents: Documents,
         region: str,
+        tracking_alarms: TrackingAlarms | None = None,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        """``tracking_alarms``: how target tracking sets its alarms (facts §7.4)."""
         self.registry = registry
+        self._tracking_alarms = tracking_alarms or TrackingAlarms()
         self.book = book
         self._documents = documents
         self._region = region
@@ -209,9 +208,13 @@ class ScalingResources:
         stem = f"TargetTracking-{policy.key[1]}-"
         kept = {name.removeprefix(stem).split("-", 1)[0]: name for name, _ in policy.alarms}
         owned = []
-        for label, comparison, periods, factor in (HIGH, LOW):
+        settings = self._tracking_alarms
+        for label, comparison, periods, factor in (
+            ("AlarmHigh", "GreaterThanThreshold", settings.high_periods, 1.0),
+            ("AlarmLow", "LessThanThreshold", settings.low_periods, settings.low_ratio),
+        ):
             name = kept.pop(label, None) or f"{stem}{label}-{uuid.uuid4()}"
-            if label == LOW[0] and config.disable_scale_in:
+            if label == "AlarmLow" and config.disable_scale_in:
                 self.book.delete([name])
                 continue
             metric = config.metric
