@@ -206,6 +206,22 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
     help="Open connections at most; a request on a connection past the cap is answered 503. "
     "Default: 1000.",
 )
+@click.option(
+    "--scaling-clock",
+    type=float,
+    default=None,
+    metavar="FACTOR",
+    help="Run autoscaling's clock FACTOR times faster than AWS: alarm periods, cooldowns and "
+    "evaluation (60: an AWS minute per second; periods stay at least 1 s). Latencies are "
+    "measured as always. Default: 1.",
+)
+@click.option(
+    "--target-tracking-alarms",
+    default=None,
+    metavar="HIGH,LOW,RATIO",
+    help="How target tracking sets its alarms: AlarmHigh above the target for HIGH periods, "
+    "AlarmLow below RATIO x target for LOW periods (AWS's, as observed: 3,15,0.9).",
+)
 def serve(
     host: str,
     allow_unauthenticated_remote: bool,
@@ -230,6 +246,8 @@ def serve(
     body_timeout: str | None,
     keep_alive: str | None,
     max_connections: int | None,
+    scaling_clock: float | None,
+    target_tracking_alarms: str | None,
 ) -> None:
     """Run the SageMaker-compatible emulator on one port.
 
@@ -269,6 +287,8 @@ def serve(
                 max_connections=max_connections,
             ),
             allow_unauthenticated_remote=allow_unauthenticated_remote,
+            scaling_clock=scaling_clock,
+            tracking_alarms=target_tracking_alarms,
         )
         modelled = delays.options(provisioning, provisioning_file, provisioning_seed)
         settings = dataclasses.replace(settings, provisioning=modelled)

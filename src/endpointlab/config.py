@@ -207,6 +207,35 @@ class ServerlessOptions:
         return options
 
 
+@dataclass(frozen=True)
+class TrackingAlarms:
+    """How target tracking sets its alarms (``serve --target-tracking-alarms HIGH,LOW,RATIO``):
+    AlarmHigh above the target for HIGH of HIGH periods, AlarmLow below RATIO x target for LOW
+    of LOW. AWS does not document them; 3, 15 and 0.9 are what users observe (UNCONFIRMED)."""
+
+    high_periods: int = 3
+    low_periods: int = 15
+    low_ratio: float = 0.9
+
+    @classmethod
+    def parse(cls, text: str | None) -> TrackingAlarms:
+        if text is None:
+            return cls()
+        parts = [part.strip() for part in text.split(",")]
+        try:
+            high, low, ratio = int(parts[0]), int(parts[1]), float(parts[2])
+        except (ValueError, IndexError):
+            raise SettingsError(
+                f"--target-tracking-alarms must be HIGH,LOW,RATIO (e.g. 3,15,0.9), got {text!r}"
+            ) from None
+        if len(parts) != 3 or high < 1 or low < 1 or not 0 < ratio <= 1:
+            raise SettingsError(
+                "--target-tracking-alarms needs periods of at least 1 and a ratio in (0, 1], "
+                f"got {text!r}"
+            )
+        return cls(high, low, ratio)
+
+
 # HTTP limits of `serve` against slow, idle or too many clients. S3 closes a connection whose
 # body stops arriving with 400 RequestTimeout; its idle period is not documented (UNCONFIRMED:
 # about 20 s is commonly reported), so both read timeouts default to 20 s. The keep-alive
@@ -320,6 +349,10 @@ class EmulatorSettings:
     model_unpack_timeout_s: float = DEFAULT_MODEL_UNPACK_TIMEOUT_S
     http: HttpLimits = field(default_factory=HttpLimits)
     provisioning: ProvisioningOptions = field(default_factory=ProvisioningOptions)
+    # How many times faster than AWS alarm periods, cooldowns and evaluation run
+    # (``serve --scaling-clock``); 1 is AWS's pace.
+    scaling_clock: float = 1.0
+    tracking_alarms: TrackingAlarms = field(default_factory=TrackingAlarms)
 
     @classmethod
     def from_env(
@@ -339,6 +372,8 @@ class EmulatorSettings:
         model_unpack_timeout: str | None = None,
         http: HttpLimits | None = None,
         allow_unauthenticated_remote: bool = False,
+        scaling_clock: float | None = None,
+        tracking_alarms: str | None = None,
     ) -> EmulatorSettings:
         """Flags win; then ENDPOINTLAB_DATA_DIR / AWS_DEFAULT_REGION / ENDPOINTLAB_S3_ENDPOINT;
         then defaults. Without ``auth_file`` only a loopback host is accepted, unless
@@ -355,6 +390,10 @@ class EmulatorSettings:
             raise SettingsError(f"port {resolved_port} is out of range 0-65535")
         directory = data_dir or Path(env.get("ENDPOINTLAB_DATA_DIR") or ".endpointlab")
         chosen_region = region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        if scaling_clock is not None and not (1 <= scaling_clock <= 3600):
+            raise SettingsError(
+                f"--scaling-clock must be between 1 and 3600, got {scaling_clock:g}"
+            )
         return cls(
             host=host,
             port=resolved_port,
@@ -378,6 +417,8 @@ class EmulatorSettings:
                 else parse_duration(model_unpack_timeout)
             ),
             http=http or HttpLimits(),
+            scaling_clock=1.0 if scaling_clock is None else scaling_clock,
+            tracking_alarms=TrackingAlarms.parse(tracking_alarms),
         )
 
 

@@ -31,15 +31,17 @@ PIPELINE_ALLOWED = {
 RESULTS_THIRD_PARTY = frozenset({"pyarrow", "pydantic"})
 # Inside the emulator, imports run one way: wire -> services -> control -> endpoints -> workers;
 # `records` (the resource records) is a leaf both control and endpoints read.
+# `autoscaling` sits between services and control: it scales through the control plane.
 EMULATOR_FORBIDDEN = {
-    "records": ("wire", "services", "control", "endpoints", "workers", "metrics"),
-    "wire": ("services", "control", "endpoints", "workers", "metrics"),
+    "records": ("wire", "services", "control", "endpoints", "workers", "metrics", "autoscaling"),
+    "wire": ("services", "control", "endpoints", "workers", "metrics", "autoscaling"),
     "services": ("wire",),
-    "control": ("wire", "services"),
-    "endpoints": ("wire", "services", "control"),
-    "workers": ("wire", "services", "control", "endpoints"),
+    "autoscaling": ("wire", "services"),
+    "control": ("wire", "services", "autoscaling"),
+    "endpoints": ("wire", "services", "control", "autoscaling"),
+    "workers": ("wire", "services", "control", "endpoints", "autoscaling"),
     # Metrics are a leaf the data plane records into and the CloudWatch service reads from.
-    "metrics": ("wire", "services", "control", "endpoints", "workers"),
+    "metrics": ("wire", "services", "control", "endpoints", "workers", "autoscaling"),
 }
 # Endpoint kinds are plug-ins: outside endpoints/, code sees only these modules of it (the
 # interface, the fleet and the table of kinds), never a concrete kind's module.

@@ -11,6 +11,7 @@ is killed, and past ``SHUTDOWN_LIMIT_S`` it exits anyway.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -25,6 +26,10 @@ import uvicorn
 from endpointlab.config import EmulatorSettings
 from endpointlab.emulator.app import EmulatorApp, JsonRoute, ProtocolRoute, RequestHead, RestRoute
 from endpointlab.emulator.auth import AuthConfig, Authenticator, load_auth_file
+from endpointlab.emulator.autoscaling.book import AlarmBook
+from endpointlab.emulator.autoscaling.clock import ScalingClock
+from endpointlab.emulator.autoscaling.resources import ScalingResources
+from endpointlab.emulator.autoscaling.scaler import Autoscaler
 from endpointlab.emulator.control.artifacts import ArtifactCache
 from endpointlab.emulator.control.lifecycle import Lifecycle, utc_now
 from endpointlab.emulator.control.registry import Registry
@@ -34,6 +39,7 @@ from endpointlab.emulator.endpoints.base import KindContext
 from endpointlab.emulator.endpoints.fleet import FleetManager
 from endpointlab.emulator.endpoints.kinds import Kinds
 from endpointlab.emulator.http_limits import guarded_protocol
+from endpointlab.emulator.metrics import MetricsRecorder
 from endpointlab.emulator.monitoring import Monitoring, running_instances
 from endpointlab.emulator.objects import (
     LocalObjectStore,
@@ -44,6 +50,8 @@ from endpointlab.emulator.objects import (
 )
 from endpointlab.emulator.objects.remote import s3_client
 from endpointlab.emulator.provisioning import Provisioning
+from endpointlab.emulator.services.application_autoscaling import ApplicationAutoScalingService
+from endpointlab.emulator.services.cloudwatch_alarms import CloudWatchAlarms
 from endpointlab.emulator.services.s3 import S3Route
 from endpointlab.emulator.services.sagemaker import SageMakerService
 from endpointlab.emulator.services.sagemaker_runtime import EXTRA_HEADERS, SageMakerRuntimeService
@@ -131,9 +139,18 @@ class Emulator:
         self.lifecycle = Lifecycle(
             self.registry, self.fleets, self.artifacts, utc_now, logs_root=data_dir / "logs"
         )
+        self.scaling_clock = ScalingClock(settings.scaling_clock)
         self.monitoring = Monitoring(
-            settings, lambda: running_instances(self.registry, self.fleets)
+            settings,
+            lambda: running_instances(self.registry, self.fleets),
+            alarms=self._alarm_operations,
         )
+        self.scaling = ScalingResources(
+            self.registry, self.alarms, self.store, settings.region, settings.tracking_alarms
+        )
+        self.autoscaler = Autoscaler(self.lifecycle, self.alarms, self.scaling, self.scaling_clock)
+        self._scaler_task: asyncio.Task[None] | None = None
+        autoscaling = JsonRpcCodec(service_model("application-autoscaling"))
         metrics = self.monitoring.recorder
         sagemaker = JsonRpcCodec(
             service_model("sagemaker"), pattern_overrides=MODEL_DATA_URL_OVERRIDES
@@ -148,6 +165,9 @@ class Emulator:
             {
                 "SageMaker": JsonRoute(sagemaker, SageMakerService(self.lifecycle, utc_now)),
                 **self.monitoring.json_routes,
+                "AnyScaleFrontendService": JsonRoute(
+                    autoscaling, ApplicationAutoScalingService(self.scaling, self.autoscaler)
+                ),
             },
             [RestRoute(runtime, SageMakerRuntimeService(self.registry, self.fleets, metrics))],
             asgi_routes=[*self.monitoring.asgi_routes, self._s3_route()],
@@ -157,6 +177,12 @@ class Emulator:
             authenticator=self.authenticator,
             body_timeout_s=settings.http.body_timeout_s,
         )
+
+    def _alarm_operations(self, recorder: MetricsRecorder) -> CloudWatchAlarms:
+        """CloudWatch's alarms over the recorded metrics (the autoscaler evaluates them)."""
+        self.alarms = AlarmBook(recorder, self.store, self.scaling_clock, self.settings.region)
+        # The autoscaler is made after the monitoring, hence the lambda.
+        return CloudWatchAlarms(self.alarms, lambda: self.autoscaler.wake())  # noqa: PLW0108
 
     def _s3_route(self) -> S3Route:
         """Last among the ASGI routes: it claims every unsigned GET/PUT/DELETE left over."""
@@ -173,8 +199,13 @@ class Emulator:
         await asyncio.to_thread(self.host.warm_up)
         await self.lifecycle.restore()
         self.monitoring.start()
+        self._scaler_task = asyncio.get_running_loop().create_task(self.autoscaler.run())
 
     async def stop(self) -> None:
+        if self._scaler_task is not None:
+            self._scaler_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scaler_task
         try:
             async with asyncio.timeout(STOP_S):
                 await self.lifecycle.drain()

@@ -4,7 +4,8 @@ Every change is written through in its own transaction, so a restart (or a crash
 the records that were acknowledged to clients. Records are stored as JSON documents keyed by kind
 and lower-cased name (SageMaker names differing only by case collide, as their ARNs do). Each
 record's tags live beside it (table ``tags``, same key): created with it, removed with it. The
-file's layout is versioned (``schema.py``): older ones are migrated, newer ones refused.
+file's layout is versioned (``schema.py``): older ones are migrated, newer ones refused. Other
+records (alarms, scaling targets) are JSON documents by kind and key (``*_document``).
 """
 
 from __future__ import annotations
@@ -120,6 +121,26 @@ class Store:
             ).fetchall()
         for (body,) in rows:
             yield _load(kind, json.loads(body))
+
+    # --- documents: JSON records of other kinds (alarms, scaling targets...) -----------------
+
+    def put_document(self, kind: str, key: str, body: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO documents (kind, key, body) VALUES (?, ?, ?)",
+                (kind, key, json.dumps(body)),
+            )
+
+    def delete_document(self, kind: str, key: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM documents WHERE kind = ? AND key = ?", (kind, key))
+
+    def load_documents(self, kind: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body FROM documents WHERE kind = ? ORDER BY key", (kind,)
+            ).fetchall()
+        return [json.loads(body) for (body,) in rows]
 
     def close(self) -> None:
         with self._lock:

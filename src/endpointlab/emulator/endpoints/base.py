@@ -214,6 +214,24 @@ class EndpointKind(ABC):
     def build(self, variant: Variant, package: ModelPackage) -> VariantRuntime:
         """A runtime for ``variant`` running ``package`` (not started)."""
 
+    # Application Auto Scaling: the ScalableDimension of the kind's variants, the least
+    # MinCapacity a target may have, what the capacity is called in scaling activities, and
+    # how it reads and changes (an UpdateEndpointWeightsAndCapacities entry: the same path).
+    # The defaults are instance-based variants', which cannot scale to zero (facts §4.1).
+    scalable_dimension: ClassVar[str] = "sagemaker:variant:DesiredInstanceCount"
+    min_capacity: ClassVar[int] = 1
+    capacity_noun: ClassVar[str] = "instance count"
+
+    @staticmethod
+    def capacity(state: VariantState) -> int:
+        """The variant's capacity as its scalable target counts it (desired, not current)."""
+        return state.desired_instance_count
+
+    @staticmethod
+    def capacity_update(state: VariantState, capacity: int) -> dict[str, Any]:
+        """The DesiredWeightsAndCapacities entry that sets the variant's capacity."""
+        return {"VariantName": state.name, "DesiredInstanceCount": capacity}
+
     def close(self) -> None:  # noqa: B027 (most kinds own nothing beyond their variants)
         """Release what the kind holds beyond its variants (after they stopped)."""
 

@@ -74,6 +74,19 @@ class ServerlessKind(EndpointKind):
             "DesiredServerlessConfig": _wire(state.desired_serverless or current),
         }
 
+    scalable_dimension = "sagemaker:variant:DesiredProvisionedConcurrency"
+    capacity_noun = "provisioned concurrency"  # UNCONFIRMED in activity descriptions
+
+    @staticmethod
+    def capacity(state: VariantState) -> int:
+        config = state.desired_serverless or state.serverless
+        return (config.provisioned_concurrency or 0) if config else 0
+
+    @staticmethod
+    def capacity_update(state: VariantState, capacity: int) -> dict[str, Any]:
+        update = {"ProvisionedConcurrency": capacity}
+        return {"VariantName": state.name, "ServerlessUpdateConfig": update}
+
     def build(self, variant: Variant, package: ModelPackage) -> ServerlessVariant:
         if self._cpu_quotas is None:
             enforce = self.context.settings.serverless.cpu_quota
