@@ -218,6 +218,27 @@ DEFAULT_KEEP_ALIVE_S = 75.0
 DEFAULT_MAX_CONNECTIONS = 1000
 
 
+# Asynchronous inference (facts §4.3): RequestTTLSeconds and InvocationTimeoutSeconds defaults.
+DEFAULT_ASYNC_TTL_S = 21600
+DEFAULT_ASYNC_TIMEOUT_S = 900
+
+
+@dataclass(frozen=True)
+class AsyncOptions:
+    """How async endpoints run here: where notifications are POSTed (``serve --notify-url``),
+    and ``ttl_scale``, the factor a request's RequestTTLSeconds is multiplied by (1: as on
+    AWS; tests and demos shorten the 60 s minimum with it)."""
+
+    notify_url: str | None = None
+    ttl_scale: float = 1.0
+
+    @classmethod
+    def parse(cls, *, notify_url: str | None = None) -> AsyncOptions:
+        if notify_url is not None and not notify_url.startswith(("http://", "https://")):
+            raise SettingsError(f"--notify-url must be an http(s) URL, got {notify_url!r}")
+        return cls(notify_url=notify_url)
+
+
 @dataclass(frozen=True)
 class HttpLimits:
     """``serve --header-timeout/--body-timeout/--keep-alive/--max-connections``."""
@@ -292,6 +313,7 @@ class EmulatorSettings:
     max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES
     model_unpack_timeout_s: float = DEFAULT_MODEL_UNPACK_TIMEOUT_S
     http: HttpLimits = field(default_factory=HttpLimits)
+    asynchronous: AsyncOptions = field(default_factory=AsyncOptions)
 
     @classmethod
     def from_env(
@@ -311,6 +333,7 @@ class EmulatorSettings:
         model_unpack_timeout: str | None = None,
         http: HttpLimits | None = None,
         allow_unauthenticated_remote: bool = False,
+        asynchronous: AsyncOptions | None = None,
     ) -> EmulatorSettings:
         """Flags win; then ENDPOINTLAB_DATA_DIR / AWS_DEFAULT_REGION / ENDPOINTLAB_S3_ENDPOINT;
         then defaults. Without ``auth_file`` only a loopback host is accepted, unless
@@ -350,6 +373,7 @@ class EmulatorSettings:
                 else parse_duration(model_unpack_timeout)
             ),
             http=http or HttpLimits(),
+            asynchronous=asynchronous or AsyncOptions(),
         )
 
 

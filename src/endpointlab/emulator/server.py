@@ -109,8 +109,6 @@ class Emulator:
         self.memory_limits = MemoryLimits.detect()
         self.store = Store(data_dir / "state.sqlite3")
         self.registry = Registry(self.store, settings.region, settings.serverless)
-        self.kinds = Kinds(KindContext(settings, self.host, self.memory_limits))
-        self.fleets = FleetManager(self.kinds.build)
         # S3: the emulator's own buckets; artifacts and async outputs use them too, unless
         # --s3-endpoint names an external S3.
         self.s3_store = LocalObjectStore(data_dir / "s3")
@@ -126,13 +124,17 @@ class Emulator:
             limits=ArtifactLimits(settings.max_model_bytes, settings.model_unpack_timeout_s),
             data_dir=data_dir,
         )
-        self.lifecycle = Lifecycle(
-            self.registry, self.fleets, self.artifacts, utc_now, logs_root=data_dir / "logs"
-        )
         self.monitoring = Monitoring(
             settings, lambda: running_instances(self.registry, self.fleets)
         )
         metrics = self.monitoring.recorder
+        self.kinds = Kinds(
+            KindContext(settings, self.host, self.memory_limits, self.objects, metrics)
+        )
+        self.fleets = FleetManager(self.kinds.build)
+        self.lifecycle = Lifecycle(
+            self.registry, self.fleets, self.artifacts, utc_now, logs_root=data_dir / "logs"
+        )
         sagemaker = JsonRpcCodec(
             service_model("sagemaker"), pattern_overrides=MODEL_DATA_URL_OVERRIDES
         )

@@ -6,6 +6,7 @@ may be: their memory sizes, ProvisionedConcurrency <= MaxConcurrency, no instanc
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from endpointlab.catalogue import instance_type
 from endpointlab.emulator.control.registry import Registry, validation_error
 from endpointlab.emulator.records import (
     MEMORY_SIZES_MB,
+    AsyncConfig,
     Container,
     EndpointConfig,
     Model,
@@ -120,6 +122,9 @@ def endpoint_config_from_request(
                 raise validation_error(
                     f"{member} is not supported for serverless endpoint configurations."
                 )
+    if "AsyncInferenceConfig" in params:
+        config = _async_config(params["AsyncInferenceConfig"])
+        variants = tuple(replace(variant, asynchronous=config) for variant in variants)
     return EndpointConfig(
         name=name,
         arn=registry.arn(ResourceKind.ENDPOINT_CONFIG, name),
@@ -127,6 +132,43 @@ def endpoint_config_from_request(
         creation_time=now,
         spec=_echo(params),
         asynchronous="AsyncInferenceConfig" in params,
+    )
+
+
+# IncludeInferenceResponseIn values and the topic each needs.
+_RESPONSE_TOPICS = {
+    "SUCCESS_NOTIFICATION_TOPIC": "SuccessTopic",
+    "ERROR_NOTIFICATION_TOPIC": "ErrorTopic",
+}
+
+
+def _async_config(params: Mapping[str, Any]) -> AsyncConfig:
+    """AsyncInferenceConfig as the async variants run it. The wordings of these refusals are
+    UNCONFIRMED (no capture of SageMaker's was found); the service model checks the rest."""
+    output = params["OutputConfig"]
+    if not output.get("S3OutputPath"):
+        raise validation_error("S3OutputPath is required in AsyncInferenceConfig.OutputConfig.")
+    notification = output.get("NotificationConfig") or {}
+    included = tuple(notification.get("IncludeInferenceResponseIn") or ())
+    for value in included:
+        topic = _RESPONSE_TOPICS[value]  # the codec checked the enum
+        if not notification.get(topic):
+            raise validation_error(
+                f"IncludeInferenceResponseIn contains {value} but NotificationConfig has no "
+                f"{topic}."
+            )
+    if len(set(included)) != len(included):
+        raise validation_error("IncludeInferenceResponseIn must not repeat a topic type.")
+    return AsyncConfig(
+        output_path=output["S3OutputPath"],
+        failure_path=output.get("S3FailurePath"),
+        max_concurrent=(params.get("ClientConfig") or {}).get(
+            "MaxConcurrentInvocationsPerInstance"
+        ),
+        success_topic=notification.get("SuccessTopic"),
+        error_topic=notification.get("ErrorTopic"),
+        include_response_in=included,
+        kms_key_id=output.get("KmsKeyId"),
     )
 
 

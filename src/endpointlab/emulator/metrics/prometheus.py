@@ -4,7 +4,8 @@ SageMaker's metrics become ``sagemaker_<snake name>`` families labelled by their
 (``endpoint_name``, ``variant_name``): time metrics are histograms in seconds, ``Percent``
 ones gauges of the latest sample, counts counters of the running Sum. Metrics of other
 namespaces (PutMetricData) appear as ``cloudwatch_metric`` summaries plus a latest gauge.
-``endpointlab_throttled_requests_total`` counts the requests serverless variants refused.
+``endpointlab_throttled_requests_total`` counts the requests serverless variants refused,
+``endpointlab_async_notifications_total`` the notifications of finished async requests.
 """
 
 from __future__ import annotations
@@ -79,6 +80,16 @@ class TotalsCollector(Collector):
             throttled.add_metric([endpoint, variant], count)
         if throttled.samples:
             yield throttled
+        notifications = CounterMetricFamily(
+            "endpointlab_async_notifications",
+            "Notifications of finished async requests (SuccessTopic/ErrorTopic), as recorded in "
+            "<data dir>/async/notifications.jsonl.",
+            labels=["endpoint_name", "variant_name", "status"],
+        )
+        for (endpoint, variant, status), count in sorted(self._recorder.notifications.items()):
+            notifications.add_metric([endpoint, variant, status], count)
+        if notifications.samples:
+            yield notifications
         if custom.samples:
             yield custom
             yield latest
