@@ -136,6 +136,7 @@ class VariantState:
     desired_instance_count: int
     serverless: ServerlessConfig | None = None
     desired_serverless: ServerlessConfig | None = None
+    asynchronous: bool = False  # the variant of a config with an AsyncInferenceConfig
 
 
 @dataclass(frozen=True)
@@ -176,6 +177,7 @@ def variant_states(config: EndpointConfig) -> tuple[VariantState, ...]:
             current_instance_count=0,
             desired_instance_count=variant.initial_instance_count or 0,
             serverless=variant.serverless,
+            asynchronous=variant.asynchronous is not None,
         )
         for variant in config.variants
     )

@@ -226,6 +226,7 @@ def _dump(record: Record) -> dict[str, Any]:
                 "desired_instance_count": v.desired_instance_count,
                 "serverless": _serverless(v.serverless),
                 "desired_serverless": _serverless(v.desired_serverless),
+                "asynchronous": v.asynchronous,
             }
             for v in record.variants
         ],

@@ -48,9 +48,7 @@ class AsyncKind(EndpointKind):
 
     @staticmethod
     def claims(variant: Variant | VariantState) -> bool:
-        # A running variant's state looks like a real-time one's (DescribeEndpoint shows the
-        # same members), so only a config's variant is claimed.
-        return isinstance(variant, Variant) and variant.asynchronous is not None
+        return bool(variant.asynchronous)
 
     @staticmethod
     def oversize_request(size: int) -> ServiceError:
