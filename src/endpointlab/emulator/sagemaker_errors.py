@@ -109,5 +109,5 @@ ASYNC_INPUT_TOO_LARGE = SageMakerError(
     "{limit} bytes.",
 )
 ASYNC_BAD_LOCATION = SageMakerError(
-    "ValidationError", 400, "InputLocation {location} is not an S3 object URL."
+    "ValidationError", 400, "{location} is not an S3 URL naming a bucket and key."
 )

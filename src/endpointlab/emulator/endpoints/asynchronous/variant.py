@@ -147,6 +147,9 @@ class AsyncVariant:
             await self._check_input(location)
         config = self._config
         assert config.output_path is not None
+        for path in (config.output_path, config.failure_path):
+            if path is not None and parse_s3_url(path) is None:  # https://host, no bucket
+                raise errors.ASYNC_BAD_LOCATION(location=path)
         inference_id = invocation.inference_id or str(uuid.uuid4())
         extension = invocation.output_path_extension
         output = output_location(config.output_path, inference_id, extension, invocation.filename)
