@@ -252,6 +252,10 @@ class AsyncVariant:
         except InstanceStoppedError:
             self._services.queue.requeue(queued.seq)  # interrupted, not failed
             return
+        except Exception as exc:  # a bug here must fail one request, not stall the queue
+            log.exception("%s/%s: request %s failed", self._endpoint, self.name, queued.seq)
+            await self._fail(queued, f"Internal failure: {exc!r}", started)
+            return
         finally:
             self._in_flight[instance] -= 1
             if self._in_flight[instance] == 0:
