@@ -286,6 +286,8 @@ def test_a_request_is_accepted_at_once_and_its_output_appears_where_the_reply_sa
         f'endpointlab_async_notifications_total{{endpoint_name="{endpoint}",'
         f'status="Completed",variant_name="AllTraffic"}}' in text
     )
+    assert "# TYPE sagemaker_approximate_backlog_size gauge" in text
+    assert f'sagemaker_has_backlog_without_capacity{{endpoint_name="{endpoint}"}} 0.0' in text
 
     config = sm.describe_endpoint_config(EndpointConfigName=sm.describe_endpoint(
         EndpointName=endpoint)["EndpointConfigName"])  # fmt: skip

@@ -39,6 +39,15 @@ APPROXIMATE_BACKLOG_SIZE = "ApproximateBacklogSize"
 APPROXIMATE_BACKLOG_SIZE_PER_INSTANCE = "ApproximateBacklogSizePerInstance"
 APPROXIMATE_AGE_OF_OLDEST_REQUEST = "ApproximateAgeOfOldestRequest"
 HAS_BACKLOG_WITHOUT_CAPACITY = "HasBacklogWithoutCapacity"
+# Levels rather than counts or durations: Prometheus shows their latest value (a gauge).
+LEVELS = frozenset(
+    {
+        APPROXIMATE_BACKLOG_SIZE,
+        APPROXIMATE_BACKLOG_SIZE_PER_INSTANCE,
+        APPROXIMATE_AGE_OF_OLDEST_REQUEST,
+        HAS_BACKLOG_WITHOUT_CAPACITY,
+    }
+)
 # ... and per variant. "InvocationsProcesssed" is spelled as SageMaker's documentation spells it
 # (UNCONFIRMED that CloudWatch does too).
 REQUEST_DOWNLOAD_FAILURES = "RequestDownloadFailures"
