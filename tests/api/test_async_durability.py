@@ -16,7 +16,7 @@ from tests.api.support import INSTANCE, ROLE, ServeProcess, client, handler_arch
 REQUESTS = 200
 BUCKET = "durable"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:done"
-# Each request takes 20 ms of the model's time and leaves a line in runs.log (its run count).
+# Each request takes 10 ms of the model's time and leaves a line in runs.log (its run count).
 SOURCE = """
 import time
 
@@ -27,7 +27,7 @@ def model_fn(model_dir):
 
 def transform_fn(model, data, content_type, accept, context):
     text = data.decode("utf-8")
-    time.sleep(0.02)
+    time.sleep(0.01)
     with open({log!r}, "a") as out:
         out.write(text + "\\n")
     return "answer to " + text, "text/plain"
