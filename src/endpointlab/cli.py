@@ -20,6 +20,7 @@ from endpointlab.config import (
     DEFAULT_SERVERLESS_CONCURRENCY,
     DEFAULT_SERVERLESS_ENDPOINTS,
     DEFAULT_SERVERLESS_MB_PER_VCPU,
+    AsyncOptions,
     ContainerSettings,
     EmulatorSettings,
     HttpLimits,
@@ -99,6 +100,13 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
     help="Read model artifacts (s3:// ModelDataUrl) and write async outputs in this S3 or "
     "S3-compatible service instead of the emulator's own S3; 'aws' means AWS S3 itself with "
     "the standard AWS configuration. Default: ENDPOINTLAB_S3_ENDPOINT, else the emulator's S3.",
+)
+@click.option(
+    "--notify-url",
+    default=None,
+    metavar="URL",
+    help="Also POST each async SuccessTopic/ErrorTopic notification here as an SNS HTTP "
+    "notification (they always go to <data dir>/async/notifications.jsonl).",
 )
 @click.option(
     "--serverless-keep-warm",
@@ -231,6 +239,7 @@ def serve(
     auth_file: Path | None,
     metrics_retention: str | None,
     s3_endpoint: str | None,
+    notify_url: str | None,
     serverless_keep_warm: str | None,
     serverless_mb_per_vcpu: float | None,
     serverless_endpoint_quota: int | None,
@@ -289,6 +298,7 @@ def serve(
             allow_unauthenticated_remote=allow_unauthenticated_remote,
             scaling_clock=scaling_clock,
             tracking_alarms=target_tracking_alarms,
+            asynchronous=AsyncOptions.parse(notify_url=notify_url),
         )
         modelled = delays.options(provisioning, provisioning_file, provisioning_seed)
         settings = dataclasses.replace(settings, provisioning=modelled)

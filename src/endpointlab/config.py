@@ -247,6 +247,27 @@ DEFAULT_KEEP_ALIVE_S = 75.0
 DEFAULT_MAX_CONNECTIONS = 1000
 
 
+# Asynchronous inference (facts §4.3): RequestTTLSeconds and InvocationTimeoutSeconds defaults.
+DEFAULT_ASYNC_TTL_S = 21600
+DEFAULT_ASYNC_TIMEOUT_S = 900
+
+
+@dataclass(frozen=True)
+class AsyncOptions:
+    """How async endpoints run here: where notifications are POSTed (``serve --notify-url``),
+    and ``ttl_scale``, the factor a request's RequestTTLSeconds is multiplied by (1: as on
+    AWS; tests and demos shorten the 60 s minimum with it)."""
+
+    notify_url: str | None = None
+    ttl_scale: float = 1.0
+
+    @classmethod
+    def parse(cls, *, notify_url: str | None = None) -> AsyncOptions:
+        if notify_url is not None and not notify_url.startswith(("http://", "https://")):
+            raise SettingsError(f"--notify-url must be an http(s) URL, got {notify_url!r}")
+        return cls(notify_url=notify_url)
+
+
 @dataclass(frozen=True)
 class HttpLimits:
     """``serve --header-timeout/--body-timeout/--keep-alive/--max-connections``."""
@@ -353,6 +374,7 @@ class EmulatorSettings:
     # (``serve --scaling-clock``); 1 is AWS's pace.
     scaling_clock: float = 1.0
     tracking_alarms: TrackingAlarms = field(default_factory=TrackingAlarms)
+    asynchronous: AsyncOptions = field(default_factory=AsyncOptions)
 
     @classmethod
     def from_env(
@@ -374,6 +396,7 @@ class EmulatorSettings:
         allow_unauthenticated_remote: bool = False,
         scaling_clock: float | None = None,
         tracking_alarms: str | None = None,
+        asynchronous: AsyncOptions | None = None,
     ) -> EmulatorSettings:
         """Flags win; then ENDPOINTLAB_DATA_DIR / AWS_DEFAULT_REGION / ENDPOINTLAB_S3_ENDPOINT;
         then defaults. Without ``auth_file`` only a loopback host is accepted, unless
@@ -419,6 +442,7 @@ class EmulatorSettings:
             http=http or HttpLimits(),
             scaling_clock=1.0 if scaling_clock is None else scaling_clock,
             tracking_alarms=TrackingAlarms.parse(tracking_alarms),
+            asynchronous=asynchronous or AsyncOptions(),
         )
 
 

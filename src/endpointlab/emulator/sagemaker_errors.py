@@ -77,3 +77,37 @@ MODEL_ERROR = SageMakerError(
     "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
     "#logEventViewer:group={group} in account {account} for more information.",
 )
+
+# --- asynchronous inference (InvokeEndpointAsync) ----------------------------------------------
+# Every wording below is UNCONFIRMED: no capture of SageMaker's answer was found; the code is
+# the runtime's ValidationError (the only client error InvokeEndpointAsync models).
+NOT_ASYNC_ENDPOINT = SageMakerError(
+    "ValidationError",
+    400,
+    "Endpoint {endpoint} is not an asynchronous inference endpoint; {operation} is supported "
+    "only for endpoints created with an AsyncInferenceConfig.",
+)
+ASYNC_ONLY_ENDPOINT = SageMakerError(
+    "ValidationError",
+    400,
+    "Endpoint {endpoint} is an asynchronous inference endpoint; use InvokeEndpointAsync "
+    "instead of {operation}.",
+)
+ASYNC_INPUT_MISSING = SageMakerError(
+    "ValidationError", 400, "Either InputLocation or Body must be provided."
+)
+ASYNC_INPUT_BOTH = SageMakerError(
+    "ValidationError", 400, "InputLocation and Body cannot both be provided."
+)
+ASYNC_INPUT_NOT_FOUND = SageMakerError(
+    "ValidationError", 400, "Could not find input at {location}: {reason}"
+)
+ASYNC_INPUT_TOO_LARGE = SageMakerError(
+    "ValidationError",
+    400,
+    "The input at {location} is {size} bytes, which exceeds the maximum input size of "
+    "{limit} bytes.",
+)
+ASYNC_BAD_LOCATION = SageMakerError(
+    "ValidationError", 400, "{location} is not an S3 URL naming a bucket and key."
+)

@@ -117,10 +117,6 @@ class Emulator:
         self.host = host or WorkerHost()
         self.memory_limits = MemoryLimits.detect()
         self.store = Store(data_dir / "state.sqlite3")
-        provisioning = Provisioning(settings.provisioning)
-        self.kinds = Kinds(KindContext(settings, self.host, self.memory_limits, provisioning))
-        self.registry = Registry(self.store, settings.region, self.kinds.quotas())
-        self.fleets = FleetManager(self.kinds.build)
         # S3: the emulator's own buckets; artifacts and async outputs use them too, unless
         # --s3-endpoint names an external S3.
         self.s3_store = LocalObjectStore(data_dir / "s3")
@@ -136,14 +132,26 @@ class Emulator:
             limits=ArtifactLimits(settings.max_model_bytes, settings.model_unpack_timeout_s),
             data_dir=data_dir,
         )
-        self.lifecycle = Lifecycle(
-            self.registry, self.fleets, self.artifacts, utc_now, logs_root=data_dir / "logs"
-        )
         self.scaling_clock = ScalingClock(settings.scaling_clock)
         self.monitoring = Monitoring(
             settings,
             lambda: running_instances(self.registry, self.fleets),
             alarms=self._alarm_operations,
+        )
+        metrics = self.monitoring.recorder
+        context = KindContext(
+            settings,
+            self.host,
+            self.memory_limits,
+            Provisioning(settings.provisioning),
+            objects=self.objects,
+            metrics=metrics,
+        )
+        self.kinds = Kinds(context)
+        self.registry = Registry(self.store, settings.region, self.kinds.quotas())
+        self.fleets = FleetManager(self.kinds.build)
+        self.lifecycle = Lifecycle(
+            self.registry, self.fleets, self.artifacts, utc_now, logs_root=data_dir / "logs"
         )
         self.scaling = ScalingResources(
             self.registry, self.alarms, self.store, settings.region, settings.tracking_alarms
@@ -151,7 +159,6 @@ class Emulator:
         self.autoscaler = Autoscaler(self.lifecycle, self.alarms, self.scaling, self.scaling_clock)
         self._scaler_task: asyncio.Task[None] | None = None
         autoscaling = JsonRpcCodec(service_model("application-autoscaling"))
-        metrics = self.monitoring.recorder
         sagemaker = JsonRpcCodec(
             service_model("sagemaker"), pattern_overrides=MODEL_DATA_URL_OVERRIDES
         )

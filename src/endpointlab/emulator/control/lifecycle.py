@@ -257,6 +257,7 @@ class Lifecycle:
                 model_dir=model_dir,
                 environment=dict(model.primary.environment),
                 log_dir=log_dir,
+                endpoint=endpoint.name if endpoint is not None else name,
             )
             used[model.name.lower()] = model
         running = recorded.apply(config) if recorded is not None else config

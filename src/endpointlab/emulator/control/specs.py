@@ -103,4 +103,4 @@ def _variant(params: Mapping[str, Any], config: Mapping[str, Any], registry: Reg
     if not model_name:
         raise validation_error(f"ModelName is required for production variant {name}.")
     model = registry.model(model_name)  # raises 'Could not find model "arn..."'
-    return requested(params, config).variant_from_request(params, model)
+    return requested(params, config).variant_from_request(params, model, config)

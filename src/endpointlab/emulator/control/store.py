@@ -15,12 +15,14 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from endpointlab.emulator.control.schema import prepare
 from endpointlab.emulator.records import (
+    AsyncConfig,
     Container,
     Deployed,
     Endpoint,
@@ -177,6 +179,16 @@ def _load_serverless(value: dict[str, Any] | None) -> ServerlessConfig | None:
     return ServerlessConfig(**value) if value else None
 
 
+def _async(value: AsyncConfig | None) -> dict[str, Any] | None:
+    return None if value is None else asdict(value)
+
+
+def _load_async(value: dict[str, Any] | None) -> AsyncConfig | None:
+    if not value:
+        return None
+    return AsyncConfig(**{**value, "include_response_in": tuple(value["include_response_in"])})
+
+
 def _dump(record: Record) -> dict[str, Any]:
     if isinstance(record, Model):
         return {
@@ -209,6 +221,7 @@ def _dump(record: Record) -> dict[str, Any]:
                     "instance_type": v.instance_type,
                     "initial_instance_count": v.initial_instance_count,
                     "serverless": _serverless(v.serverless),
+                    "asynchronous": _async(v.asynchronous),
                 }
                 for v in record.variants
             ],
@@ -234,6 +247,7 @@ def _dump(record: Record) -> dict[str, Any]:
                 "desired_instance_count": v.desired_instance_count,
                 "serverless": _serverless(v.serverless),
                 "desired_serverless": _serverless(v.desired_serverless),
+                "asynchronous": v.asynchronous,
             }
             for v in record.variants
         ],
@@ -277,7 +291,13 @@ def _load(kind: ResourceKind, data: dict[str, Any]) -> Record:
             spec=data["spec"],
             asynchronous=data["asynchronous"],
             variants=tuple(
-                Variant(**{**v, "serverless": _load_serverless(v["serverless"])})
+                Variant(
+                    **{
+                        **v,
+                        "serverless": _load_serverless(v["serverless"]),
+                        "asynchronous": _load_async(v.get("asynchronous")),
+                    }
+                )
                 for v in data["variants"]
             ),
         )

@@ -13,12 +13,14 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from endpointlab.config import EmulatorSettings
+from endpointlab.emulator import sagemaker_errors as errors
 from endpointlab.emulator.endpoints import instance_rules
 from endpointlab.emulator.errors import ServiceError
-from endpointlab.emulator.metrics import InstanceProcesses
+from endpointlab.emulator.metrics import InstanceProcesses, MetricsRecorder
+from endpointlab.emulator.objects.model import ObjectStore
 from endpointlab.emulator.provisioning import Provisioning
 from endpointlab.emulator.records import (
     Endpoint,
@@ -65,13 +67,14 @@ class DeploymentError(Exception):
 
 @dataclass(frozen=True)
 class ModelPackage:
-    """What a variant runs: the unpacked model directory, the container environment, and the
-    endpoint's log directory (None: no log)."""
+    """What a variant runs: the unpacked model directory, the container environment, the
+    endpoint's log directory (None: no log) and the endpoint's name."""
 
     model_name: str
     model_dir: Path
     environment: Mapping[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
+    endpoint: str = ""
 
     def log_path(self, variant: str) -> str:
         """The variant's log file ("" when there is no log directory)."""
@@ -174,14 +177,50 @@ QuotaClaims = Mapping[str, int]
 
 
 @dataclass(frozen=True)
+class AsyncInvocation:
+    """One InvokeEndpointAsync as the client sent it (members by their snake_case names)."""
+
+    input_location: str | None
+    body: bytes | None
+    inference_id: str | None = None
+    content_type: str | None = None
+    accept: str | None = None
+    custom_attributes: str | None = None
+    output_path_extension: str | None = None
+    filename: str | None = None
+    ttl_s: int | None = None
+    invocation_timeout_s: int | None = None
+
+
+@dataclass(frozen=True)
+class AsyncAccepted:
+    """What InvokeEndpointAsync answers once a request is durably queued."""
+
+    inference_id: str
+    output_location: str
+    failure_location: str | None
+
+
+@runtime_checkable
+class QueuedRuntime(VariantRuntime, Protocol):
+    """A variant that takes requests into a queue and answers later (InvokeEndpointAsync)."""
+
+    async def submit(self, invocation: AsyncInvocation) -> AsyncAccepted:
+        """Queue one request durably; raise the runtime's ServiceError if it is refused."""
+
+
+@dataclass(frozen=True)
 class KindContext:
-    """What every kind may use to build its variants: the settings, the shared processes and
-    the provisioning-time model (every kind's modelled delays come from one, seeded once)."""
+    """What every kind may use to build its variants: the settings, the shared processes, the
+    provisioning-time model (every kind's modelled delays come from one, seeded once), the object
+    store (S3 inputs and outputs) and the metrics recorder."""
 
     settings: EmulatorSettings
     host: WorkerHost
     memory_limits: MemoryLimits
     provisioning: Provisioning = field(default_factory=Provisioning)
+    objects: ObjectStore | None = None
+    metrics: MetricsRecorder | None = None
 
 
 class EndpointKind(ABC):
@@ -191,6 +230,7 @@ class EndpointKind(ABC):
     label: ClassVar[str]  # in messages: "real-time endpoints"
     max_payload_bytes: ClassVar[int]  # request and response bodies
     instance_metrics: ClassVar[bool]  # InvocationsPerInstance and InvocationModelErrors
+    operation: ClassVar[str] = "InvokeEndpoint"  # the runtime operation its endpoints answer
 
     def __init__(self, context: KindContext) -> None:
         self.context = context
@@ -232,6 +272,11 @@ class EndpointKind(ABC):
         """The DesiredWeightsAndCapacities entry that sets the variant's capacity."""
         return {"VariantName": state.name, "DesiredInstanceCount": capacity}
 
+    @staticmethod
+    def wrong_operation(endpoint: str, operation: str) -> ServiceError:
+        """The error for ``operation`` (not ``operation`` above) on one of its endpoints."""
+        return errors.NOT_ASYNC_ENDPOINT(endpoint=endpoint, operation=operation)
+
     def close(self) -> None:  # noqa: B027 (most kinds own nothing beyond their variants)
         """Release what the kind holds beyond its variants (after they stopped)."""
 
@@ -245,9 +290,11 @@ class EndpointKind(ABC):
         return False
 
     @staticmethod
-    def variant_from_request(params: Mapping[str, Any], model: Model) -> Variant:
-        """The variant a ProductionVariant of this kind describes (its ``model`` exists),
-        refused as SageMaker refuses it."""
+    def variant_from_request(
+        params: Mapping[str, Any], model: Model, config: Mapping[str, Any]
+    ) -> Variant:
+        """The variant a ProductionVariant of this kind describes (its ``model`` exists) in the
+        CreateEndpointConfig request ``config``, refused as SageMaker refuses it."""
         return instance_rules.variant_from_request(params)
 
     @staticmethod  # noqa: B027 (instance-based kinds refuse nothing more)

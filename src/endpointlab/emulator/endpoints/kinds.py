@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from endpointlab.emulator.endpoints.asynchronous.kind import AsyncKind
 from endpointlab.emulator.endpoints.base import (
     AccountQuota,
     EndpointKind,
@@ -21,7 +22,7 @@ from endpointlab.emulator.endpoints.realtime import RealtimeKind
 from endpointlab.emulator.endpoints.serverless_kind import ServerlessKind
 from endpointlab.emulator.records import Variant, VariantState
 
-KINDS: tuple[type[EndpointKind], ...] = (ServerlessKind, RealtimeKind)
+KINDS: tuple[type[EndpointKind], ...] = (ServerlessKind, AsyncKind, RealtimeKind)
 DEFAULT = KINDS[-1]
 
 

@@ -136,7 +136,11 @@ class Instance:
         worker.on_exit(self._lost)
         self._release(worker)
 
-    async def invoke(self, request: InvocationRequest) -> InvocationOutcome:
+    async def invoke(
+        self, request: InvocationRequest, timeout_s: float | None = None
+    ) -> InvocationOutcome:
+        """Run ``request`` on a worker within ``timeout_s`` (default: the variant's timeout)."""
+        limit = self._settings.invocation_timeout_s if timeout_s is None else timeout_s
         self.outstanding += 1
         self._drained.clear()
         try:
@@ -144,7 +148,7 @@ class Instance:
             for _ in range(self._size + 1):
                 worker = await self._acquire()
                 try:
-                    result = await worker.call(request, self._settings.invocation_timeout_s)
+                    result = await worker.call(request, limit)
                 finally:
                     self._release(worker)
                 if not result.not_sent:

@@ -113,7 +113,9 @@ class ServerlessKind(EndpointKind):
         return variant.get("ServerlessConfig") is not None
 
     @staticmethod
-    def variant_from_request(params: Mapping[str, Any], model: Model) -> Variant:
+    def variant_from_request(
+        params: Mapping[str, Any], model: Model, config: Mapping[str, Any]
+    ) -> Variant:
         return rules.variant_from_request(params, model)
 
     @staticmethod

@@ -21,11 +21,13 @@ from endpointlab.emulator import sagemaker_errors as errors
 from endpointlab.emulator.control.registry import Registry
 from endpointlab.emulator.endpoints.base import (
     LOG_STREAM,
+    AsyncInvocation,
     InvocationOutcome,
+    QueuedRuntime,
     ThrottledError,
     VariantRuntime,
 )
-from endpointlab.emulator.endpoints.fleet import FleetManager
+from endpointlab.emulator.endpoints.fleet import Fleet, FleetManager
 from endpointlab.emulator.endpoints.kinds import named, strictest
 from endpointlab.emulator.metrics import SAGEMAKER_NAMESPACE, MetricsRecorder, Outcome
 from endpointlab.emulator.metrics.catalogue import (
@@ -64,21 +66,58 @@ class SageMakerRuntimeService:
 
     @property
     def operations(self) -> frozenset[str]:
-        return frozenset({"InvokeEndpoint"})
+        return frozenset({"InvokeEndpoint", "InvokeEndpointAsync"})
 
     async def handle(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        if operation == "InvokeEndpointAsync":
+            return await self.invoke_endpoint_async(params)
         if operation != "InvokeEndpoint":
             raise errors.UNKNOWN_OPERATION(service="SageMaker Runtime", operation=operation)
         return await self.invoke_endpoint(params)
 
-    async def invoke_endpoint(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        started = arrival() or time.perf_counter()
-        name: str = params["EndpointName"]
-        region = self._registry.region
+    def _serving(self, name: str, operation: str) -> tuple[Endpoint, Fleet]:
+        """The endpoint and its fleet, if it serves and its kind answers ``operation``."""
         endpoint = self._registry.find_endpoint(name)
         fleet = self._fleets.get(name)
         if endpoint is None or endpoint.status not in SERVING or fleet is None:
             raise errors.ENDPOINT_NOT_FOUND(endpoint=name, account=ACCOUNT_ID)
+        for routed in fleet.variants.values():
+            kind = named(routed.runtime.kind)
+            if kind.operation != operation:
+                raise kind.wrong_operation(endpoint.name, operation)
+        return endpoint, fleet
+
+    async def invoke_endpoint_async(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Queue the request on a variant (a weighted pick); the kind checks its input."""
+        _, fleet = self._serving(params["EndpointName"], "InvokeEndpointAsync")
+        runtime = fleet.choose(None)
+        assert isinstance(runtime, QueuedRuntime)  # its kind answers InvokeEndpointAsync
+        accepted = await runtime.submit(
+            AsyncInvocation(
+                input_location=params.get("InputLocation"),
+                body=params.get("Body"),
+                inference_id=params.get("InferenceId"),
+                content_type=params.get("ContentType"),
+                accept=params.get("Accept"),
+                custom_attributes=params.get("CustomAttributes"),
+                output_path_extension=params.get("S3OutputPathExtension"),
+                filename=params.get("Filename"),
+                ttl_s=params.get("RequestTTLSeconds"),
+                invocation_timeout_s=params.get("InvocationTimeoutSeconds"),
+            )
+        )
+        result: dict[str, Any] = {
+            "InferenceId": accepted.inference_id,
+            "OutputLocation": accepted.output_location,
+        }
+        if accepted.failure_location is not None:
+            result["FailureLocation"] = accepted.failure_location
+        return result
+
+    async def invoke_endpoint(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        started = arrival() or time.perf_counter()
+        region = self._registry.region
+        endpoint, fleet = self._serving(params["EndpointName"], "InvokeEndpoint")
         body: bytes = params.get("Body", b"")
         kind = strictest(endpoint.variants)
         if len(body) > kind.max_payload_bytes:
