@@ -505,6 +505,7 @@ def bench(
             options,
             lambda text: click.echo(text, nl=False, err=True),
             lambda question: click.confirm(question, err=True),
+            lambda text: click.echo(text, nl=False),
         )
     except (BenchError, PlanError) as exc:
         _fail(str(exc))

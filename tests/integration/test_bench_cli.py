@@ -14,7 +14,9 @@ from pathlib import Path
 
 import psutil
 import pytest
+from click.testing import CliRunner
 
+from endpointlab.cli import main
 from endpointlab.results import read_records
 from endpointlab.results.run_result import load_run_result
 from tests.api.support import probe_archive
@@ -84,7 +86,9 @@ def test_a_plan_runs_end_to_end_and_leaves_nothing_behind(
         assert (run_dir / config.records[1]).read_text().startswith("execution_number,")
         assert (run_dir / "metrics" / f"{config.name}.json").is_file()
     assert result.configuration("sl").settings == {"MemorySizeInMB": 1024, "MaxConcurrency": 2}
-    assert "configuration" in done.stderr and "sl" in done.stderr  # the summary table
+    # The summary table and the recommendation end the output.
+    assert "configuration  kind" in done.stdout and "Recommendation: " in done.stdout
+    assert done.stdout.strip().endswith("run directory: run")
     # The emulator it started: gone with its workers, its port free, its data dir removed.
     log = (run_dir / "emulator.log").read_text()
     found = re.search(r"listening on http://127\.0\.0\.1:(\d+) \(data in (\S+)\)", log)
@@ -104,18 +108,18 @@ def test_a_run_reanalyses_and_resumes_without_deploying_again(
     before = load_run_result(run_dir)
     summaries = (run_dir / "summaries.csv").read_text()
     (run_dir / "summaries.csv").unlink()
-    again = bench("--reanalyse", str(run_dir), cwd=run_dir.parent)
-    assert again.returncode == 0, again.stderr
+    again = CliRunner().invoke(main, ["bench", "--reanalyse", str(run_dir)])
+    assert again.exit_code == 0, again.output
     after = load_run_result(run_dir)
     for old, new in zip(before.configurations, after.configurations, strict=True):
         assert new.total == old.total and new.phases == old.phases
     assert (run_dir / "summaries.csv").read_text() == summaries
-    assert "Started the local emulator" not in again.stderr
+    assert "Started the local emulator" not in again.output
 
-    resumed = bench("--resume", str(run_dir), cwd=run_dir.parent)
-    assert resumed.returncode == 0, resumed.stderr
-    assert resumed.stderr.count("kept from the earlier run") == 2
-    assert "deploying" not in resumed.stderr
+    resumed = CliRunner().invoke(main, ["bench", "--resume", str(run_dir)])
+    assert resumed.exit_code == 0, resumed.output
+    assert "Every configuration of this run is done: nothing to deploy" in resumed.output
+    assert "Started the local emulator" not in resumed.output
     assert (
         json.loads((run_dir / "run-result.json").read_text())["configurations"][1]["name"] == "rt"
     )

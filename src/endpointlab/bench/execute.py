@@ -370,7 +370,7 @@ class _Measured:
         runner = self.runner
         files = rundir.write_records(runner.run_dir, self.config.name, self.records)
         rundir.write_metrics(runner.run_dir, self.config.name, metrics)
-        summaries = summarise(self.records, self.loads, None)
+        summaries = summarise(self.records, self.loads, None, metrics)
         vcpus = entitled_vcpus(
             self.config.kind,
             self.settings,

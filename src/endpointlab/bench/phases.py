@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from endpointlab.analysis.summary import summarise_phase, timeline
+from endpointlab.analysis.summary import server_samples, summarise_phase, timeline
 from endpointlab.bench.plan import Async, Phase, Realtime, Serverless
 from endpointlab.loadgen.client import Invocation, RuntimeClient, Target
 from endpointlab.loadgen.retries import RetryMode, RetrySettings
@@ -120,10 +120,14 @@ class Summaries:
 
 
 def summarise(
-    records: Sequence[RequestRecord], loads: dict[str, Load], started_at: float | None
+    records: Sequence[RequestRecord],
+    loads: dict[str, Load],
+    started_at: float | None,
+    metrics: Mapping[str, Sequence[tuple[float, float]]] | None = None,
 ) -> Summaries:
     """The summaries of a configuration's records: each phase (in the order run), the total
-    and the per-second timeline from ``started_at`` (the first send when None)."""
+    (with the server-side latencies of the pulled ``metrics``) and the per-second timeline
+    from ``started_at`` (the first send when None)."""
     order: list[str] = []
     by_phase: dict[str, list[RequestRecord]] = {}
     for record in records:
@@ -146,5 +150,5 @@ def summarise(
     if not records:
         return Summaries(phases, None, [])
     start = started_at if started_at is not None else min(r.intended_at for r in records)
-    total = summarise_phase("total", records)
+    total = summarise_phase("total", records, server=server_samples(metrics or {}))
     return Summaries(phases, total, timeline(records, start))

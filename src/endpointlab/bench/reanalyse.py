@@ -29,7 +29,7 @@ def reanalyse(run_dir: Path, finish: Callable[[RunResult], RunResult]) -> RunRes
         records = rundir.read_configuration_records(run_dir, config)
         planned = configs.get(config.name)
         loads = {p.name: load_of(p, planned) for p in plan.phases_of(planned)} if planned else {}
-        summaries = summarise(records, loads, None)
+        summaries = summarise(records, loads, None, config.metrics)
         redone.append(
             config.model_copy(
                 update={

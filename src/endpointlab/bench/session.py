@@ -17,11 +17,12 @@ from urllib.parse import urlsplit
 
 import boto3
 
+from endpointlab.analysis import finish
 from endpointlab.analysis.cost import PriceTable
 from endpointlab.bench import builtin, rundir
 from endpointlab.bench.deploy import leftovers
 from endpointlab.bench.estimate import estimate
-from endpointlab.bench.execute import Runner, RunSettings, resource_prefix
+from endpointlab.bench.execute import INTERRUPTED, Runner, RunSettings, resource_prefix
 from endpointlab.bench.plan import Plan, PlanError, load_plan
 from endpointlab.bench.reanalyse import analyse, reanalyse
 from endpointlab.bench.summary import summary_table
@@ -37,6 +38,7 @@ from endpointlab.loadgen.client import Invocation
 from endpointlab.loadgen.control import SAMPLE_FILE, PreflightError, load_invocations
 from endpointlab.models.examples import build_examples
 from endpointlab.prices import PriceError, load_prices
+from endpointlab.results import RecordWriter
 from endpointlab.results.run_result import RunResult, RunResultError, load_run_result
 
 EXAMPLE = "rtb-ctr"  # the bundled example model the built-in plans load by default
@@ -162,10 +164,8 @@ def _prices(region: str, options: BenchOptions) -> PriceTable:
 
 
 def _finish(result: RunResult, prices: PriceTable) -> RunResult:
-    """The analysis package's finish (costs, comparison, recommendation) when it has it."""
-    analysis = importlib.import_module("endpointlab.analysis")
-    finish = getattr(analysis, "finish", None)
-    return finish(result, prices) if finish is not None else result
+    """Costs, whether each configuration meets the objective, the comparison, the answer."""
+    return finish(result, prices)
 
 
 def _render(run_dir: Path, say: Say) -> None:
@@ -219,14 +219,15 @@ def _aws(plan: Plan, url: str | None, say: Say) -> Connection:
         raise BenchError(str(error)) from None
 
 
-def run_bench(options: BenchOptions, say: Say, confirm: Confirm) -> Path:
-    """Run the command; the run directory. KeyboardInterrupt propagates after teardown."""
+def run_bench(options: BenchOptions, say: Say, confirm: Confirm, show: Say) -> Path:
+    """Run the command: progress through ``say``, the summary and the answer through ``show``;
+    the run directory. KeyboardInterrupt propagates after teardown."""
     if options.reanalyse is not None:
         try:
             result = reanalyse(options.reanalyse, _finish_with(options))
         except (RunResultError, PlanError, FileNotFoundError) as error:
             raise BenchError(str(error)) from None
-        _conclude(result, options.reanalyse, say)
+        _conclude(result, options.reanalyse, show)
         return options.reanalyse
     previous: RunResult | None = None
     if options.resume is not None:
@@ -258,7 +259,10 @@ def run_bench(options: BenchOptions, say: Say, confirm: Confirm) -> Path:
             update={"model": plan.model.model_copy(update={"invoke_args": str(args.resolve())})}
         ),
     )
-    if plan.target == "aws":
+    if previous is not None and _all_kept(plan, previous):
+        say("Every configuration of this run is done: nothing to deploy\n")
+        result = previous
+    elif plan.target == "aws":
         connection = _aws(plan, url, say)
         prices = _prices(connection.region, options)
         _confirm_aws(plan, options, prices, say, confirm)
@@ -270,8 +274,13 @@ def run_bench(options: BenchOptions, say: Say, confirm: Confirm) -> Path:
         result = _local(plan, run_dir, invocations, url, options, previous, say)
     result = _finish(result, _prices(result.environment.region, options))
     result = analyse(result, run_dir)
-    _conclude(result, run_dir, say)
+    _conclude(result, run_dir, show)
     return run_dir
+
+
+def _all_kept(plan: Plan, previous: RunResult) -> bool:
+    done = {c.name for c in previous.configurations if not c.status_reason.startswith(INTERRUPTED)}
+    return all(c.name in done for c in plan.configurations)
 
 
 def _finish_with(options: BenchOptions) -> Callable[[RunResult], RunResult]:
@@ -324,7 +333,11 @@ def _local(
                 "the run used instant provisioning\n"
             )
     roots = [Path(url).parent] if url is not None and not url.startswith("s3://") else []
-    emulator = LocalEmulator(roots, run_dir / rundir.EMULATOR_LOG, extra)
+    # The record store's first write initialises pyarrow (seconds): do it while serve starts.
+    warm = run_dir / rundir.RECORDS / ".warm-up.parquet"
+    emulator = LocalEmulator(
+        roots, run_dir / rundir.EMULATOR_LOG, extra, lambda: _initialise(RecordWriter(warm))
+    )
     try:
         address = emulator.start()
     except TargetError as error:
@@ -355,6 +368,10 @@ def _local(
             say("Stopped the local emulator: no worker process or port left behind\n")
 
 
+def _initialise(writer: RecordWriter) -> None:
+    writer.close()
+
+
 def _port_free(port: int) -> bool:
     with socket.socket() as probe:
         try:
@@ -364,7 +381,7 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _conclude(result: RunResult, run_dir: Path, say: Say) -> None:
-    say("\n" + summary_table(result) + "\n")
-    _render(run_dir, say)
-    say(f"run directory: {run_dir}\n")
+def _conclude(result: RunResult, run_dir: Path, show: Say) -> None:
+    show(summary_table(result) + "\n")
+    _render(run_dir, show)
+    show(f"run directory: {run_dir}\n")

@@ -30,7 +30,7 @@ def _row(config: ConfigurationResult) -> list[str]:
         _ms(total.latency.p99),
         f"{total.throughput_per_s:.1f}",
         host,
-        meets if cost is None else f"{meets} ${cost:.2f}/1M",
+        meets if cost is None else f"{meets} ${cost:.3g}/1M",
     ]
 
 

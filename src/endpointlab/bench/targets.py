@@ -14,6 +14,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -112,7 +113,14 @@ def serve_supports(flag: str) -> bool:
 class LocalEmulator:
     """``endpointlab serve`` on a free port with a temporary data dir, for one run."""
 
-    def __init__(self, model_roots: list[Path], log_file: Path, extra: list[str]) -> None:
+    def __init__(
+        self,
+        model_roots: list[Path],
+        log_file: Path,
+        extra: list[str],
+        meanwhile: Callable[[], None] | None = None,
+    ) -> None:
+        self.meanwhile = meanwhile  # work to do while the emulator starts
         self.model_roots = model_roots
         self.log_file = log_file
         self.extra = extra
@@ -130,6 +138,8 @@ class LocalEmulator:
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
+        if self.meanwhile is not None:
+            self.meanwhile()
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
             for line in self.log_file.read_text(errors="replace").splitlines():
