@@ -510,11 +510,6 @@ def bench(
     except (BenchError, PlanError) as exc:
         _fail(str(exc))
     except KeyboardInterrupt:
-        click.echo(
-            "endpointlab: interrupted: everything deployed was torn down; continue with "
-            "endpointlab bench --resume RUN_DIR",
-            err=True,
-        )
         sys.exit(130)
 
 

@@ -97,6 +97,7 @@ def test_a_plan_runs_end_to_end_and_leaves_nothing_behind(
     assert using(data_dir) == []
     assert not Path(data_dir).exists()
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # no listener left
         probe.bind(("127.0.0.1", port))
 
 

@@ -15,13 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
-import boto3
-
 from endpointlab.analysis import finish
 from endpointlab.analysis.cost import PriceTable
 from endpointlab.bench import builtin, rundir
+from endpointlab.bench.aws import AwsPlanError, aws_target, confirm_aws
 from endpointlab.bench.deploy import leftovers
-from endpointlab.bench.estimate import estimate
 from endpointlab.bench.execute import INTERRUPTED, Runner, RunSettings, resource_prefix
 from endpointlab.bench.plan import Plan, PlanError, load_plan
 from endpointlab.bench.reanalyse import analyse, reanalyse
@@ -30,7 +28,6 @@ from endpointlab.bench.targets import (
     Connection,
     LocalEmulator,
     TargetError,
-    aws_connection,
     local_connection,
     serve_supports,
 )
@@ -179,46 +176,6 @@ def _render(run_dir: Path, say: Say) -> None:
         say(f"report: {run_dir / 'report.html'}\n")
 
 
-def _confirm_aws(
-    plan: Plan, options: BenchOptions, prices: PriceTable, say: Say, confirm: Confirm
-) -> None:
-    quote = estimate(plan, prices)
-    say(f"On AWS ({prices.region}) this plan deploys, one at a time:\n")
-    for line in quote.lines:
-        cost = "price unknown" if line.usd is None else f"at most ${line.usd:.2f}"
-        say(f"  {line.configuration:<24} {line.what:<44} {cost}\n")
-    total = quote.total_usd
-    say(f"Estimated cost: {'unknown' if total is None else f'at most ${total:.2f}'}\n")
-    if options.max_cost is not None:
-        if total is None:
-            raise BenchError(
-                f"cannot hold the run under --max-cost: no price for {', '.join(quote.unpriced())}"
-            )
-        if total > options.max_cost:
-            raise BenchError(
-                f"the estimate ${total:.2f} exceeds --max-cost ${options.max_cost:.2f}:"
-                " nothing was created"
-            )
-    if not options.yes and not confirm("Deploy these endpoints on AWS?"):
-        raise BenchError("not confirmed: nothing was created")
-
-
-def _aws(plan: Plan, url: str | None, say: Say) -> Connection:
-    if url is not None and not url.startswith("s3://"):
-        raise BenchError("--target aws needs the model in S3: model.artifact: s3://bucket/key")
-    role = plan.aws.role_arn
-    image = plan.model.image or plan.aws.image
-    if not role:
-        raise BenchError("--target aws needs an execution role: --role-arn or aws.role_arn")
-    if not image and plan.model.model_name is None:
-        raise BenchError("--target aws needs the inference image: model.image in the plan")
-    try:
-        session = boto3.session.Session(region_name=plan.aws.region)
-        return aws_connection(session, role, image or "")
-    except TargetError as error:
-        raise BenchError(str(error)) from None
-
-
 def run_bench(options: BenchOptions, say: Say, confirm: Confirm, show: Say) -> Path:
     """Run the command: progress through ``say``, the summary and the answer through ``show``;
     the run directory. KeyboardInterrupt propagates after teardown."""
@@ -247,25 +204,49 @@ def run_bench(options: BenchOptions, say: Say, confirm: Confirm, show: Say) -> P
     if plan.kinds() == {"async"}:
         raise BenchError(builtin.ASYNC_NOT_YET)
     url, args = _model_files(plan, base, options)
-    if url is not None and base is not None and plan.model.artifact != url:
+    if url is not None and plan.model.artifact != url:
         plan = plan.model_copy(update={"model": plan.model.model_copy(update={"artifact": url})})
-    try:
-        invocations = load_invocations(args)
-    except PreflightError as error:
-        raise BenchError(str(error)) from None
     rundir.write_plan(
         run_dir,
         plan.model_copy(
             update={"model": plan.model.model_copy(update={"invoke_args": str(args.resolve())})}
         ),
     )
+    try:
+        return _measure(plan, run_dir, url, args, options, previous, say, confirm, show)
+    except KeyboardInterrupt:
+        say(
+            f"Interrupted: what was deployed is torn down; continue with "
+            f"endpointlab bench --resume {run_dir}\n"
+        )
+        raise
+
+
+def _measure(
+    plan: Plan,
+    run_dir: Path,
+    url: str | None,
+    args: Path,
+    options: BenchOptions,
+    previous: RunResult | None,
+    say: Say,
+    confirm: Confirm,
+    show: Say,
+) -> Path:
+    try:
+        invocations = load_invocations(args)
+    except PreflightError as error:
+        raise BenchError(str(error)) from None
     if previous is not None and _all_kept(plan, previous):
         say("Every configuration of this run is done: nothing to deploy\n")
         result = previous
     elif plan.target == "aws":
-        connection = _aws(plan, url, say)
-        prices = _prices(connection.region, options)
-        _confirm_aws(plan, options, prices, say, confirm)
+        try:
+            connection = aws_target(plan, url)
+            prices = _prices(connection.region, options)
+            confirm_aws(plan, prices, options.max_cost, options.yes, say, confirm)
+        except AwsPlanError as error:
+            raise BenchError(str(error)) from None
         settings = RunSettings(
             AWS_POLL_S, AWS_DEPLOY_TIMEOUT_S, options.serverless_mb_per_vcpu, options.live
         )
@@ -374,6 +355,8 @@ def _initialise(writer: RecordWriter) -> None:
 
 def _port_free(port: int) -> bool:
     with socket.socket() as probe:
+        # A closed server's connections may linger in TIME_WAIT; only a listener matters.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
