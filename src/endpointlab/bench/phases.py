@@ -65,7 +65,7 @@ def run_phase(
     *,
     phase: str,
     into: list[RequestRecord],
-    max_attempts: int,
+    max_attempts: int | None,
     deadline_s: float | None,
     parts: Path,
     report: Callable[[Progress], None] | None,

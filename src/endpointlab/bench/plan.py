@@ -180,7 +180,8 @@ class Plan(_Strict):
     warmup: Warmup = Warmup()
     stop_error_rate: float = Field(default=0.5, gt=0, le=1)  # stop a configuration past this
     deadline: float | None = Field(default=None, gt=0)  # caller deadline per request (s)
-    max_attempts: int = Field(default=1, ge=1)  # attempts per request (retries + 1)
+    # attempts per request (retries + 1); None: botocore's default (legacy mode, as boto3's)
+    max_attempts: int | None = Field(default=None, ge=1)
     configurations: list[Configuration] = Field(min_length=1)
     phases: list[Phase] = Field(default_factory=list)
 
