@@ -79,7 +79,7 @@ def test_ctrl_c_in_a_phase_tears_down_and_keeps_the_records(
     env = environment("local", "us-east-1", "instant")
     with pytest.raises(KeyboardInterrupt):
         run.run(env)
-    assert left_of(sagemaker, resource_prefix(run.run_dir.name)) == []
+    assert left_of(sagemaker, resource_prefix(run.run_dir)) == []
     saved = load_run_result(run.run_dir).configuration("rt")
     assert saved.status == "stopped" and saved.status_reason == INTERRUPTED
     records = read_records(run.run_dir / saved.records[0])

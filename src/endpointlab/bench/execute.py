@@ -52,9 +52,10 @@ class RunSettings:
     live: bool = False  # a live progress line (a terminal)
 
 
-def resource_prefix(run_id: str) -> str:
-    """The prefix of every resource name of a run (stable across --resume)."""
-    return "el-" + hashlib.sha256(run_id.encode()).hexdigest()[:8]
+def resource_prefix(run_dir: Path) -> str:
+    """The prefix of every resource name of a run: from its directory's absolute path, so it is
+    the same on --resume and differs between runs."""
+    return "el-" + hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:8]
 
 
 def settings_of(config: Serverless | Realtime | Async, memory_mb: int | None) -> dict[str, Any]:
@@ -149,7 +150,7 @@ class Runner:
         self.model_url = model_url
         self.settings = settings
         self.say = say
-        self.prefix = resource_prefix(run_dir.name)
+        self.prefix = resource_prefix(run_dir)
 
     def run(self, environment: Environment, previous: RunResult | None = None) -> RunResult:
         """Every configuration not already done in ``previous``; the run result (saved).

@@ -284,7 +284,7 @@ def _run(
     try:
         return runner.run(env, previous)
     finally:
-        left = leftovers(connection, resource_prefix(run_dir.name))
+        left = leftovers(connection, resource_prefix(run_dir))
         if left:
             say(f"WARNING: left behind on {connection.kind}: {', '.join(left)}\n")
         else:

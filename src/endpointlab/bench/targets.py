@@ -138,6 +138,14 @@ class LocalEmulator:
             self.process = subprocess.Popen(
                 command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
+        try:
+            return self._wait_for_url()
+        except BaseException:  # Ctrl-C while it starts: it must not outlive the run
+            self.stop()
+            raise
+
+    def _wait_for_url(self) -> str:
+        assert self.process is not None
         if self.meanwhile is not None:
             self.meanwhile()
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -148,7 +156,6 @@ class LocalEmulator:
                     return self.url
             if self.process.poll() is not None or time.monotonic() > deadline:
                 lines = self.log_file.read_text(errors="replace").strip().splitlines()
-                self.stop()
                 last = lines[-1] if lines else "no output"
                 raise TargetError(f"the local emulator did not start: {last}")
             time.sleep(0.05)  # polling the log for the announcement line
@@ -168,7 +175,7 @@ class LocalEmulator:
         return the pids still alive afterwards (none, normally)."""
         process = self.process
         if process is not None:
-            tree = [psutil.Process(pid) for pid in self.pids() if psutil.pid_exists(pid)]
+            tree = [found for pid in self.pids() if (found := _process(pid)) is not None]
             if process.poll() is None:
                 process.send_signal(signal.SIGINT)
             try:
@@ -188,6 +195,13 @@ class LocalEmulator:
             shutil.rmtree(self.data_dir, ignore_errors=True)
             self.data_dir = None
         return left
+
+
+def _process(pid: int) -> psutil.Process | None:
+    try:
+        return psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return None
 
 
 def _running(process: psutil.Process) -> bool:
