@@ -8,13 +8,11 @@ from __future__ import annotations
 import json
 import re
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import psutil
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from endpointlab.cli import main
 from endpointlab.results import read_records
@@ -35,15 +33,9 @@ phases:
 """
 
 
-def bench(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "endpointlab", "bench", *args],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=240,
-        check=False,
-    )
+def bench(*args: str) -> Result:
+    """The command as a user runs it (in this process: the emulator is still its own)."""
+    return CliRunner().invoke(main, ["bench", *args])
 
 
 def using(data_dir: str) -> list[int]:
@@ -57,19 +49,19 @@ def using(data_dir: str) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, subprocess.CompletedProcess[str]]:
+def run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Result]:
     base = tmp_path_factory.mktemp("bench-cli")
     artifact = probe_archive(base / "probe", "v1")
     (base / "args.jsonl").write_text('{"Body": "hello", "ContentType": "text/plain"}\n')
     (base / "plan.yaml").write_text(PLAN.format(artifact=artifact))
-    return base / "run", bench("plan.yaml", "--out", "run", cwd=base)
+    return base / "run", bench(str(base / "plan.yaml"), "--out", str(base / "run"))
 
 
 def test_a_plan_runs_end_to_end_and_leaves_nothing_behind(
-    run: tuple[Path, subprocess.CompletedProcess[str]],
+    run: tuple[Path, Result],
 ) -> None:
     run_dir, done = run
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.output
     for name in ("run-result.json", "plan.yaml", "environment.json", "summaries.csv"):
         assert (run_dir / name).is_file(), name
     result = load_run_result(run_dir)
@@ -88,7 +80,7 @@ def test_a_plan_runs_end_to_end_and_leaves_nothing_behind(
     assert result.configuration("sl").settings == {"MemorySizeInMB": 1024, "MaxConcurrency": 2}
     # The summary table and the recommendation end the output.
     assert "configuration  kind" in done.stdout and "Recommendation: " in done.stdout
-    assert done.stdout.strip().endswith("run directory: run")
+    assert done.stdout.strip().endswith(f"run directory: {run_dir}")
     # The emulator it started: gone with its workers, its port free, its data dir removed.
     log = (run_dir / "emulator.log").read_text()
     found = re.search(r"listening on http://127\.0\.0\.1:(\d+) \(data in (\S+)\)", log)
@@ -102,14 +94,14 @@ def test_a_plan_runs_end_to_end_and_leaves_nothing_behind(
 
 
 def test_a_run_reanalyses_and_resumes_without_deploying_again(
-    run: tuple[Path, subprocess.CompletedProcess[str]],
+    run: tuple[Path, Result],
 ) -> None:
     run_dir, done = run
-    assert done.returncode == 0, done.stderr
+    assert done.exit_code == 0, done.output
     before = load_run_result(run_dir)
     summaries = (run_dir / "summaries.csv").read_text()
     (run_dir / "summaries.csv").unlink()
-    again = CliRunner().invoke(main, ["bench", "--reanalyse", str(run_dir)])
+    again = bench("--reanalyse", str(run_dir))
     assert again.exit_code == 0, again.output
     after = load_run_result(run_dir)
     for old, new in zip(before.configurations, after.configurations, strict=True):
@@ -117,7 +109,7 @@ def test_a_run_reanalyses_and_resumes_without_deploying_again(
     assert (run_dir / "summaries.csv").read_text() == summaries
     assert "Started the local emulator" not in again.output
 
-    resumed = CliRunner().invoke(main, ["bench", "--resume", str(run_dir)])
+    resumed = bench("--resume", str(run_dir))
     assert resumed.exit_code == 0, resumed.output
     assert "Every configuration of this run is done: nothing to deploy" in resumed.output
     assert "Started the local emulator" not in resumed.output
