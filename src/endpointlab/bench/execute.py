@@ -25,6 +25,7 @@ from endpointlab.bench.deploy import variant as make_variant
 from endpointlab.bench.observe import LoadSampler, pull_metrics
 from endpointlab.bench.phases import Load, breaks_objective, load_of, pause, run_phase, summarise
 from endpointlab.bench.plan import BEST, Async, Plan, Realtime, Serverless
+from endpointlab.bench.summary import meets
 from endpointlab.bench.targets import Connection
 from endpointlab.loadgen.client import Invocation
 from endpointlab.loadgen.console import progress_line
@@ -87,22 +88,7 @@ def _sheltered(say: Say) -> Iterator[None]:
 
 
 def _meets(config: ConfigurationResult, plan: Plan) -> bool:
-    total = config.total
-    if total is None or total.requests == 0:
-        return False
-    fields = {
-        50.0: total.latency.p50,
-        90.0: total.latency.p90,
-        95.0: total.latency.p95,
-        99.0: total.latency.p99,
-        99.9: total.latency.p99_9,
-    }
-    value = fields.get(plan.objective.percentile, total.latency.p99)
-    return (
-        value is not None
-        and value <= plan.objective.latency_ms
-        and total.error_rate <= plan.objective.max_error_rate
-    )
+    return config.total is not None and meets(config.total, plan.objective)
 
 
 def best_memory(done: Sequence[ConfigurationResult], plan: Plan) -> int | None:

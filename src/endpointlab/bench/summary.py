@@ -2,7 +2,56 @@
 
 from __future__ import annotations
 
-from endpointlab.results.run_result import ConfigurationResult, RunResult
+from endpointlab.results.run_result import (
+    ConfigurationResult,
+    LatencyStats,
+    Objective,
+    PhaseSummary,
+    RunResult,
+)
+
+
+def _at(latency: LatencyStats, percentile: float) -> float | None:
+    """The objective's percentile when the summary keeps it (p99 otherwise)."""
+    named = {50.0: latency.p50, 90.0: latency.p90, 95.0: latency.p95, 99.9: latency.p99_9}
+    return named.get(percentile, latency.p99)
+
+
+def meets(phase: PhaseSummary, objective: Objective) -> bool:
+    value = _at(phase.latency, objective.percentile)
+    return (
+        phase.requests > 0
+        and phase.error_rate <= objective.max_error_rate
+        and value is not None
+        and value <= objective.latency_ms
+    )
+
+
+def sustained(config: ConfigurationResult, objective: Objective) -> str:
+    """The highest open-loop rate the configuration carried within the objective ("" if none):
+    what an inference-recommender job reports as the maximum invocations per minute."""
+    within = [p for p in config.phases if p.rate_per_s and meets(p, objective)]
+    if not within:
+        return ""
+    best = max(within, key=lambda p: p.rate_per_s or 0.0)
+    rate = best.rate_per_s or 0.0
+    value = _at(best.latency, objective.percentile)
+    return (
+        f"sustained {rate:g}/s ({rate * 60:,.0f} invocations a minute) within the objective, "
+        f"p{objective.percentile:g} {_ms(value)} ms (phase {best.name})"
+    )
+
+
+def _settings(config: ConfigurationResult) -> str:
+    settings = config.settings
+    if "MemorySizeInMB" in settings:
+        text = f"{settings['MemorySizeInMB']} MB, conc {settings.get('MaxConcurrency', 1)}"
+        if settings.get("ProvisionedConcurrency"):
+            text += f", PC {settings['ProvisionedConcurrency']}"
+        return text
+    if "InstanceType" in settings:
+        return f"{settings.get('InitialInstanceCount', 1)} x {settings['InstanceType']}"
+    return " ".join(str(v) for v in settings.values())
 
 
 def _ms(value: float | None) -> str:
@@ -11,7 +60,7 @@ def _ms(value: float | None) -> str:
 
 def _row(config: ConfigurationResult) -> list[str]:
     total = config.total
-    settings = " ".join(str(v) for v in config.settings.values())
+    settings = _settings(config)
     cost = config.cost.per_million_usd if config.cost else None
     meets = {True: "yes", False: "no", None: "-"}[config.meets_objective]
     host = "-" if config.host is None else ("OVERSUB" if config.host.oversubscribed else "ok")
@@ -66,6 +115,9 @@ def summary_table(result: RunResult) -> str:
         f"errors <= {objective.max_error_rate:.1%}",
     )
     for config in result.configurations:
+        rate = sustained(config, objective)
+        if rate:
+            lines.append(f"  {config.name}: {rate}")
         if config.status_reason:
             lines.append(f"  {config.name}: {config.status_reason}")
         if config.host is not None and config.host.oversubscribed:
