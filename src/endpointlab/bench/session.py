@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import signal
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -213,13 +215,32 @@ def run_bench(options: BenchOptions, say: Say, confirm: Confirm, show: Say) -> P
         ),
     )
     try:
-        return _measure(plan, run_dir, url, args, options, previous, say, confirm, show)
+        with _terminate_as_interrupt():
+            return _measure(plan, run_dir, url, args, options, previous, say, confirm, show)
     except KeyboardInterrupt:
         say(
             f"Interrupted: what was deployed is torn down; continue with "
             f"endpointlab bench --resume {run_dir}\n"
         )
         raise
+
+
+@contextmanager
+def _terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM (a kill, a CI timeout) tears down like Ctrl-C instead of leaving endpoints."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    try:
+        previous = signal.signal(signal.SIGTERM, interrupt)
+    except ValueError:  # not the main thread
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _measure(

@@ -8,6 +8,7 @@ and CloudWatch and the load engine's Target for the runtime API.
 
 from __future__ import annotations
 
+import os
 import shutil
 import signal
 import subprocess
@@ -27,6 +28,17 @@ from endpointlab.loadgen.client import Target
 from endpointlab.loadgen.signing import Credentials
 
 LISTENING = "endpointlab emulator listening on "
+# Run before exec'ing `endpointlab serve`: SIGTERM (its bounded shutdown) reaches it when the
+# runner dies, even by SIGKILL; its own session keeps it from the terminal's Ctrl-C, which the
+# runner handles first (tearing down). The death signal survives exec; Linux only.
+_STOP_WITH_PARENT = """
+import ctypes, os, signal, sys
+if sys.platform.startswith("linux"):
+    ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM), 0, 0, 0)  # PR_SET_PDEATHSIG
+if os.getppid() != int(sys.argv[1]):
+    sys.exit(1)
+os.execv(sys.argv[2], sys.argv[2:])
+"""
 START_TIMEOUT_S = 60.0
 STOP_TIMEOUT_S = 20.0
 LOCAL_REGION = "us-east-1"
@@ -136,7 +148,10 @@ class LocalEmulator:
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         with self.log_file.open("wb") as log:
             self.process = subprocess.Popen(
-                command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+                [sys.executable, "-c", _STOP_WITH_PARENT, str(os.getpid()), *command],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
             )
         try:
             return self._wait_for_url()
