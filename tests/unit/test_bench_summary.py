@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from endpointlab.bench.execute import best_memory
 from endpointlab.bench.plan import parse_plan
-from endpointlab.bench.summary import summary_table, sustained
+from endpointlab.bench.summary import summary_table, sustained, utilisation
 from endpointlab.results.run_result import (
     ConfigurationResult,
     Environment,
@@ -90,3 +90,16 @@ def test_the_table_has_a_row_per_configuration_and_its_notes() -> None:
     assert lines[2].split()[:6] == ["sl", "serverless", "1024", "MB,", "conc", "1"]
     assert lines[3].split()[:4] == ["c5", "realtime", "failed", "-"]
     assert lines[4] == "  c5: endpoint c5: no capacity"
+
+
+def test_utilisation_is_the_mean_of_the_pulled_series() -> None:
+    measured = config("c5", [phase("s", 10)], InstanceType="ml.c5.large").model_copy(
+        update={
+            "metrics": {
+                "CPUUtilization:Average": [(0.0, 50.0), (60.0, 150.0)],
+                "MemoryUtilization:Average": [(0.0, 12.4)],
+            }
+        }
+    )
+    assert utilisation(measured).startswith("utilisation CPU 100%, memory 12% ")
+    assert utilisation(config("c5", [phase("s", 10)])) == ""

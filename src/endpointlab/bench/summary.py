@@ -42,6 +42,19 @@ def sustained(config: ConfigurationResult, objective: Objective) -> str:
     )
 
 
+def utilisation(config: ConfigurationResult) -> str:
+    """The endpoint's mean CPU and memory utilisation as CloudWatch reported them ("" if not)."""
+    parts = []
+    for metric, label in (("CPUUtilization", "CPU"), ("MemoryUtilization", "memory")):
+        series = config.metrics.get(f"{metric}:Average", [])
+        if series:
+            mean = sum(value for _, value in series) / len(series)
+            parts.append(f"{label} {mean:.0f}%")
+    if not parts:
+        return ""
+    return f"utilisation {', '.join(parts)} (CloudWatch one-minute averages; CPU % sums vCPUs)"
+
+
 def _settings(config: ConfigurationResult) -> str:
     settings = config.settings
     if "MemorySizeInMB" in settings:
@@ -115,9 +128,9 @@ def summary_table(result: RunResult) -> str:
         f"errors <= {objective.max_error_rate:.1%}",
     )
     for config in result.configurations:
-        rate = sustained(config, objective)
-        if rate:
-            lines.append(f"  {config.name}: {rate}")
+        for note in (sustained(config, objective), utilisation(config)):
+            if note:
+                lines.append(f"  {config.name}: {note}")
         if config.status_reason:
             lines.append(f"  {config.name}: {config.status_reason}")
         if config.host is not None and config.host.oversubscribed:
