@@ -31,7 +31,7 @@ configurations:
   - {{name: rt, kind: realtime, instance_type: ml.c5.large}}
 phases:
   - {{name: first, clients: 1, duration: 0.5}}
-  - {{name: second, clients: 2, duration: 8}}
+  - {{name: second, clients: 2, duration: 2}}
 """
 
 
@@ -68,7 +68,7 @@ def worker_pids(runtime: Any, endpoint: str) -> set[int]:
     return {json.loads(answer["Body"].read())["pid"] for answer in answers}
 
 
-def test_ctrl_c_in_a_phase_tears_down_and_keeps_the_records(
+def test_ctrl_c_in_a_phase_tears_down_keeps_the_records_and_resumes(
     tmp_path: Path, emulator_url: str, probe: Path, sagemaker: Any
 ) -> None:
     def say(text: str) -> None:
@@ -86,6 +86,15 @@ def test_ctrl_c_in_a_phase_tears_down_and_keeps_the_records(
     assert {r.phase for r in records} == {"first", "second"}  # the cut phase's records too
     pids = {json.loads(r.body_response)["pid"] for r in records if r.ok}
     assert pids and still_running(pids) == []
+
+    # --resume runs the interrupted configuration again, whole, under the same names.
+    resumed = runner(tmp_path, emulator_url, probe, lambda text: None)
+    assert resumed.prefix == run.prefix
+    again = resumed.run(env, load_run_result(run.run_dir)).configuration("rt")
+    assert (again.status, again.status_reason) == ("completed", "")
+    assert [p.name for p in again.phases] == ["first", "second"]
+    assert load_run_result(run.run_dir).configuration("rt") == again
+    assert left_of(sagemaker, run.prefix) == []
 
 
 def test_an_error_mid_run_and_a_failed_deployment_still_tear_down(
