@@ -70,6 +70,9 @@ def test_best_memory_is_the_smallest_that_meets_else_the_fastest() -> None:
     ]
     assert best_memory(too_slow, plan) == 2048
     assert best_memory([config("c5", [phase("s", 1)], InstanceType="ml.c5.large")], plan) is None
+    # An earlier 'best' configuration (here "a", at 1024 MB and fast) does not count.
+    earlier_best = config("a", [phase("s", 5)], MemorySizeInMB=1024)
+    assert best_memory([*too_slow, earlier_best], plan) == 2048
 
 
 def test_the_table_has_a_row_per_configuration_and_its_notes() -> None:

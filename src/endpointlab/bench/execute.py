@@ -93,11 +93,16 @@ def _meets(config: ConfigurationResult, plan: Plan) -> bool:
 
 def best_memory(done: Sequence[ConfigurationResult], plan: Plan) -> int | None:
     """For ``memory_mb: best``: the smallest memory size measured that met the objective, else
-    the one with the lowest p99; None before any serverless configuration completed."""
+    the one with the lowest p99; None before any serverless configuration completed. Only
+    configurations that named their memory size count (not earlier 'best' ones)."""
+    chosen = {
+        c.name for c in plan.configurations if isinstance(c, Serverless) and c.memory_mb == BEST
+    }
     measured = [
         c
         for c in done
         if c.kind == "serverless"
+        and c.name not in chosen
         and c.status in ("completed", "stopped")
         and c.total
         and "MemorySizeInMB" in c.settings
