@@ -225,3 +225,26 @@ def test_the_cost_guard_and_the_confirmation_stop_before_any_call(
     assert outcome.exit_code == 2, outcome.output
     assert "ml.c5.large" in outcome.output and "Estimated cost: at most $" in outcome.output
     assert outcome.output.strip().endswith(message)
+
+
+def test_an_endpoint_still_creating_is_deleted_once_it_settles() -> None:
+    made, stub, _ = connection()
+    names = names_for("el-1234abcd", "c5")
+    name = names.endpoint
+    stub.add_client_error(
+        "delete_endpoint",
+        "ValidationException",
+        f'Cannot delete endpoint "{name}" while it is Creating.',
+        400,
+        {"EndpointName": name},
+    )
+    stub.add_response("describe_endpoint", described(name, "InService"), {"EndpointName": name})
+    stub.add_response("delete_endpoint", {}, {"EndpointName": name})
+    stub.add_client_error(
+        "describe_endpoint", "ValidationException", "Could not find endpoint", 400
+    )
+    stub.add_response("delete_endpoint_config", {}, {"EndpointConfigName": name})
+    stub.add_response("delete_model", {}, {"ModelName": name})
+    with stub:
+        assert teardown(made, names, poll_s=0.01, timeout_s=1.0) == []
+        stub.assert_no_pending_responses()

@@ -6,6 +6,7 @@ id), so ``leftovers`` can find them through the List APIs after a teardown, an e
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -133,7 +134,15 @@ def teardown(connection: Connection, names: Names, *, poll_s: float, timeout_s: 
         steps.append(("model", sagemaker.delete_model, {"ModelName": names.model}))
     for what, call, arguments in steps:
         try:
-            call(**arguments)
+            try:
+                call(**arguments)
+            except ClientError as error:
+                if what != "endpoint" or _missing(error):
+                    raise
+                # An endpoint still Creating (Ctrl-C during the wait) may refuse deletion
+                # until it settles: wait for InService or Failed, then delete it.
+                _settle(sagemaker, names.endpoint, poll_s, timeout_s)
+                call(**arguments)
         except ClientError as error:
             if not _missing(error):
                 problems.append(
@@ -152,6 +161,14 @@ def teardown(connection: Connection, names: Names, *, poll_s: float, timeout_s: 
             except WaiterError as error:
                 problems.append(f"endpoint {names.endpoint} not deleted: {error}")
     return problems
+
+
+def _settle(sagemaker: Any, endpoint: str, poll_s: float, timeout_s: float) -> None:
+    attempts = max(1, int(timeout_s / poll_s))
+    with contextlib.suppress(WaiterError):  # Failed ends the wait too: it can be deleted
+        sagemaker.get_waiter("endpoint_in_service").wait(
+            EndpointName=endpoint, WaiterConfig={"Delay": poll_s, "MaxAttempts": attempts}
+        )
 
 
 def _pages(call: Any, key: str, field: str, **arguments: Any) -> list[str]:

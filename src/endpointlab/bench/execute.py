@@ -18,6 +18,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from endpointlab.analysis.host import entitled_vcpus, host_check
 from endpointlab.bench import rundir
 from endpointlab.bench.deploy import DeployError, Names, deploy, leftovers, names_for, teardown
@@ -274,11 +276,14 @@ class _Measured:
                     poll_s=runner.settings.poll_s,
                     timeout_s=runner.settings.deploy_timeout_s,
                 )
-                left = [
-                    n
-                    for n in leftovers(runner.connection, self.names.endpoint)
-                    if n.split(" ")[-1] == self.names.endpoint
-                ]
+                try:
+                    left = [
+                        n
+                        for n in leftovers(runner.connection, self.names.endpoint)
+                        if n.split(" ")[-1] == self.names.endpoint
+                    ]
+                except (ClientError, BotoCoreError) as error:
+                    left = [f"(cannot list what is left: {error})"]
         for problem in [*problems, *(f"{n} left behind" for n in left)]:
             say(f"{head}: WARNING: {problem}\n")
         ended = time.time()

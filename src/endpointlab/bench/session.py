@@ -17,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from endpointlab.analysis import finish
 from endpointlab.analysis.cost import PriceTable
 from endpointlab.bench import builtin, rundir
@@ -305,7 +307,10 @@ def _run(
     try:
         return runner.run(env, previous)
     finally:
-        left = leftovers(connection, resource_prefix(run_dir))
+        try:
+            left = leftovers(connection, resource_prefix(run_dir))
+        except (ClientError, BotoCoreError) as error:
+            left = [f"(cannot list: {error})"]
         if left:
             say(f"WARNING: left behind on {connection.kind}: {', '.join(left)}\n")
         else:
