@@ -122,6 +122,18 @@ def serve_supports(flag: str) -> bool:
     return flag in done.stdout
 
 
+def spawn_tied(command: list[str], log_file: Path) -> subprocess.Popen[bytes]:
+    """Start ``command`` in a session of its own, its output to ``log_file``, sent SIGTERM when
+    this process dies (Linux)."""
+    with log_file.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-c", _STOP_WITH_PARENT, str(os.getpid()), *command],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
 class LocalEmulator:
     """``endpointlab serve`` on a free port with a temporary data dir, for one run."""
 
@@ -146,13 +158,7 @@ class LocalEmulator:
         command = [sys.executable, "-m", "endpointlab", "serve", "--port", "0"]
         command += ["--data-dir", str(self.data_dir), *roots, *self.extra]
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
-        with self.log_file.open("wb") as log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-c", _STOP_WITH_PARENT, str(os.getpid()), *command],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        self.process = spawn_tied(command, self.log_file)
         try:
             return self._wait_for_url()
         except BaseException:  # Ctrl-C while it starts: it must not outlive the run
