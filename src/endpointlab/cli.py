@@ -444,7 +444,7 @@ def load(
 @main.command()
 @click.argument("plan", required=False)
 @click.option("--quick", is_flag=True, help="The built-in plan's short version (minutes).")
-@click.option("--model", type=click.Path(path_type=Path), help="Model artifact (model.tar.gz).")
+@click.option("--model", help="Model artifact: a model.tar.gz, or an s3:// URL (--target aws).")
 @click.option("--invoke-args", type=click.Path(path_type=Path), help="JSON lines of requests.")
 @click.option("--target", type=click.Choice(["local", "aws"]), help="Default: the plan's (local).")
 @click.option("--out", type=click.Path(path_type=Path), help="Default: runs/<time>-<plan>.")
@@ -453,6 +453,7 @@ def load(
 @click.option("--provisioning", type=click.Choice(["instant", "aws"]), help="Emulator timings.")
 @click.option("--region", help="AWS region (--target aws).")
 @click.option("--role-arn", help="SageMaker execution role (--target aws).")
+@click.option("--image", help="Inference image URI (--target aws).")
 @click.option("--max-cost", type=float, help="Refuse an AWS plan estimated above this (USD).")
 @click.option("--yes", is_flag=True, help="Deploy on AWS without asking.")
 @click.option("--prices", type=click.Path(path_type=Path), help="A price file overriding ours.")
@@ -460,7 +461,7 @@ def load(
 def bench(
     plan: str | None,
     quick: bool,
-    model: Path | None,
+    model: str | None,
     invoke_args: Path | None,
     target: str | None,
     out: Path | None,
@@ -469,6 +470,7 @@ def bench(
     provisioning: str | None,
     region: str | None,
     role_arn: str | None,
+    image: str | None,
     max_cost: float | None,
     yes: bool,
     prices: Path | None,
@@ -495,6 +497,7 @@ def bench(
         max_cost=max_cost,
         region=region,
         role_arn=role_arn,
+        image=image,
         provisioning=provisioning,
         prices=prices,
         live=sys.stderr.isatty() if progress is None else progress,

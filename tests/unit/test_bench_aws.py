@@ -248,3 +248,28 @@ def test_an_endpoint_still_creating_is_deleted_once_it_settles() -> None:
     with stub:
         assert teardown(made, names, poll_s=0.01, timeout_s=1.0) == []
         stub.assert_no_pending_responses()
+
+
+def test_a_builtin_plan_goes_to_aws_with_an_s3_model_and_is_estimated(tmp_path: Path) -> None:
+    (tmp_path / "args.jsonl").write_text('{"Body": "1,2", "ContentType": "text/csv"}\n')
+    env = {
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    }
+    arguments = ["bench", "compare", "--quick", "--target", "aws", "--model", MODEL]
+    arguments += ["--invoke-args", str(tmp_path / "args.jsonl"), "--out", str(tmp_path / "r")]
+    missing = CliRunner().invoke(main, [*arguments, "--role-arn", ROLE], env=env)
+    assert missing.exit_code == 2
+    assert missing.output.endswith(
+        "needs the inference image: --image or model.image in the plan\n"
+    )
+    outcome = CliRunner().invoke(
+        main, [*arguments, "--role-arn", ROLE, "--image", IMAGE, "--max-cost", "0.001"], env=env
+    )
+    assert outcome.exit_code == 2, outcome.output
+    assert "serverless-2048" in outcome.output and "realtime-c5-large" in outcome.output
+    assert "exceeds --max-cost $0.00: nothing was created" in outcome.output
+    saved = (tmp_path / "r" / "plan.yaml").read_text()
+    assert f"artifact: {MODEL}" in saved and f"image: {IMAGE}" in saved

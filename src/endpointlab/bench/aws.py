@@ -56,7 +56,9 @@ def aws_target(plan: Plan, url: str | None) -> Connection:
     if not role:
         raise AwsPlanError("--target aws needs an execution role: --role-arn or aws.role_arn")
     if not image and plan.model.model_name is None:
-        raise AwsPlanError("--target aws needs the inference image: model.image in the plan")
+        raise AwsPlanError(
+            "--target aws needs the inference image: --image or model.image in the plan"
+        )
     try:
         session = boto3.session.Session(region_name=plan.aws.region)
         return aws_connection(session, role, image or "")

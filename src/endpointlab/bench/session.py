@@ -56,7 +56,7 @@ class BenchError(Exception):
 class BenchOptions:
     plan: str | None = None  # a built-in plan's name or a plan file
     quick: bool = False
-    model: Path | None = None
+    model: str | None = None  # a path or an s3:// URL
     invoke_args: Path | None = None
     target: str | None = None
     out: Path | None = None
@@ -66,6 +66,7 @@ class BenchOptions:
     max_cost: float | None = None
     region: str | None = None
     role_arn: str | None = None
+    image: str | None = None
     provisioning: str | None = None
     prices: Path | None = None
     live: bool = False
@@ -87,7 +88,7 @@ def _resolve_plan(options: BenchOptions, say: Say) -> tuple[Plan, Path | None]:
     if ref in builtin.BUILDERS:
         model: dict[str, str] = {}
         if options.model is not None:
-            model["artifact"] = str(options.model)
+            model["artifact"] = options.model
         else:
             archive = options.examples_dir / EXAMPLE / "model.tar.gz"
             if not (archive.is_file() and (archive.parent / SAMPLE_FILE).is_file()):
@@ -105,7 +106,7 @@ def _resolve_plan(options: BenchOptions, say: Say) -> tuple[Plan, Path | None]:
         plan = plan.model_copy(
             update={
                 "model": plan.model.model_copy(
-                    update={"artifact": str(options.model), "model_name": None}
+                    update={"artifact": options.model, "model_name": None}
                 )
             }
         )
@@ -121,6 +122,8 @@ def _overrides(plan: Plan, options: BenchOptions) -> Plan:
     aws = {k: v for k, v in (("region", options.region), ("role_arn", options.role_arn)) if v}
     if aws:
         update["aws"] = plan.aws.model_copy(update=aws)
+    if options.image:
+        update["model"] = plan.model.model_copy(update={"image": options.image})
     return plan.model_copy(update=update) if update else plan
 
 
@@ -164,11 +167,6 @@ def _prices(region: str, options: BenchOptions) -> PriceTable:
         raise BenchError(str(error)) from None
 
 
-def _finish(result: RunResult, prices: PriceTable) -> RunResult:
-    """Costs, whether each configuration meets the objective, the comparison, the answer."""
-    return finish(result, prices)
-
-
 def _render(run_dir: Path, say: Say) -> None:
     """``endpointlab.reports.render(run_dir)`` when the reports package is installed."""
     if importlib.util.find_spec("endpointlab.reports") is None:
@@ -210,6 +208,13 @@ def run_bench(options: BenchOptions, say: Say, confirm: Confirm, show: Say) -> P
     url, args = _model_files(plan, base, options)
     if url is not None and plan.model.artifact != url:
         plan = plan.model_copy(update={"model": plan.model.model_copy(update={"artifact": url})})
+    try:
+        invocations = load_invocations(args)
+        aws = aws_target(plan, url) if plan.target == "aws" else None
+    except PreflightError as error:
+        raise BenchError(str(error)) from None
+    except AwsPlanError as error:
+        raise BenchError(str(error)) from None
     rundir.write_plan(
         run_dir,
         plan.model_copy(
@@ -218,7 +223,9 @@ def run_bench(options: BenchOptions, say: Say, confirm: Confirm, show: Say) -> P
     )
     try:
         with _terminate_as_interrupt():
-            return _measure(plan, run_dir, url, args, options, previous, say, confirm, show)
+            return _measure(
+                plan, run_dir, url, invocations, aws, options, previous, say, confirm, show
+            )
     except KeyboardInterrupt:
         say(
             f"Interrupted: what was deployed is torn down; continue with "
@@ -249,34 +256,30 @@ def _measure(
     plan: Plan,
     run_dir: Path,
     url: str | None,
-    args: Path,
+    invocations: list[Invocation],
+    aws: Connection | None,
     options: BenchOptions,
     previous: RunResult | None,
     say: Say,
     confirm: Confirm,
     show: Say,
 ) -> Path:
-    try:
-        invocations = load_invocations(args)
-    except PreflightError as error:
-        raise BenchError(str(error)) from None
     if previous is not None and _all_kept(plan, previous):
         say("Every configuration of this run is done: nothing to deploy\n")
         result = previous
-    elif plan.target == "aws":
+    elif aws is not None:
         try:
-            connection = aws_target(plan, url)
-            prices = _prices(connection.region, options)
+            prices = _prices(aws.region, options)
             confirm_aws(plan, prices, options.max_cost, options.yes, say, confirm)
         except AwsPlanError as error:
             raise BenchError(str(error)) from None
         settings = RunSettings(
             AWS_POLL_S, AWS_DEPLOY_TIMEOUT_S, options.serverless_mb_per_vcpu, options.live
         )
-        result = _run(plan, connection, run_dir, invocations, url, settings, previous, say)
+        result = _run(plan, aws, run_dir, invocations, url, settings, previous, say)
     else:
         result = _local(plan, run_dir, invocations, url, options, previous, say)
-    result = _finish(result, _prices(result.environment.region, options))
+    result = finish(result, _prices(result.environment.region, options))
     result = analyse(result, run_dir)
     _conclude(result, run_dir, show)
     return run_dir
@@ -288,7 +291,7 @@ def _all_kept(plan: Plan, previous: RunResult) -> bool:
 
 
 def _finish_with(options: BenchOptions) -> Callable[[RunResult], RunResult]:
-    return lambda result: _finish(result, _prices(result.environment.region, options))
+    return lambda result: finish(result, _prices(result.environment.region, options))
 
 
 def _run(
