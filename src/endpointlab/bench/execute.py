@@ -341,7 +341,7 @@ class _Measured:
         live = runner.settings.live and scored
 
         def report(progress: Progress) -> None:
-            runner.say("\r  " + progress_line(progress))
+            runner.say(f"\r  {self.config.name} {name}: {progress_line(progress)}")
 
         parts = runner.run_dir / rundir.RECORDS / f".{self.config.name}.{name}.parquet"
         try:
