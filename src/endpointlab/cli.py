@@ -502,10 +502,78 @@ def load(
 
 
 @main.command()
-def bench() -> None:
-    """Deploy each configuration of a plan, load it, collect metrics, price it and recommend the
-    cheapest one that meets the latency and error objective. (Not yet available.)"""
-    _fail(f"'endpointlab bench' {NOT_YET}")
+@click.argument("plan", required=False)
+@click.option("--quick", is_flag=True, help="The built-in plan's short version (minutes).")
+@click.option("--model", help="Model artifact: a model.tar.gz, or an s3:// URL (--target aws).")
+@click.option("--invoke-args", type=click.Path(path_type=Path), help="JSON lines of requests.")
+@click.option("--target", type=click.Choice(["local", "aws"]), help="Default: the plan's (local).")
+@click.option("--out", type=click.Path(path_type=Path), help="Default: runs/<time>-<plan>.")
+@click.option("--resume", type=click.Path(path_type=Path), help="Continue an interrupted run.")
+@click.option("--reanalyse", type=click.Path(path_type=Path), help="Re-analyse a run directory.")
+@click.option("--provisioning", type=click.Choice(["instant", "aws"]), help="Emulator timings.")
+@click.option("--region", help="AWS region (--target aws).")
+@click.option("--role-arn", help="SageMaker execution role (--target aws).")
+@click.option("--image", help="Inference image URI (--target aws).")
+@click.option("--max-cost", type=float, help="Refuse an AWS plan estimated above this (USD).")
+@click.option("--yes", is_flag=True, help="Deploy on AWS without asking.")
+@click.option("--prices", type=click.Path(path_type=Path), help="A price file overriding ours.")
+@click.option("--progress/--no-progress", default=None, help="Live progress (default: on a tty).")
+def bench(
+    plan: str | None,
+    quick: bool,
+    model: str | None,
+    invoke_args: Path | None,
+    target: str | None,
+    out: Path | None,
+    resume: Path | None,
+    reanalyse: Path | None,
+    provisioning: str | None,
+    region: str | None,
+    role_arn: str | None,
+    image: str | None,
+    max_cost: float | None,
+    yes: bool,
+    prices: Path | None,
+    progress: bool | None,
+) -> None:
+    """Deploy each configuration of PLAN (a plan file, or serverless, realtime, compare, async),
+    load it, collect metrics, tear it down, price it and recommend the cheapest one that meets
+    the objective. Writes a run directory; --resume or --reanalyse one instead."""
+    from endpointlab.bench.plan import PlanError
+    from endpointlab.bench.session import BenchError, BenchOptions, run_bench
+
+    if sum(x is not None for x in (plan, resume, reanalyse)) != 1:
+        _fail("give one of PLAN, --resume RUN_DIR or --reanalyse RUN_DIR")
+    options = BenchOptions(
+        plan=plan,
+        quick=quick,
+        model=model,
+        invoke_args=invoke_args,
+        target=target,
+        out=out,
+        resume=resume,
+        reanalyse=reanalyse,
+        yes=yes,
+        max_cost=max_cost,
+        region=region,
+        role_arn=role_arn,
+        image=image,
+        provisioning=provisioning,
+        prices=prices,
+        live=sys.stderr.isatty() if progress is None else progress,
+        serverless_mb_per_vcpu=DEFAULT_SERVERLESS_MB_PER_VCPU,
+    )
+    try:
+        run_bench(
+            options,
+            lambda text: click.echo(text, nl=False, err=True),
+            lambda question: click.confirm(question, err=True),
+            lambda text: click.echo(text, nl=False),
+        )
+    except (BenchError, PlanError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 @main.command()
