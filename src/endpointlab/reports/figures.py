@@ -1,0 +1,454 @@
+"""The plots of one run: latency percentiles (cold apart from warm), percentiles against memory
+size and against load with the objective drawn, cost against memory, monthly cost against volume
+with the break-even, throttles and errors against concurrent clients.
+
+Every function takes the saved RunResult and returns None when the run has nothing to plot.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections import defaultdict
+
+from endpointlab.reports.style import (
+    PERCENTILE_LABELS,
+    PERCENTILES,
+    Plot,
+    colour,
+    finish,
+    hover,
+    new_figure,
+    objective_line,
+    source,
+)
+from endpointlab.reports.tables import label, ms
+from endpointlab.results.run_result import (
+    ConfigurationResult,
+    LatencyStats,
+    PhaseSummary,
+    RunResult,
+)
+
+
+def percentile_points(stats: LatencyStats) -> tuple[list[str], list[float]]:
+    xs, ys = [], []
+    for key, text in zip(PERCENTILES, PERCENTILE_LABELS, strict=True):
+        value = getattr(stats, key)
+        if value is not None and value > 0:
+            xs.append(text)
+            ys.append(float(value))
+    return xs, ys
+
+
+def _objective(result: RunResult) -> tuple[float, str]:
+    objective = result.objective
+    return objective.latency_ms, f"objective p{objective.percentile:g} ≤ {ms(objective.latency_ms)}"
+
+
+def latency_percentiles(result: RunResult) -> Plot | None:
+    fig = new_figure(
+        "latency-percentiles",
+        "Latency percentiles per configuration (warm requests; cold starts apart)",
+        x_label="percentile",
+        y_label="latency (ms, log)",
+        y_log=True,
+        x_range=list(PERCENTILE_LABELS),
+    )
+    renderers = []
+    for index, config in enumerate(result.configurations):
+        summary = config.total
+        if summary is None:
+            continue
+        warm = summary.warm_latency or summary.latency
+        dash = "dashed" if config.origin == "projected" else "solid"
+        for stats, kind in ((warm, "warm"), (summary.cold_latency, "cold start")):
+            if stats is None or stats.count == 0:
+                continue
+            xs, ys = percentile_points(stats)
+            data = source(x=xs, y=ys, config=[config.name] * len(xs), kind=[kind] * len(xs))
+            name = label(config) if kind == "warm" else f"{label(config)}: cold starts"
+            if kind == "warm":
+                fig.line(
+                    "x",
+                    "y",
+                    source=data,
+                    color=colour(index),
+                    line_dash=dash,
+                    line_width=2,
+                    legend_label=name,
+                )
+                marker = fig.scatter(
+                    "x", "y", source=data, color=colour(index), size=7, legend_label=name
+                )
+            else:
+                marker = fig.scatter(
+                    "x",
+                    "y",
+                    source=data,
+                    color=colour(index),
+                    size=11,
+                    marker="triangle",
+                    fill_alpha=0.4,
+                    legend_label=name,
+                )
+            renderers.append(marker)
+    if not renderers:
+        return None
+    value, text = _objective(result)
+    objective_line(fig, value, text)
+    hover(
+        fig,
+        renderers,
+        [
+            ("configuration", "@config"),
+            ("requests", "@kind"),
+            ("percentile", "@x"),
+            ("latency", "@y{0,0.0} ms"),
+        ],
+    )
+    caption = (
+        "Exact percentiles of every successful request, warm ones as lines and cold starts as "
+        "triangles; the y axis is logarithmic so the tail stays visible."
+    )
+    return Plot("latency-percentiles", "Latency distribution", caption, finish(fig))
+
+
+def _memory(config: ConfigurationResult) -> float | None:
+    value = config.settings.get("MemorySizeInMB")
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _serverless(result: RunResult) -> list[ConfigurationResult]:
+    return [
+        c
+        for c in result.configurations
+        if c.kind == "serverless" and _memory(c) is not None and c.total is not None
+    ]
+
+
+def percentiles_by_memory(result: RunResult) -> Plot | None:
+    configs = _serverless(result)
+    if not configs:
+        return None
+    groups: dict[object, list[ConfigurationResult]] = defaultdict(list)
+    for config in configs:
+        groups[config.settings.get("MaxConcurrency")].append(config)
+    fig = new_figure(
+        "percentiles-by-memory",
+        "Latency against memory size (serverless)",
+        x_label="MemorySizeInMB",
+        y_label="latency (ms)",
+    )
+    renderers = []
+    for index, (concurrency, members) in enumerate(sorted(groups.items(), key=str)):
+        members.sort(key=lambda c: _memory(c) or 0)
+        for stat, dash in (("p50", "dotted"), ("p99", "solid")):
+            ys = [getattr(c.total.latency, stat) if c.total else None for c in members]
+            data = source(
+                x=[_memory(c) for c in members],
+                y=[math.nan if y is None else y for y in ys],
+                config=[label(c) for c in members],
+            )
+            name = f"{stat}, MaxConcurrency {concurrency}"
+            fig.line(
+                "x",
+                "y",
+                source=data,
+                color=colour(index),
+                line_dash=dash,
+                line_width=2,
+                legend_label=name,
+            )
+            renderers.append(
+                fig.scatter("x", "y", source=data, color=colour(index), size=8, legend_label=name)
+            )
+    value, text = _objective(result)
+    objective_line(fig, value, text)
+    hover(
+        fig,
+        renderers,
+        [("configuration", "@config"), ("memory", "@x MB"), ("latency", "@y{0,0.0} ms")],
+    )
+    caption = (
+        "p50 (dotted) and p99 (solid) of each memory size; the dashed red line is the objective."
+    )
+    return Plot("percentiles-by-memory", "Percentiles against memory size", caption, finish(fig))
+
+
+def cost_and_latency_by_memory(result: RunResult) -> Plot | None:
+    by_memory: dict[float, ConfigurationResult] = {}
+    for config in sorted(_serverless(result), key=lambda c: -_concurrency(c)):
+        memory = _memory(config)
+        if memory is not None and config.cost and config.cost.per_million_usd is not None:
+            by_memory[memory] = config  # the lowest MaxConcurrency of each memory size wins
+    if not by_memory:
+        return None
+    from bokeh.models import LinearAxis, Range1d
+
+    configs = [by_memory[m] for m in sorted(by_memory)]
+    fig = new_figure(
+        "cost-by-memory",
+        "Cost per 1M invocations and latency per memory size",
+        x_label="MemorySizeInMB",
+        y_label="latency (ms)",
+    )
+    costs = [c.cost.per_million_usd if c.cost else None for c in configs]
+    top = max((c for c in costs if c is not None), default=1.0) * 1.2
+    fig.extra_y_ranges = {"cost": Range1d(start=0, end=top)}
+    fig.add_layout(LinearAxis(y_range_name="cost", axis_label="USD per 1M invocations"), "right")
+    xs = [_memory(c) for c in configs]
+    width = 0.3 * min((b - a for a, b in itertools.pairwise(xs) if a and b), default=512.0)
+    data = source(
+        x=xs,
+        cost=costs,
+        p50=[c.total.latency.p50 if c.total else None for c in configs],
+        p99=[c.total.latency.p99 if c.total else None for c in configs],
+        config=[label(c) for c in configs],
+    )
+    bars = fig.vbar(
+        x="x",
+        top="cost",
+        width=width,
+        source=data,
+        y_range_name="cost",
+        color="#9ecae1",
+        legend_label="USD per 1M invocations",
+    )
+    p99 = fig.line("x", "p99", source=data, color=colour(3), line_width=2, legend_label="p99")
+    fig.scatter("x", "p99", source=data, color=colour(3), size=8, legend_label="p99")
+    fig.line("x", "p50", source=data, color=colour(0), line_width=2, legend_label="p50")
+    fig.scatter("x", "p50", source=data, color=colour(0), size=8, legend_label="p50")
+    value, text = _objective(result)
+    objective_line(fig, value, text)
+    hover(
+        fig,
+        [bars, p99],
+        [
+            ("configuration", "@config"),
+            ("USD per 1M", "@cost{$0,0.00}"),
+            ("p50", "@p50{0,0.0} ms"),
+            ("p99", "@p99{0,0.0} ms"),
+        ],
+    )
+    caption = "Bars: cost per 1M invocations (right axis). Lines: latency (left axis)."
+    return Plot("cost-by-memory", "Cost and latency per memory size", caption, finish(fig))
+
+
+def _concurrency(config: ConfigurationResult) -> float:
+    value = config.settings.get("MaxConcurrency")
+    return float(value) if isinstance(value, int | float) else 0.0
+
+
+def throttles_by_clients(result: RunResult) -> Plot | None:
+    configs = [
+        c
+        for c in result.configurations
+        if c.kind == "serverless" and len({p.clients for p in c.phases} - {None}) >= 2
+    ]
+    if not configs:
+        return None
+    fig = new_figure(
+        "throttles-by-clients",
+        "Throttles and errors against concurrent clients (serverless)",
+        x_label="concurrent clients",
+        y_label="count",
+    )
+    renderers = []
+    for index, config in enumerate(sorted(configs, key=_concurrency)):
+        phases = sorted(
+            (p for p in config.phases if p.clients is not None), key=lambda p: p.clients or 0
+        )
+        data = source(
+            x=[p.clients for p in phases],
+            requests=[p.throttled_requests for p in phases],
+            attempts=[p.throttled_attempts for p in phases],
+            errors=[p.requests - p.successes - p.throttled_requests for p in phases],
+            phase=[p.name for p in phases],
+            config=[label(config)] * len(phases),
+        )
+        name = f"MaxConcurrency {config.settings.get('MaxConcurrency')} ({config.name})"
+        for column, dash, what in (
+            ("requests", "solid", "throttled requests"),
+            ("attempts", "dashed", "throttled attempts"),
+            ("errors", "dotted", "other errors"),
+        ):
+            fig.line(
+                "x",
+                column,
+                source=data,
+                color=colour(index),
+                line_dash=dash,
+                line_width=2,
+                legend_label=f"{name}: {what}",
+            )
+            renderers.append(
+                fig.scatter(
+                    "x",
+                    column,
+                    source=data,
+                    color=colour(index),
+                    size=7,
+                    legend_label=f"{name}: {what}",
+                )
+            )
+    hover(
+        fig,
+        renderers,
+        [
+            ("configuration", "@config"),
+            ("phase", "@phase"),
+            ("clients", "@x"),
+            ("throttled requests", "@requests"),
+            ("throttled attempts", "@attempts"),
+            ("other errors", "@errors"),
+        ],
+    )
+    caption = (
+        "Requests that failed with ThrottlingException after every retry (solid), the attempts "
+        "throttled on the way (dashed, retries included) and other errors (dotted)."
+    )
+    return Plot("throttles-by-clients", "Throttles against concurrency", caption, finish(fig))
+
+
+def _load(phase: PhaseSummary) -> float | None:
+    return phase.rate_per_s if phase.rate_per_s is not None else phase.clients
+
+
+def percentiles_by_load(result: RunResult) -> Plot | None:
+    configs = [c for c in result.configurations if c.kind == "realtime" and len(c.phases) >= 2]
+    if not configs:
+        return None
+    rates = all(p.rate_per_s is not None for c in configs for p in c.phases)
+    fig = new_figure(
+        "percentiles-by-load",
+        "Latency against load (real-time)",
+        x_label="offered load (requests/s)" if rates else "concurrent clients",
+        y_label="latency (ms, log)",
+        y_log=True,
+    )
+    renderers = []
+    for index, config in enumerate(configs):
+        phases = [p for p in config.phases if _load(p) is not None]
+        dash = "dashed" if config.origin == "projected" else "solid"
+        data = source(
+            x=[_load(p) for p in phases],
+            p50=[p.latency.p50 for p in phases],
+            p99=[p.latency.p99 for p in phases],
+            errors=[p.error_rate * 100 for p in phases],
+            throughput=[p.throughput_per_s for p in phases],
+            config=[label(config)] * len(phases),
+        )
+        fig.line(
+            "x",
+            "p99",
+            source=data,
+            color=colour(index),
+            line_width=2,
+            line_dash=dash,
+            legend_label=f"{label(config)} p99",
+        )
+        renderers.append(
+            fig.scatter(
+                "x",
+                "p99",
+                source=data,
+                color=colour(index),
+                size=8,
+                legend_label=f"{label(config)} p99",
+            )
+        )
+        fig.line(
+            "x",
+            "p50",
+            source=data,
+            color=colour(index),
+            line_width=1,
+            line_dash="dotted",
+            legend_label=f"{label(config)} p50",
+        )
+    value, text = _objective(result)
+    objective_line(fig, value, text)
+    hover(
+        fig,
+        renderers,
+        [
+            ("configuration", "@config"),
+            ("load", "@x"),
+            ("p50", "@p50{0,0.0} ms"),
+            ("p99", "@p99{0,0.0} ms"),
+            ("throughput", "@throughput{0.0}/s"),
+            ("errors", "@errors{0.00}%"),
+        ],
+    )
+    caption = (
+        "p99 (solid) and p50 (dotted) at each load step; the dashed red line is the objective."
+    )
+    return Plot("percentiles-by-load", "Percentiles against load", caption, finish(fig))
+
+
+def monthly_cost(result: RunResult) -> Plot | None:
+    comparison = result.comparison
+    if comparison is None or not comparison.savings:
+        return None
+    points = sorted(comparison.savings, key=lambda p: p.requests_per_month)
+    names = sorted({name for point in points for name in point.usd})
+    fig = new_figure(
+        "monthly-cost",
+        "Monthly cost against monthly volume",
+        x_label="requests per month (log)",
+        y_label="USD per month (log)",
+        x_log=True,
+        y_log=True,
+    )
+    renderers = []
+    for index, name in enumerate(names):
+        kept = [p for p in points if p.usd.get(name, 0) > 0]
+        try:
+            config = result.configuration(name)
+            shown = f"{label(config)} ({config.kind})"
+        except KeyError:
+            shown = name
+        data = source(
+            x=[p.requests_per_month for p in kept],
+            y=[p.usd[name] for p in kept],
+            config=[shown] * len(kept),
+        )
+        fig.line("x", "y", source=data, color=colour(index), line_width=2, legend_label=shown)
+        renderers.append(
+            fig.scatter("x", "y", source=data, color=colour(index), size=7, legend_label=shown)
+        )
+    if comparison.break_even_requests_per_month is not None:
+        objective_line(
+            fig,
+            comparison.break_even_requests_per_month,
+            f"break-even {comparison.break_even_requests_per_month:,.0f}/month",
+            dimension="height",
+        )
+    if result.traffic is not None:
+        from bokeh.models.annotations import Span
+
+        fig.add_layout(
+            Span(
+                location=result.traffic.requests_per_month,
+                dimension="height",
+                line_color="#555555",
+                line_dash="dotted",
+                line_width=2,
+            )
+        )
+    hover(
+        fig,
+        renderers,
+        [
+            ("configuration", "@config"),
+            ("requests/month", "@x{0,0}"),
+            ("cost", "@y{$0,0.00}/month"),
+        ],
+    )
+    caption = (
+        f"Between {' and '.join(comparison.between) or 'the options'}: the red line is the "
+        "break-even volume, the grey dotted line the expected traffic. "
+        f"Prices: {comparison.price_source or 'not stated'} ({comparison.region})."
+    )
+    return Plot("monthly-cost", "Cost against volume", caption, finish(fig))
