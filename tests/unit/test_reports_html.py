@@ -54,14 +54,11 @@ def plot_names(html: str) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    pages = {}
-    for plan in PLANS:
-        run_dir = write_run(plan, tmp_path_factory.mktemp(plan))
-        path = render(run_dir)
-        assert path == run_dir / "report.html"
-        pages[plan] = path.read_text(encoding="utf-8")
-    return pages
+def reports(synthetic_reports: dict[str, Path]) -> dict[str, str]:
+    return {
+        plan: (run_dir / "report.html").read_text(encoding="utf-8")
+        for plan, run_dir in synthetic_reports.items()
+    }
 
 
 @pytest.mark.parametrize("plan", sorted(PLANS))
@@ -145,3 +142,8 @@ def test_a_bare_run_result_renders_without_plots_and_names_are_escaped(tmp_path:
 def test_an_unreadable_run_result_raises_the_one_line_error(tmp_path: Path) -> None:
     with pytest.raises(RunResultError, match="no run result at"):
         render(tmp_path)
+    path = write_run("async", tmp_path) / "run-result.json"
+    path.write_text(path.read_text().replace('"version": 1,', '"version": 0,', 1))
+    with pytest.raises(RunResultError, match=r"json has an unknown run-result version 0$"):
+        render(tmp_path)
+    assert not (tmp_path / "report.html").exists()
