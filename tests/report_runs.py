@@ -389,11 +389,14 @@ def serverless_run() -> RunResult:
         "serverless",
         configs,
         recommendation=Recommendation(
-            chosen="sls-2048-mc2",
+            chosen="sls-2048-mc1",
             runner_up="sls-3072-mc1",
-            statement="sls-2048-mc2 is the cheapest configuration that meets p99 <= 250 ms.",
-            reasons=["meets the objective at 2.2 USD per 1M invocations"],
-            would_change=["peak concurrency above 2 would throttle"],
+            statement="sls-2048-mc1 is the cheapest configuration that meets p99 <= 250 ms.",
+            reasons=[
+                "meets the objective at $3.80 per 1M invocations",
+                "sls-1024-mc1 is cheaper per request but misses the objective",
+            ],
+            would_change=["peak concurrency above 1 throttles: MaxConcurrency 2 costs $2.20"],
             warnings=["sls-2048-mc4 was measured on an oversubscribed host"],
         ),
     )

@@ -79,7 +79,7 @@ def page(report: Path) -> Iterator[Any]:
         opened.on("pageerror", lambda error: errors.append(str(error)))
         opened.on("requestfailed", lambda r: errors.append(f"request failed: {r.url}"))
         opened.goto(report.as_uri())
-        idle_at = opened.wait_for_function(IDLE, timeout=30_000).json_value()
+        idle_at = opened.wait_for_function(IDLE, timeout=20_000).json_value()
         opened.requested = requested  # type: ignore[attr-defined]
         opened.errors = errors  # type: ignore[attr-defined]
         opened.idle_at = idle_at  # type: ignore[attr-defined]

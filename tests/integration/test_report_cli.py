@@ -28,7 +28,7 @@ def test_report_console_prints_the_summary_and_writes_nothing(tmp_path: Path) ->
     write_run("serverless", tmp_path)
     done = endpointlab("report", "--console", str(tmp_path))
     assert done.returncode == 0, done.stderr
-    assert "Recommended: sls-2048-mc2" in done.stdout
+    assert "Recommended: sls-2048-mc1" in done.stdout
     assert "oversubscribed" in done.stdout
     assert not (tmp_path / "report.html").exists()
 

@@ -80,17 +80,19 @@ def test_the_recommendation_comes_first_with_its_figures(reports: dict[str, str]
     recommendation = html.index('id="recommendation"')
     assert recommendation < html.index('id="latency"') < html.index('id="summaries"')
     card = html[recommendation : html.index("<h3>Configurations")]
-    assert "Recommended: sls-2048-mc2" in card
+    assert "Recommended: sls-2048-mc1" in card
     assert "Runner-up: sls-3072-mc1" in card
-    assert "$2.20" in card and "per 1M invocations" in card
-    assert "peak concurrency above 2 would throttle" in card
+    assert "$3.80" in card and "per 1M invocations" in card
+    assert "MaxConcurrency 2 costs $2.20" in card
 
 
 def test_oversubscribed_hosts_and_projected_figures_are_labelled(
     reports: dict[str, str],
 ) -> None:
     serverless = reports["serverless"]
-    assert "sls-2048-mc4 was measured on an oversubscribed host" in serverless
+    assert "sls-2048-mc4 was measured on an oversubscribed host" in serverless  # the analysis'
+    assert "sls-2048-mc2 was measured on an oversubscribed host: entitled to 2.32" in serverless
+    assert "sls-2048-mc4 was measured on an oversubscribed host: entitled" not in serverless
     assert serverless.count('<span class="badge oversubscribed">oversubscribed host</span>') >= 3
     compare = reports["compare"]
     assert '<span class="badge projected">projected</span>' in compare

@@ -73,14 +73,16 @@ def label(config: ConfigurationResult) -> str:
 
 
 def warnings(result: RunResult) -> list[str]:
-    """Every warning the figures carry: the recommendation's, then one per labelled config."""
+    """Every warning the figures carry: the recommendation's, then one per labelled config
+    (an oversubscribed host explained unless the recommendation already warns of it)."""
     found = list(result.recommendation.warnings) if result.recommendation else []
     if result.origin == "projected":
         source = f" from run {result.source_run}" if result.source_run else ""
         found.append(f"Every figure in this run is projected{source} (simulated), not measured.")
     for config in result.configurations:
         host = config.host
-        if host is not None and host.oversubscribed:
+        said = any(config.name in w and "oversubscribed" in w for w in found)
+        if host is not None and host.oversubscribed and not said:
             load = f", host load up to {host.load_max:.1f}" if host.load_max is not None else ""
             found.append(
                 f"{config.name} was measured on an oversubscribed host: entitled to "
