@@ -10,6 +10,7 @@ from __future__ import annotations
 import itertools
 import math
 from collections import defaultdict
+from typing import Any
 
 from endpointlab.reports.style import (
     PERCENTILE_LABELS,
@@ -55,44 +56,50 @@ def latency_percentiles(result: RunResult) -> Plot | None:
         y_log=True,
         x_range=list(PERCENTILE_LABELS),
     )
-    renderers = []
+    renderers: list[Any] = []
+    cold: dict[str, list[object]] = {"x": [], "y": [], "config": [], "colour": []}
     for index, config in enumerate(result.configurations):
         summary = config.total
         if summary is None:
             continue
         warm = summary.warm_latency or summary.latency
+        xs, ys = percentile_points(warm)
+        data = source(x=xs, y=ys, config=[label(config)] * len(xs), kind=["warm"] * len(xs))
         dash = "dashed" if config.origin == "projected" else "solid"
-        for stats, kind in ((warm, "warm"), (summary.cold_latency, "cold start")):
-            if stats is None or stats.count == 0:
-                continue
-            xs, ys = percentile_points(stats)
-            data = source(x=xs, y=ys, config=[config.name] * len(xs), kind=[kind] * len(xs))
-            name = label(config) if kind == "warm" else f"{label(config)}: cold starts"
-            if kind == "warm":
-                fig.line(
-                    "x",
-                    "y",
-                    source=data,
-                    color=colour(index),
-                    line_dash=dash,
-                    line_width=2,
-                    legend_label=name,
-                )
-                marker = fig.scatter(
-                    "x", "y", source=data, color=colour(index), size=7, legend_label=name
-                )
-            else:
-                marker = fig.scatter(
-                    "x",
-                    "y",
-                    source=data,
-                    color=colour(index),
-                    size=11,
-                    marker="triangle",
-                    fill_alpha=0.4,
-                    legend_label=name,
-                )
-            renderers.append(marker)
+        fig.line(
+            "x",
+            "y",
+            source=data,
+            color=colour(index),
+            line_dash=dash,
+            line_width=2,
+            legend_label=label(config),
+        )
+        renderers.append(
+            fig.scatter(
+                "x", "y", source=data, color=colour(index), size=7, legend_label=label(config)
+            )
+        )
+        if summary.cold_latency is not None and summary.cold_latency.count:
+            xs, ys = percentile_points(summary.cold_latency)
+            cold["x"] += xs
+            cold["y"] += ys
+            cold["config"] += [label(config)] * len(xs)
+            cold["colour"] += [colour(index)] * len(xs)
+    if cold["x"]:  # one renderer for every configuration's cold starts: a lighter page
+        data = source(**cold, kind=["cold start"] * len(cold["x"]))
+        renderers.append(
+            fig.scatter(
+                "x",
+                "y",
+                source=data,
+                color="colour",
+                size=11,
+                marker="triangle",
+                fill_alpha=0.4,
+                legend_label="cold starts (colour: configuration)",
+            )
+        )
     if not renderers:
         return None
     value, text = _objective(result)
@@ -140,7 +147,7 @@ def percentiles_by_memory(result: RunResult) -> Plot | None:
         x_label="MemorySizeInMB",
         y_label="latency (ms)",
     )
-    renderers = []
+    renderers: list[Any] = []
     for index, (concurrency, members) in enumerate(sorted(groups.items(), key=str)):
         members.sort(key=lambda c: _memory(c) or 0)
         for stat, dash in (("p50", "dotted"), ("p99", "solid")):
@@ -151,7 +158,7 @@ def percentiles_by_memory(result: RunResult) -> Plot | None:
                 config=[label(c) for c in members],
             )
             name = f"{stat}, MaxConcurrency {concurrency}"
-            fig.line(
+            line = fig.line(
                 "x",
                 "y",
                 source=data,
@@ -160,6 +167,9 @@ def percentiles_by_memory(result: RunResult) -> Plot | None:
                 line_width=2,
                 legend_label=name,
             )
+            if stat == "p50":
+                renderers.append(line)
+                continue
             renderers.append(
                 fig.scatter("x", "y", source=data, color=colour(index), size=8, legend_label=name)
             )
@@ -254,7 +264,7 @@ def throttles_by_clients(result: RunResult) -> Plot | None:
         x_label="concurrent clients",
         y_label="count",
     )
-    renderers = []
+    renderers: list[Any] = []
     for index, config in enumerate(sorted(configs, key=_concurrency)):
         phases = sorted(
             (p for p in config.phases if p.clients is not None), key=lambda p: p.clients or 0
@@ -273,7 +283,7 @@ def throttles_by_clients(result: RunResult) -> Plot | None:
             ("attempts", "dashed", "throttled attempts"),
             ("errors", "dotted", "other errors"),
         ):
-            fig.line(
+            line = fig.line(
                 "x",
                 column,
                 source=data,
@@ -282,16 +292,15 @@ def throttles_by_clients(result: RunResult) -> Plot | None:
                 line_width=2,
                 legend_label=f"{name}: {what}",
             )
-            renderers.append(
-                fig.scatter(
-                    "x",
-                    column,
-                    source=data,
-                    color=colour(index),
-                    size=7,
-                    legend_label=f"{name}: {what}",
-                )
-            )
+            renderers.append(line)
+        fig.scatter(
+            "x",
+            "requests",
+            source=data,
+            color=colour(index),
+            size=7,
+            legend_label=f"{name}: throttled requests",
+        )
     hover(
         fig,
         renderers,
@@ -327,7 +336,7 @@ def percentiles_by_load(result: RunResult) -> Plot | None:
         y_label="latency (ms, log)",
         y_log=True,
     )
-    renderers = []
+    renderers: list[Any] = []
     for index, config in enumerate(configs):
         phases = [p for p in config.phases if _load(p) is not None]
         dash = "dashed" if config.origin == "projected" else "solid"
@@ -401,7 +410,7 @@ def monthly_cost(result: RunResult) -> Plot | None:
         x_log=True,
         y_log=True,
     )
-    renderers = []
+    renderers: list[Any] = []
     for index, name in enumerate(names):
         kept = [p for p in points if p.usd.get(name, 0) > 0]
         try:

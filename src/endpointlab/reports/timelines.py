@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable
+from typing import Any
 
 from bokeh.models import Range1d
 from bokeh.plotting import figure
@@ -88,7 +89,7 @@ def _series_plot(
         x_range=shared,
         height=260,
     )
-    renderers = []
+    renderers: list[Any] = []
     for index, config in enumerate(configs):
         step = _step(config.timeline)
         kept = [(p.t, get(p, step)) for p in config.timeline]
@@ -126,34 +127,39 @@ def _events_plot(configs: list[ConfigurationResult], shared: Range1d) -> Plot | 
         x_range=shared,
         height=260,
     )
-    renderers = []
-    for index, config in enumerate(configs):
-        for column, marker, what in (
-            ("cold_starts", "triangle", "cold starts"),
-            ("throttles", "x", "throttles"),
-            ("errors", "square", "errors"),
-        ):
-            points = [p for p in config.timeline if getattr(p, column) > 0]
-            if not points:
-                continue
-            data = source(
-                x=[p.t for p in points],
-                y=[getattr(p, column) for p in points],
-                config=[label(config)] * len(points),
-                what=[what] * len(points),
+    renderers: list[Any] = []
+    for column, marker, what in (
+        ("cold_starts", "triangle", "cold starts"),
+        ("throttles", "x", "throttles"),
+        ("errors", "square", "errors"),
+    ):  # one renderer per kind of event, coloured by configuration: a lighter page
+        points = [
+            (p, index, config)
+            for index, config in enumerate(configs)
+            for p in config.timeline
+            if getattr(p, column) > 0
+        ]
+        if not points:
+            continue
+        data = source(
+            x=[p.t for p, _, _ in points],
+            y=[getattr(p, column) for p, _, _ in points],
+            config=[label(c) for _, _, c in points],
+            colour=[colour(i) for _, i, _ in points],
+            what=[what] * len(points),
+        )
+        renderers.append(
+            fig.scatter(
+                "x",
+                "y",
+                source=data,
+                marker=marker,
+                size=10,
+                color="colour",
+                line_width=2,
+                legend_label=f"{what} (colour: configuration)",
             )
-            renderers.append(
-                fig.scatter(
-                    "x",
-                    "y",
-                    source=data,
-                    marker=marker,
-                    size=10,
-                    color=colour(index),
-                    line_width=2,
-                    legend_label=f"{label(config)}: {what}",
-                )
-            )
+        )
     if not renderers:
         return None
     hover(
