@@ -430,7 +430,7 @@ def compare_run() -> RunResult:
     serverless = serverless_configurations(rng)[3]
     realtime = realtime_configurations(rng, origin="projected")[0]
     configs = [serverless, realtime, async_configuration(rng)]
-    volumes = [10**k for k in range(4, 10)]
+    volumes = [round(10 ** (k / 4)) for k in range(16, 37)]  # 1e4 to 1e9, 4 a decade
     savings = [
         CostPoint(
             requests_per_month=v,

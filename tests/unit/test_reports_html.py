@@ -34,8 +34,6 @@ PLOTS = {
     "compare": ALWAYS
     | {
         "timeline-events",
-        "percentiles-by-memory",
-        "cost-by-memory",
         "throttles-by-clients",
         "monthly-cost",
     }
@@ -84,6 +82,11 @@ def test_the_recommendation_comes_first_with_its_figures(reports: dict[str, str]
     assert "Runner-up: sls-3072-mc1" in card
     assert "$3.80" in card and "per 1M invocations" in card
     assert "MaxConcurrency 2 costs $2.20" in card
+
+
+def test_memory_plots_need_two_memory_sizes(reports: dict[str, str]) -> None:
+    assert "percentiles-by-memory" not in plot_names(reports["compare"])  # one serverless config
+    assert "percentiles-by-memory" in plot_names(reports["serverless"])
 
 
 def test_oversubscribed_hosts_and_projected_figures_are_labelled(

@@ -127,11 +127,13 @@ def _memory(config: ConfigurationResult) -> float | None:
 
 
 def _serverless(result: RunResult) -> list[ConfigurationResult]:
-    return [
+    """The serverless configurations, when they tried two memory sizes or more."""
+    found = [
         c
         for c in result.configurations
         if c.kind == "serverless" and _memory(c) is not None and c.total is not None
     ]
+    return found if len({_memory(c) for c in found}) >= 2 else []
 
 
 def percentiles_by_memory(result: RunResult) -> Plot | None:
@@ -415,7 +417,8 @@ def monthly_cost(result: RunResult) -> Plot | None:
         kept = [p for p in points if p.usd.get(name, 0) > 0]
         try:
             config = result.configuration(name)
-            shown = f"{label(config)} ({config.kind})"
+            projected = ", projected" if config.origin == "projected" else ""
+            shown = f"{name} ({config.kind}{projected})"
         except KeyError:
             shown = name
         data = source(
