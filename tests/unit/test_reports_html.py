@@ -11,6 +11,7 @@ import pytest
 
 from endpointlab.reports import render
 from endpointlab.results.run_result import (
+    ConfigurationResult,
     Environment,
     Objective,
     RunResult,
@@ -112,22 +113,11 @@ def test_summaries_plan_environment_and_raw_files_are_listed(reports: dict[str, 
     assert "quick: true" in html  # the plan, as YAML
     assert "xgboost-cpu" in html  # the environment's packages
     assert "records/rt-ml.c5.large.parquet" in html
-    assert "not in this run directory" in html
 
 
-def test_record_files_present_in_the_run_are_linked(tmp_path: Path) -> None:
-    write_run("async", tmp_path)
-    (tmp_path / "records").mkdir()
-    (tmp_path / "records" / "async-ml.m5.large-0to2.csv").write_text("request_id\n")
-    (tmp_path / "summaries.csv").write_text("configuration\n")
-    html = render(tmp_path / "run-result.json").read_text()
-    assert '<a href="records/async-ml.m5.large-0to2.csv">' in html
-    assert '<a href="summaries.csv">' in html
-    assert '<a href="records/async-ml.m5.large-0to2.parquet">' not in html
-
-
-def test_a_bare_run_result_renders_without_plots_and_names_are_escaped(tmp_path: Path) -> None:
-    result = RunResult(
+def bare(**configuration: object) -> RunResult:
+    """A run result with only what is required (and one configuration, when given)."""
+    return RunResult(
         run_id="r<1>",
         plan_name="<script>alert(1)</script>",
         created_at="2026-12-07T17:00:00Z",
@@ -135,8 +125,25 @@ def test_a_bare_run_result_renders_without_plots_and_names_are_escaped(tmp_path:
             endpointlab_version="0", python="3", platform="linux", machine="x86_64", cpu_count=2
         ),
         objective=Objective(latency_ms=100.0),
+        configurations=[ConfigurationResult.model_validate(configuration)] if configuration else [],
     )
-    save_run_result(result, tmp_path)
+
+
+def test_record_files_present_in_the_run_are_linked(tmp_path: Path) -> None:
+    records = ["records/q.csv", "records/q.parquet"]
+    save_run_result(bare(name="q", kind="async", records=records), tmp_path)
+    (tmp_path / "records").mkdir()
+    (tmp_path / "records" / "q.csv").write_text("request_id\n")
+    (tmp_path / "summaries.csv").write_text("configuration\n")
+    html = render(tmp_path / "run-result.json").read_text()
+    assert '<a href="records/q.csv">' in html
+    assert '<a href="summaries.csv">' in html
+    assert '<a href="records/q.parquet">' not in html
+    assert 'records/q.parquet <span class="badge">not in this run directory' in html
+
+
+def test_a_bare_run_result_renders_without_plots_and_names_are_escaped(tmp_path: Path) -> None:
+    save_run_result(bare(), tmp_path)
     html = render(tmp_path).read_text()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ class Section:
     plots: list[Plot]
 
 
+@cache
 def templates() -> Environment:
     return Environment(
         loader=PackageLoader("endpointlab.reports", "templates"),
