@@ -118,3 +118,11 @@ def test_the_terminal_comparison_flags_differences_first() -> None:
     assert text.index("differs: sls-2048-mc1: p99") < text.index("sls-1024-mc1")
     assert "[differs]" in text
     assert "No difference that matters." in printed(print_comparison, compare_runs(a, a))
+
+
+def test_names_with_rich_markup_are_printed_as_they_are() -> None:
+    run = serverless_run().model_copy(update={"plan_name": "[bold]x[/] [/oops]", "run_id": "[red]"})
+    assert "[bold]x[/] [/oops] run [red] (measured" in printed(print_summary, run)
+    assert "A: [bold]x[/] [/oops] [red] (measured" in printed(
+        print_comparison, compare_runs(run, run)
+    )

@@ -93,12 +93,12 @@ def print_summary(result: RunResult, console: Console | None = None) -> None:
     """Print the summary of ``result`` (to the terminal unless ``console`` is given)."""
     out = console or Console()
     origin = "projected" if result.origin == "projected" else "measured"
-    out.print(
-        f"[bold]{result.plan_name}[/bold] run {result.run_id} ({origin}, "
-        f"{result.environment.target}): objective {tables.objective_text(result)}; "
-        f"traffic {tables.traffic_text(result)}",
-        highlight=False,
+    head = Text(result.plan_name, style="bold")
+    head.append(
+        f" run {result.run_id} ({origin}, {result.environment.target}): objective "
+        f"{tables.objective_text(result)}; traffic {tables.traffic_text(result)}"
     )
+    out.print(head)
     out.print(recommendation_panel(result))
     out.print(configurations_table(result))
     for warning in tables.warnings(result):
@@ -108,8 +108,8 @@ def print_summary(result: RunResult, console: Console | None = None) -> None:
 def print_comparison(comparison: RunComparison, console: Console | None = None) -> None:
     """Print two runs side by side, the differences that matter first."""
     out = console or Console()
-    out.print(comparison.title("A"), highlight=False)
-    out.print(comparison.title("B"), highlight=False)
+    out.print(Text(comparison.title("A")))
+    out.print(Text(comparison.title("B")))
     if comparison.differences:
         for line in comparison.differences:
             out.print(Text(f"differs: {line}", style="bold red"))
