@@ -159,3 +159,14 @@ def test_an_unreadable_run_result_raises_the_one_line_error(tmp_path: Path) -> N
     with pytest.raises(RunResultError, match=r"json has an unknown run-result version 0$"):
         render(tmp_path)
     assert not (tmp_path / "report.html").exists()
+
+
+def test_the_objective_stays_in_view_when_every_latency_is_above_it() -> None:
+    from endpointlab.reports.figures import latency_percentiles
+    from tests.report_runs import async_run
+
+    run = async_run()
+    plot = latency_percentiles(run)
+    assert plot is not None
+    plotted = [y for r in plot.model.renderers for y in r.data_source.data.get("y", [])]
+    assert min(plotted) == run.objective.latency_ms  # the automatic y range reaches the line

@@ -92,6 +92,18 @@ def objective_line(
     else:
         place = {"x": value, "y": 5, "y_units": "screen", "angle": 1.5708}
     fig.add_layout(Label(text=text, text_color=OBJECTIVE_COLOUR, text_font_size="11px", **place))
+    _keep_in_range(fig, value, dimension)
+
+
+def _keep_in_range(fig: figure, value: float, dimension: str) -> None:
+    """An invisible point at the line, so the automatic range (which ignores lines) shows it."""
+    for renderer in fig.renderers:
+        data = getattr(getattr(renderer, "data_source", None), "data", {})
+        xs, ys = data.get("x"), data.get("y", data.get("p99"))
+        if xs is not None and ys is not None and len(xs) and len(ys):
+            x, y = (xs[0], value) if dimension == "width" else (value, ys[0])
+            fig.scatter(x=[x], y=[y], alpha=0, size=1)
+            return
 
 
 def finish(fig: figure) -> figure:
