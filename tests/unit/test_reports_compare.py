@@ -10,7 +10,7 @@ from rich.console import Console
 from endpointlab.reports.compare import compare_runs, rows
 from endpointlab.reports.console import print_comparison, print_summary
 from endpointlab.results.run_result import ConfigurationResult, Interval, RunResult
-from tests.report_runs import compare_run, serverless_run
+from tests.report_runs import compare_run, realtime_run, serverless_run
 
 
 def with_p99(run: RunResult, name: str, p99: float, ci: Interval | None) -> RunResult:
@@ -126,3 +126,10 @@ def test_names_with_rich_markup_are_printed_as_they_are() -> None:
     assert "A: [bold]x[/] [/oops] [red] (measured" in printed(
         print_comparison, compare_runs(run, run)
     )
+
+
+def test_a_projected_run_says_so_and_names_its_source() -> None:
+    run = realtime_run().model_copy(update={"origin": "projected", "source_run": "runs/measured"})
+    text = printed(print_summary, run)
+    assert "(projected, local)" in text
+    assert "Every figure in this run is projected from run runs/measured (simulated)" in text
