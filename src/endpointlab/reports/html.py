@@ -18,7 +18,7 @@ from bokeh.embed import file_html
 from bokeh.resources import Resources
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from endpointlab.reports import compare, figures, tables
+from endpointlab.reports import compare, figures, serverless, tables
 from endpointlab.reports.compare import RunComparison
 from endpointlab.reports.style import Plot
 from endpointlab.reports.timelines import timeline_plots
@@ -53,9 +53,9 @@ def sections(result: RunResult) -> list[Section]:
             "serverless",
             "Serverless: memory size and concurrency",
             [
-                figures.percentiles_by_memory(result),
-                figures.cost_and_latency_by_memory(result),
-                figures.throttles_by_clients(result),
+                serverless.percentiles_by_memory(result),
+                serverless.cost_and_latency_by_memory(result),
+                serverless.throttles_by_clients(result),
             ],
         ),
         ("realtime", "Real-time: load", [figures.percentiles_by_load(result)]),
