@@ -485,6 +485,8 @@ def compare(run_a: Path, run_b: Path, out: Path | None) -> None:
     from endpointlab.reports.console import print_comparison
     from endpointlab.results.run_result import RunResultError, load_run_result
 
+    if out is not None and not out.parent.is_dir():
+        _fail(f"--out {out}: the directory {out.parent} does not exist")
     try:
         comparison = compare_runs(load_run_result(run_a), load_run_result(run_b))
     except RunResultError as exc:

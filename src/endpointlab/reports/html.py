@@ -6,6 +6,7 @@ data are embedded inline, so the page opens offline and makes no network request
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -144,14 +145,22 @@ def comparison_html(comparison: RunComparison) -> str:
     return page("compare.html.j2", title, plots, context)
 
 
+def write(path: Path, html: str) -> Path:
+    """Write ``html`` to ``path`` whole (a temporary file renamed), so a reader never sees half."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(html, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+    return path
+
+
 def write_comparison(comparison: RunComparison, path: Path) -> Path:
     """Write the comparison page to ``path``; return it."""
-    path.write_text(comparison_html(comparison), encoding="utf-8")
-    return path
+    return write(path, comparison_html(comparison))
 
 
 def write_report(result: RunResult, run_dir: Path) -> Path:
     """Write ``run_dir/report.html`` for ``result``; return its path."""
-    path = run_dir / REPORT_NAME
-    path.write_text(report_html(result, run_dir), encoding="utf-8")
-    return path
+    return write(run_dir / REPORT_NAME, report_html(result, run_dir))
