@@ -26,7 +26,7 @@ def test_report_console_prints_the_summary_and_writes_nothing(tmp_path: Path) ->
     assert not (tmp_path / "report.html").exists()
 
 
-def test_a_newer_version_is_one_clear_line(tmp_path: Path) -> None:
+def test_a_newer_version_or_a_missing_directory_is_one_clear_line(tmp_path: Path) -> None:
     path = write_run("async", tmp_path) / "run-result.json"
     data = json.loads(path.read_text())
     data["version"] = 99
@@ -36,6 +36,13 @@ def test_a_newer_version_is_one_clear_line(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr == f"endpointlab: error: {path} {message}\n"
     assert not (tmp_path / "report.html").exists()
+    out = tmp_path / "missing" / "compare.html"
+    done = endpointlab("compare", str(tmp_path), str(tmp_path), "--out", str(out))
+    assert (done.returncode, done.stdout) == (2, "")
+    assert (
+        done.stderr
+        == f"endpointlab: error: --out {out}: the directory {out.parent} does not exist\n"
+    )
 
 
 def test_compare_prints_the_differences_and_writes_the_page(tmp_path: Path) -> None:
