@@ -577,9 +577,56 @@ def bench(
 
 
 @main.command()
-def report() -> None:
-    """Render the HTML report of a saved benchmark result file. (Not yet available.)"""
-    _fail(f"'endpointlab report' {NOT_YET}")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--console", "to_console", is_flag=True, help="Print the terminal summary instead.")
+def report(run_dir: Path, to_console: bool) -> None:
+    """Render RUN_DIR/report.html (self-contained, opens offline) from RUN_DIR/run-result.json."""
+    from endpointlab.reports import render
+    from endpointlab.reports.console import print_summary
+    from endpointlab.results.run_result import RunResultError, load_run_result
+
+    try:
+        if to_console:
+            print_summary(load_run_result(run_dir))
+        else:
+            click.echo(f"report: {render(run_dir)}")
+    except RunResultError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write the report in {run_dir}: {exc.strerror or exc}")
+
+
+@main.command()
+@click.argument("run_a", type=click.Path(path_type=Path))
+@click.argument("run_b", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The comparison page to write. Default: compare.html in RUN_B's directory.",
+)
+def compare(run_a: Path, run_b: Path, out: Path | None) -> None:
+    """Compare two runs (emulator against AWS, before and after a change, measured against
+    projected): print them side by side with the differences that matter flagged, and write an
+    HTML page with overlaid plots."""
+    from endpointlab.reports.compare import compare_runs
+    from endpointlab.reports.console import print_comparison
+    from endpointlab.results.run_result import RunResultError, load_run_result
+
+    if out is not None and not out.parent.is_dir():
+        _fail(f"--out {out}: the directory {out.parent} does not exist")
+    try:
+        comparison = compare_runs(load_run_result(run_a), load_run_result(run_b))
+    except RunResultError as exc:
+        _fail(str(exc))
+    print_comparison(comparison)
+    from endpointlab.reports.html import write_comparison
+
+    path = out or (run_b if run_b.is_dir() else run_b.parent) / "compare.html"
+    try:
+        click.echo(f"comparison: {write_comparison(comparison, path)}")
+    except OSError as exc:
+        _fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
 @main.command()
