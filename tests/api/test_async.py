@@ -544,3 +544,22 @@ def test_async_inference_is_refused_for_serverless_variants(sm: Any, timed: str)
             AsyncInferenceConfig=async_config(),
         )
     assert error_of(caught)["Code"] == "ValidationException"
+
+
+def test_a_deleted_endpoints_requests_do_not_run_on_a_new_one_of_its_name(
+    rt: Any, s3: Any, sm: Any, made: Deployer, timed: str
+) -> None:
+    endpoint = deploy_async(made, timed, async_config())
+    config = sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    sm.update_endpoint_weights_and_capacities(
+        EndpointName=endpoint,
+        DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 0}],
+    )
+    made.wait_in_service(endpoint)
+    orphan = rt.invoke_endpoint_async(EndpointName=endpoint, Body=b"orphan")
+    sm.delete_endpoint(EndpointName=endpoint)
+    made.wait_deleted(endpoint)
+    made.endpoint(config, name=endpoint)
+    fresh = rt.invoke_endpoint_async(EndpointName=endpoint, Body=b"fresh")
+    assert json.loads(wait_object(s3, fresh["OutputLocation"]))["body"] == "fresh"
+    assert not exists(s3, orphan["OutputLocation"])
