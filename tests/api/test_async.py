@@ -356,14 +356,14 @@ def test_a_request_that_waits_past_its_ttl_expires_unprocessed(
 ) -> None:
     one_at_a_time = async_config(ClientConfig={"MaxConcurrentInvocationsPerInstance": 1})
     endpoint = deploy_async(made, timed, one_at_a_time)
-    busy = rt.invoke_endpoint_async(EndpointName=endpoint, InputLocation=upload(s3, "sleep 2"))
+    busy = rt.invoke_endpoint_async(EndpointName=endpoint, InputLocation=upload(s3, "sleep 1.5"))
     late = rt.invoke_endpoint_async(
         EndpointName=endpoint, InputLocation=upload(s3, "late"), RequestTTLSeconds=60
     )
     text = wait_object(s3, late["FailureLocation"], timeout=20).decode()
     assert "expired" in text and "TTL of 60 seconds" in text
     assert not exists(s3, late["OutputLocation"])
-    assert json.loads(wait_object(s3, busy["OutputLocation"]))["body"] == "sleep 2"
+    assert json.loads(wait_object(s3, busy["OutputLocation"]))["body"] == "sleep 1.5"
     cw = client("cloudwatch", url)
     dimensions = {"EndpointName": endpoint, "VariantName": "AllTraffic"}
     assert statistic(cw, "ExpiredRequests", dimensions, "Sum") == 1.0
@@ -376,8 +376,8 @@ def test_no_instance_runs_more_than_its_max_concurrent_invocations(
 ) -> None:
     """Three workers per instance could run three at once; the config allows two."""
     replies = [
-        rt.invoke_endpoint_async(EndpointName=endpoint, InputLocation=upload(s3, "sleep 0.4"))
-        for _ in range(8)
+        rt.invoke_endpoint_async(EndpointName=endpoint, InputLocation=upload(s3, "sleep 0.3"))
+        for _ in range(6)
     ]
     runs = [json.loads(wait_object(s3, r["OutputLocation"])) for r in replies]
     edges = sorted([(run["start"], 1) for run in runs] + [(run["end"], -1) for run in runs])
@@ -544,3 +544,22 @@ def test_async_inference_is_refused_for_serverless_variants(sm: Any, timed: str)
             AsyncInferenceConfig=async_config(),
         )
     assert error_of(caught)["Code"] == "ValidationException"
+
+
+def test_a_deleted_endpoints_requests_do_not_run_on_a_new_one_of_its_name(
+    rt: Any, s3: Any, sm: Any, made: Deployer, timed: str
+) -> None:
+    endpoint = deploy_async(made, timed, async_config())
+    config = sm.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+    sm.update_endpoint_weights_and_capacities(
+        EndpointName=endpoint,
+        DesiredWeightsAndCapacities=[{"VariantName": "AllTraffic", "DesiredInstanceCount": 0}],
+    )
+    made.wait_in_service(endpoint)
+    orphan = rt.invoke_endpoint_async(EndpointName=endpoint, Body=b"orphan")
+    sm.delete_endpoint(EndpointName=endpoint)
+    made.wait_deleted(endpoint)
+    made.endpoint(config, name=endpoint)
+    fresh = rt.invoke_endpoint_async(EndpointName=endpoint, Body=b"fresh")
+    assert json.loads(wait_object(s3, fresh["OutputLocation"]))["body"] == "fresh"
+    assert not exists(s3, orphan["OutputLocation"])

@@ -258,6 +258,9 @@ class Lifecycle:
                 environment=dict(model.primary.environment),
                 log_dir=log_dir,
                 endpoint=endpoint.name if endpoint is not None else name,
+                endpoint_id=(
+                    f"{endpoint.name}@{endpoint.creation_time.isoformat()}" if endpoint else name
+                ),
             )
             used[model.name.lower()] = model
         running = recorded.apply(config) if recorded is not None else config

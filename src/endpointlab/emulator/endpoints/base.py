@@ -68,13 +68,16 @@ class DeploymentError(Exception):
 @dataclass(frozen=True)
 class ModelPackage:
     """What a variant runs: the unpacked model directory, the container environment, the
-    endpoint's log directory (None: no log) and the endpoint's name."""
+    endpoint's log directory (None: no log), the endpoint's name and ``endpoint_id``, which
+    stays the same across restarts and updates but not when the name is reused after a
+    delete."""
 
     model_name: str
     model_dir: Path
     environment: Mapping[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
     endpoint: str = ""
+    endpoint_id: str = ""
 
     def log_path(self, variant: str) -> str:
         """The variant's log file ("" when there is no log directory)."""

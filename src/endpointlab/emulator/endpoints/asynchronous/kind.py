@@ -108,7 +108,8 @@ class AsyncKind(EndpointKind):
         instances = RealtimeVariant(variant, package, context.host, settings, context.memory_limits)
         kind = instance_type(variant.instance_type or "")
         workers = workers_per_instance(package, kind.vcpus if kind else 1)
-        return AsyncVariant(package.endpoint, config, instances, workers, self._shared())
+        key = package.endpoint_id or package.endpoint
+        return AsyncVariant(package.endpoint, key, config, instances, workers, self._shared())
 
     def close(self) -> None:
         if self._services is not None:

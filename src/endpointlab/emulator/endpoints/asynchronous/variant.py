@@ -77,6 +77,7 @@ class AsyncVariant:
     def __init__(
         self,
         endpoint: str,
+        queue_key: str,
         config: AsyncConfig,
         instances: RealtimeVariant,
         workers_per_instance: int,
@@ -84,6 +85,9 @@ class AsyncVariant:
     ) -> None:
         self.name = instances.name
         self._endpoint = endpoint
+        # Its requests in the queue: the endpoint's name and creation time, so that an endpoint
+        # created again under a deleted one's name does not run the deleted one's requests.
+        self._queue_key = queue_key
         self._config = config
         self._instances = instances
         # The service picks a value when the client gives none: one per worker here.
@@ -168,7 +172,7 @@ class AsyncVariant:
         }
         deadline = received + ttl * self._services.options.ttl_scale
         self._services.queue.put(
-            self._endpoint, self.name, inference_id, received, deadline, request, body
+            self._queue_key, self.name, inference_id, received, deadline, request, body
         )
         self._wake.set()
         return AsyncAccepted(inference_id, output.url, failure.url if config.failure_path else None)
@@ -190,14 +194,14 @@ class AsyncVariant:
 
     async def _run(self) -> None:
         services = self._services
-        for done in services.queue.unnotified(self._endpoint, self.name):
+        for done in services.queue.unnotified(self._queue_key, self.name):
             self._spawn(self._announce(done))  # finished before the last process died
         next_metrics = 0.0
         while True:
             self._wake.clear()
             try:
                 now = time.time()
-                for expired in services.queue.expired(self._endpoint, self.name, now):
+                for expired in services.queue.expired(self._queue_key, self.name, now):
                     self._spawn(self._expire(expired), expired.seq)
                 self._dispatch()
                 if now >= next_metrics:
@@ -212,7 +216,7 @@ class AsyncVariant:
     def _dispatch(self) -> None:
         for instance in self._instances.instances:
             while self._in_flight.get(instance, 0) < self._per_instance:
-                queued = self._services.queue.claim(self._endpoint, self.name)
+                queued = self._services.queue.claim(self._queue_key, self.name)
                 if queued is None:
                     return
                 self._in_flight[instance] = self._in_flight.get(instance, 0) + 1
@@ -225,7 +229,7 @@ class AsyncVariant:
         task.add_done_callback(self._tasks.pop)
 
     def _publish_backlog(self, now: float) -> None:
-        backlog, oldest = self._services.queue.backlog(self._endpoint)
+        backlog, oldest = self._services.queue.backlog(self._queue_key)
         age = 0.0 if oldest is None else max(0.0, now - oldest)
         self._services.metrics.backlog(self._endpoint, backlog, self.instance_count, age)
 
