@@ -449,6 +449,96 @@ def bench() -> None:
 
 
 @main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--traffic",
+    "traffic_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A phases file (YAML/JSON, as load --phases) or a CSV with a 'timestamp' "
+    "(s) or 'requests_per_minute' column.",
+)
+@click.option("--rate", type=float, default=None, help="Open loop: requests/s (with --duration).")
+@click.option("--clients", type=int, default=None, help="Closed loop: N clients (with --duration).")
+@click.option("--duration", default=None, metavar="DURATION", help="Projected time (90, 2m, 720h).")
+@click.option(
+    "--arrival", type=click.Choice(["constant", "poisson"]), default="poisson", show_default=True
+)
+@click.option(
+    "--think-time", type=float, default=0.0, help="Closed loop: seconds between requests."
+)
+@click.option("--config", "configs", multiple=True, help="Only this configuration (repeatable).")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=V[,V...]",
+    help="Change a setting (MaxConcurrency=20) or sweep it (MaxConcurrency=5,10,20).",
+)
+@click.option(
+    "--retry-mode",
+    type=click.Choice(["legacy", "standard", "none"]),
+    default="legacy",
+    show_default=True,
+    help="The clients' botocore retry mode.",
+)
+@click.option("--max-attempts", type=int, default=None, help="All attempts (at least 1).")
+@click.option("--deadline", type=float, default=None, help="Caller deadline per request (s).")
+@click.option("--service-phase", default=None, help="Learn service times from this phase only.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Directory for run-result.json. Default: RUN_DIR/projected.",
+)
+def project(
+    run_dir: Path,
+    traffic_file: Path | None,
+    rate: float | None,
+    clients: int | None,
+    duration: str | None,
+    arrival: str,
+    think_time: float,
+    configs: tuple[str, ...],
+    sets: tuple[str, ...],
+    retry_mode: str,
+    max_attempts: int | None,
+    deadline: float | None,
+    service_phase: str | None,
+    seed: int,
+    out: Path | None,
+) -> None:
+    """Project a measured run's configurations (and --set sweeps) onto other traffic by
+    simulation; writes a run result whose figures are labelled projected."""
+    from endpointlab import projecting
+    from endpointlab.loadgen.shapes import ShapeError
+    from endpointlab.results.run_result import RunResultError
+    from endpointlab.simulate import ProjectionError, TrafficError
+
+    try:
+        traffic = projecting.choose_traffic(
+            traffic_file, rate, clients, duration, arrival, think_time, seed
+        )
+        path = projecting.run(
+            run_dir,
+            traffic,
+            configs,
+            sets,
+            retry_mode,
+            max_attempts,
+            deadline,
+            service_phase,
+            seed,
+            out,
+            lambda line: click.echo(line, err=True),
+        )
+    except (ProjectionError, TrafficError, RunResultError, ShapeError) as error:
+        _fail(str(error))
+    click.echo(f"projected run result: {path}")
+
+
+@main.command()
 def report() -> None:
     """Render the HTML report of a saved benchmark result file. (Not yet available.)"""
     _fail(f"'endpointlab report' {NOT_YET}")
