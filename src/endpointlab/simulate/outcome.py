@@ -37,6 +37,7 @@ class Recorder:
     cold_ms: array[float] = field(default_factory=lambda: array("f"))  # one per cold start
     capacity: list[tuple[float, int]] = field(default_factory=list)
     compute_s: float = 0.0  # time instances spent serving requests (serverless billing)
+    served: int = 0  # requests admitted to an instance (serverless)
     reclaimed: int = 0
     end_s: float = 0.0
 

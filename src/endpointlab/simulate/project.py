@@ -143,9 +143,9 @@ def configuration_result(
         for phase_name, start, end in bounds:
             phases.append(phase_summary(phase_name, rows, start, end, shape))
     total = phase_summary("total", rows, 0.0, rec.end_s + 1e-9, shape)
-    if kind == "serverless" and total.successes:
+    if kind == "serverless" and rec.served:
         # The simulated time instances spent on requests: what serverless bills.
-        served = LatencyStats(count=len(rows.at), mean=rec.compute_s * 1000.0 / len(rows.at))
+        served = LatencyStats(count=rec.served, mean=rec.compute_s * 1000.0 / rec.served)
         total = total.model_copy(update={"server": {"ModelLatency": served}})
     points = timeline(rec, rows, rec.end_s)
     if kind == "serverless":  # instances are not what serverless bills: leave them out

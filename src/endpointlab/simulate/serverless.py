@@ -61,6 +61,7 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
     idle_provisioned = spec.provisioned_concurrency
     idle: list[float] = []  # when each idle on-demand instance was last released
     compute = 0.0
+    served = 0
     reclaimed = 0
     svc, si = services.batch(), 0
     chunks = traffic.chunks(arrival_rng)
@@ -128,6 +129,7 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
             duration = timeout
             word |= MODEL_ERROR << OUTCOME_SHIFT
         compute += duration
+        served += 1
         if idle_provisioned:
             idle_provisioned -= 1
             push(heap, (t + duration, DONE, intended, word, 1))
@@ -142,7 +144,7 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
             setup = colds.next()
             rec.cold_ms.append(setup * 1000.0)
             push(heap, (t + setup + duration, DONE, intended, word | COLD_BIT, 0))
-    rec.compute_s = compute
+    rec.compute_s, rec.served = compute, served
     rec.reclaimed = reclaimed
     rec.end_s = max(horizon, rec.at[-1] if len(rec.at) else 0.0)
     return rec
