@@ -70,7 +70,7 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
     chunks = traffic.chunks(arrival_rng)
     times: list[float] = []
     ti = count = 0
-    only = 0 if len(serving) == 1 else -1
+    several = len(serving) > 1
     t = 0.0
     while True:
         if ti == count:
@@ -132,7 +132,7 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
                             live -= 1
                     del serving[max(1, wanted) :]
                     rec.capacity.append((t, live))
-                only = 0 if len(serving) == 1 else -1
+                several = len(serving) > 1
                 if t + period < horizon or heap or next_open != INF:
                     push(heap, (t + period, TICK, 0.0, 0, 0))
                 continue
@@ -141,7 +141,7 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
                 serving.append(len(outstanding))
                 outstanding.append(0)
                 queues.append(deque())
-                only = -1
+                several = True
                 continue
         elif next_open == INF:
             break
@@ -150,7 +150,13 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
             ti += 1
         # A request arrives at t.
         invocations += 1
-        index = serving[0] if only == 0 else min(serving, key=outstanding.__getitem__)
+        index = serving[0]
+        if several and outstanding[index]:
+            for index in serving:  # the first idle instance is the least busy
+                if not outstanding[index]:
+                    break
+            else:
+                index = min(serving, key=outstanding.__getitem__)
         held = outstanding[index] + 1
         outstanding[index] = held
         if held <= workers:
