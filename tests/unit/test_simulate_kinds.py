@@ -133,3 +133,20 @@ def test_poisson_arrivals_have_the_expected_count() -> None:
     traffic = OpenTraffic((Phase("", 1000, 0, 200),))
     count = sum(len(c) for c in traffic.chunks(np.random.default_rng(1)))
     assert abs(count - 100_000) < 4 * math.sqrt(100_000)
+
+
+def test_the_most_recently_used_instance_is_reused_so_others_age_out() -> None:
+    sequential = [10.0 * k for k in range(1, 100)]
+    trace = TraceTraffic.of([0.0, 0.0, 0.0, *sequential, 1000.0, 1000.0, 1000.0])
+    spec = ServerlessSpec(max_concurrency=5, keep_warm_s=300.0)
+    rec = simulate_serverless(spec, trace, Constant(1.0), Constant(1.0), NO_RETRIES)
+    cold = by_arrival(rec)[3]
+    # One instance served the sequential requests; the two others were reclaimed meanwhile.
+    assert cold[:3].all() and not cold[3:-3].any()
+    assert sorted(cold[-3:].tolist()) == [False, True, True]
+
+
+def test_an_instance_queue_is_first_in_first_out() -> None:
+    trace = TraceTraffic.of([0.0, 0.1, 0.2])
+    rec = simulate_realtime(RealtimeSpec(1, 1), trace, Constant(1.0), Constant(0.0))
+    assert by_arrival(rec)[1].tolist() == pytest.approx([1.0, 1.9, 2.8])
