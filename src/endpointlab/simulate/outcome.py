@@ -34,7 +34,7 @@ class Recorder:
     at: array[float] = field(default_factory=lambda: array("d"))  # intended send time, s
     latency_ms: array[float] = field(default_factory=lambda: array("f"))
     info: array[int] = field(default_factory=lambda: array("H"))
-    cold_ms: array[float] = field(default_factory=lambda: array("f"))  # one per cold start
+    cold_ms: array[float] = field(default_factory=lambda: array("f"))  # one per cold row
     capacity: list[tuple[float, int]] = field(default_factory=list)
     compute_s: float = 0.0  # time instances spent serving requests (serverless billing)
     served: int = 0  # requests admitted to an instance (serverless)

@@ -11,6 +11,7 @@ different MemorySizeInMB takes the service times of the run's configuration meas
 from __future__ import annotations
 
 import itertools
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,7 +21,6 @@ from endpointlab.results.records import RequestRecord
 from endpointlab.results.run_result import (
     ConfigurationResult,
     LatencyStats,
-    PhaseSummary,
     RunResult,
 )
 from endpointlab.simulate.arrivals import ClosedTraffic, OpenTraffic, Traffic
@@ -37,7 +37,13 @@ from endpointlab.simulate.specs import (
     RealtimeSpec,
     ServerlessSpec,
 )
-from endpointlab.simulate.summary import phase_summary, timeline
+from endpointlab.simulate.summary import (
+    RECORD_LIMIT,
+    summaries_from_records,
+    summaries_from_rows,
+    timeline_of,
+)
+from endpointlab.simulate.summary import records_of as simulated_records
 
 MAX_PHASES = 24  # more (a per-minute trace) are summarised as the total only
 KNOWN = frozenset(
@@ -133,30 +139,35 @@ def describe(traffic: Traffic) -> str:
 
 
 def configuration_result(
-    name: str, kind: str, settings: Mapping[str, Any], rec: Recorder, traffic: Traffic
+    name: str,
+    kind: str,
+    settings: Mapping[str, Any],
+    rec: Recorder,
+    traffic: Traffic,
+    seed: int = 0,
 ) -> ConfigurationResult:
-    rows = rec.arrays()
+    """The projected configuration: summaries, timeline and what its cost is computed from."""
     shape = describe(traffic)
-    phases: list[PhaseSummary] = []
-    bounds = traffic.boundaries
-    if 1 < len(bounds) <= MAX_PHASES:
-        for phase_name, start, end in bounds:
-            phases.append(phase_summary(phase_name, rows, start, end, shape))
-    total = phase_summary("total", rows, 0.0, rec.end_s + 1e-9, shape)
+    bounds = traffic.boundaries if len(traffic.boundaries) <= MAX_PHASES else []
+    small = len(rec.at) <= RECORD_LIMIT
+    records = simulated_records(rec, bounds or [("", 0.0, math.inf)]) if small else []
+    if small:
+        phases, total = summaries_from_records(records, bounds, shape, seed)
+    else:
+        phases, total = summaries_from_rows(rec, bounds, shape)
     if kind == "serverless" and rec.served:
         # The simulated time instances spent on requests: what serverless bills.
         served = LatencyStats(count=rec.served, mean=rec.compute_s * 1000.0 / rec.served)
-        total = total.model_copy(update={"server": {"ModelLatency": served}})
-    points = timeline(rec, rows, rec.end_s)
-    if kind == "serverless":  # instances are not what serverless bills: leave them out
+        total = total.model_copy(update={"server": {**total.server, "ModelLatency": served}})
+    points = timeline_of(rec, records if small else None)
+    if kind == "serverless":  # serverless bills compute time, not instances
         points = [p.model_copy(update={"instances": None}) for p in points]
-    status_reason = f"projected from measured distributions ({len(rows.at)} requests simulated)"
     return ConfigurationResult(
         name=name,
         kind=kind,  # type: ignore[arg-type]
         settings=dict(settings),
         origin="projected",
-        status_reason=status_reason,
+        status_reason=f"projected: {len(rec.at)} requests simulated from measured distributions",
         phases=phases,
         total=total,
         timeline=points,
@@ -224,7 +235,11 @@ def project(
             name = f"{config.name} [{label}]" if label else config.name
             progress(f"projecting {name}")
             rec = run_spec(spec, request.traffic, cache[basis.name], request.client, request.seed)
-            results.append(configuration_result(name, config.kind, settings, rec, request.traffic))
+            results.append(
+                configuration_result(
+                    name, config.kind, settings, rec, request.traffic, request.seed
+                )
+            )
     plan = {
         "projection": {
             "traffic": describe(request.traffic),

@@ -48,6 +48,7 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
     retrier = Retrier(client.retry, random.Random(seed).random)
     rec = Recorder()
     at_append, lat_append, info_append = rec.at.append, rec.latency_ms.append, rec.info.append
+    cold_append = rec.cold_ms.append  # one per cold row, in row order
     deadline = client.deadline_s if client.deadline_s is not None else INF
     timeout = spec.invocation_timeout_s
     keep_warm = spec.keep_warm_s
@@ -55,7 +56,7 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
     closed = isinstance(traffic, ClosedTraffic)
     think = traffic.think_s if isinstance(traffic, ClosedTraffic) else 0.0
     horizon = traffic.duration_s
-    heap: list[tuple[float, int, float, int, int]] = []
+    heap: list[tuple[float, int, float, int, float]] = []
     push, pop = heapq.heappush, heapq.heappop
     in_flight = 0
     idle_provisioned = spec.provisioned_concurrency
@@ -68,6 +69,7 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
     standard = retrier.standard
     times: list[float] = []
     ti = count = 0
+    t = 0.0
     while True:
         if ti == count:
             chunk = next(chunks, None)
@@ -75,13 +77,15 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
             ti, count = 0, len(times)
         next_open = times[ti]
         if heap and heap[0][0] <= next_open:
-            t, code, intended, word, provisioned = pop(heap)
-            if code == DONE:
+            t, code, intended, word, extra = pop(heap)
+            if code == DONE:  # extra: -1 on a provisioned instance, else the cold start (s)
                 in_flight -= 1
-                if provisioned:
+                if extra < 0:
                     idle_provisioned += 1
                 else:
                     idle.append(t)
+                    if extra:
+                        cold_append(extra * 1000.0)
                 outcome = (word >> OUTCOME_SHIFT) & 7
                 latency = t - intended
                 if latency > deadline:
@@ -94,9 +98,9 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
                     retrier.after_success((word & 15) > 1)
                 if closed and intended + latency + think < horizon:
                     end = intended + latency + think
-                    push(heap, (end, SEND, end, 1, 0))
+                    push(heap, (end, SEND, end, 1, 0.0))
                 continue
-            attempt, throttles = word, provisioned
+            attempt, throttles = word, int(extra)
         elif next_open == INF:
             break
         else:
@@ -115,9 +119,9 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
                 info_append(attempt | throttles << 4 | gave_up << OUTCOME_SHIFT)
                 if closed and intended + latency + think < horizon:
                     end = intended + latency + think
-                    push(heap, (end, SEND, end, 1, 0))
+                    push(heap, (end, SEND, end, 1, 0.0))
             else:
-                push(heap, (t + delay, SEND, intended, attempt + 1, throttles))
+                push(heap, (t + delay, SEND, intended, attempt + 1, float(throttles)))
             continue
         in_flight += 1
         if si == len(svc):
@@ -132,19 +136,18 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
         served += 1
         if idle_provisioned:
             idle_provisioned -= 1
-            push(heap, (t + duration, DONE, intended, word, 1))
+            push(heap, (t + duration, DONE, intended, word, -1.0))
             continue
         if idle and t - idle[-1] > keep_warm:
             reclaimed += len(idle)  # the newest is past keep-warm, so are all older ones
             idle.clear()
         if idle:
             idle.pop()
-            push(heap, (t + duration, DONE, intended, word, 0))
+            push(heap, (t + duration, DONE, intended, word, 0.0))
         else:
-            setup = colds.next()
-            rec.cold_ms.append(setup * 1000.0)
-            push(heap, (t + setup + duration, DONE, intended, word | COLD_BIT, 0))
+            setup = max(colds.next(), 1e-9)
+            push(heap, (t + setup + duration, DONE, intended, word | COLD_BIT, setup))
     rec.compute_s, rec.served = compute, served
     rec.reclaimed = reclaimed
-    rec.end_s = max(horizon, rec.at[-1] if len(rec.at) else 0.0)
+    rec.end_s = max(horizon, t)
     return rec

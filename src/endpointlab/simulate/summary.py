@@ -1,8 +1,10 @@
-"""A simulation's rows as the run-result file's phase summaries and timeline.
+"""A simulation's rows as the run result's phase summaries and timeline.
 
-The same exact statistics the measured side computes (linear interpolation between the two
-nearest sorted samples, numpy's default), done on arrays so a month of rows takes seconds.
-Phases are assigned by intended send time. Projections carry no bootstrap intervals.
+Up to ``RECORD_LIMIT`` rows become request records and go through ``analysis.summarise_phase``
+and ``analysis.timeline``, exactly as a measured run does (bootstrap intervals included). Longer
+projections are summarised on the arrays with the same definitions (exact percentiles, a phase
+lasting from its first send to its last answer, answers counted in the interval they came in),
+without the intervals; ``tests/unit/test_simulate_summary.py`` checks the two paths agree.
 """
 
 from __future__ import annotations
@@ -11,10 +13,78 @@ import math
 
 import numpy as np
 
+from endpointlab.analysis.summary import summarise_phase
+from endpointlab.analysis.summary import timeline as record_timeline
+from endpointlab.results.records import RequestRecord
 from endpointlab.results.run_result import LatencyStats, PhaseSummary, TimelinePoint
 from endpointlab.simulate.outcome import ERROR_CODES, OK, THROTTLED, Recorder, Rows
 
+RECORD_LIMIT = 300_000
 MAX_POINTS = 1500
+STATUS = {0: 200, 1: 400, 2: 0, 3: 424, 4: 0}
+VARIANT = "AllTraffic"
+
+
+def step_of(duration: float) -> float:
+    """The timeline's interval: 1 s, or longer so that a long run has at most MAX_POINTS."""
+    return max(1.0, float(math.ceil(duration / MAX_POINTS)))
+
+
+def records_of(rec: Recorder, bounds: list[tuple[str, float, float]]) -> list[RequestRecord]:
+    """Request records as the load engine would have written them (times from 0)."""
+    rows = rec.arrays()
+    cold_ms = iter(np.frombuffer(rec.cold_ms, dtype=np.float32).tolist())
+    starts = [start for _, start, _ in bounds]
+    names = [name for name, _, _ in bounds]
+    phase = np.searchsorted(starts, rows.at, side="right") - 1
+    out = []
+    columns = zip(
+        rows.at.tolist(),
+        rows.latency_ms.tolist(),
+        rows.outcome.tolist(),
+        rows.attempts.tolist(),
+        rows.throttled_attempts.tolist(),
+        rows.cold.tolist(),
+        np.maximum(phase, 0).tolist(),
+        strict=True,
+    )
+    for n, (at, latency, outcome, attempts, throttles, cold, p) in enumerate(columns):
+        out.append(
+            RequestRecord(
+                execution_number=n,
+                client_id=0,
+                status_response=STATUS[outcome],
+                body_response="",
+                elapsed_time=latency / 1000.0,
+                current_date="",
+                intended_at=at,
+                sent_at=at,
+                latency_ms=latency,
+                service_ms=latency,
+                attempts=attempts,
+                error_code=ERROR_CODES.get(outcome, ""),
+                throttled=outcome == THROTTLED,
+                cold_start=cold,
+                variant=VARIANT,
+                phase=names[p],
+                request_bytes=0,
+                response_bytes=0,
+                throttled_attempts=throttles,
+                cold_start_ms=next(cold_ms) if cold else None,
+            )
+        )
+    return out
+
+
+def summaries_from_records(
+    records: list[RequestRecord], bounds: list[tuple[str, float, float]], shape: str, seed: int
+) -> tuple[list[PhaseSummary], PhaseSummary]:
+    phases = []
+    if len(bounds) > 1:
+        for name, _, _ in bounds:
+            chosen = [r for r in records if r.phase == name]
+            phases.append(summarise_phase(name, chosen, shape=shape, seed=seed))
+    return phases, summarise_phase("total", records, shape=shape, seed=seed)
 
 
 def latency_stats(values: np.ndarray) -> LatencyStats:
@@ -35,86 +105,125 @@ def latency_stats(values: np.ndarray) -> LatencyStats:
 
 
 def phase_summary(
-    name: str, rows: Rows, start: float, end: float, shape: str = "", rate: float | None = None
+    name: str, rows: Rows, cold_ms: np.ndarray, inside: np.ndarray, shape: str = ""
 ) -> PhaseSummary:
-    """The summary of rows whose intended send time falls in ``[start, end)``."""
-    inside = (rows.at >= start) & (rows.at < end)
-    outcome = rows.outcome[inside]
-    latency = rows.latency_ms[inside]
-    cold = rows.cold[inside]
+    """The summary of the rows ``inside`` selects, as ``analysis.summarise_phase`` makes it."""
+    at, latency = rows.at[inside], rows.latency_ms[inside]
+    outcome, cold = rows.outcome[inside], rows.cold[inside]
     ok = outcome == OK
-    requests, successes = int(inside.sum()), int(ok.sum())
-    duration = end - start
-    errors = {
-        ERROR_CODES[code]: int(n)
-        for code, n in zip(*np.unique(outcome[~ok], return_counts=True), strict=True)
-    }
+    requests, successes = len(at), int(ok.sum())
+    started = float(at.min()) if requests else None
+    duration = float((at + latency / 1000.0).max() - at.min()) if requests else 0.0
+    codes, counts = np.unique(outcome[~ok], return_counts=True)
+    errors = sorted(
+        ((ERROR_CODES[int(c)], int(n)) for c, n in zip(codes, counts, strict=True)),
+        key=lambda item: (-item[1], item[0]),
+    )
+    setup = cold_ms[inside[rows.cold]]
+    throughput = successes / duration if duration > 0 else 0.0
     return PhaseSummary(
         name=name,
         shape=shape,
-        rate_per_s=rate,
-        started_at=start,
+        started_at=started,
         duration_s=duration,
         requests=requests,
         successes=successes,
-        errors=errors,
+        errors=dict(errors),
         throttled_requests=int((outcome == THROTTLED).sum()),
         throttled_attempts=int(rows.throttled_attempts[inside].sum()),
         attempts=int(rows.attempts[inside].sum()),
         cold_starts=int(cold.sum()),
         error_rate=(requests - successes) / requests if requests else 0.0,
-        throughput_per_s=successes / duration if duration > 0 else 0.0,
-        throughput_per_min=successes * 60.0 / duration if duration > 0 else 0.0,
+        throughput_per_s=throughput,
+        throughput_per_min=throughput * 60.0,
         latency=latency_stats(latency[ok]),
         warm_latency=latency_stats(latency[ok & ~cold]),
-        cold_latency=latency_stats(latency[ok & cold]) if cold.any() else None,
+        cold_latency=latency_stats(latency[ok & cold]) if (ok & cold).any() else None,
+        server={"ColdStart": latency_stats(setup)} if len(setup) else {},
     )
 
 
-def timeline(rec: Recorder, rows: Rows, duration: float) -> list[TimelinePoint]:
-    """At most ``MAX_POINTS`` intervals (1 s, or longer for long runs) from the start."""
-    step = max(1.0, math.ceil(duration / MAX_POINTS))
-    bins = max(1, math.ceil(duration / step))
-    index = np.minimum((rows.at // step).astype(np.int64), bins - 1)
+def summaries_from_rows(
+    rec: Recorder, bounds: list[tuple[str, float, float]], shape: str
+) -> tuple[list[PhaseSummary], PhaseSummary]:
+    rows = rec.arrays()
+    cold_ms = np.frombuffer(rec.cold_ms, dtype=np.float32).astype(np.float64)
+    phases = []
+    if len(bounds) > 1:
+        starts = np.array([start for _, start, _ in bounds])
+        phase = np.searchsorted(starts, rows.at, side="right") - 1
+        for index, (name, _, _) in enumerate(bounds):
+            phases.append(phase_summary(name, rows, cold_ms, phase == index, shape))
+    everything = np.ones(len(rows.at), dtype=bool)
+    return phases, phase_summary("total", rows, cold_ms, everything, shape)
+
+
+def timeline_from_rows(rows: Rows, step: float) -> list[TimelinePoint]:
+    """``analysis.timeline``'s figures from arrays, intervals of ``step`` from 0."""
+    if not len(rows.at):
+        return []
+    sent, ended = rows.at, rows.at + rows.latency_ms / 1000.0
+    buckets = max(1, math.ceil(float(ended.max()) / step))
+    first = np.minimum((sent // step).astype(np.int64), buckets - 1)
+    last = np.minimum((ended // step).astype(np.int64), buckets - 1)
+    # Time in flight per interval: the part in the first and last intervals, whole ones between.
+    same = first == last
+    busy: np.ndarray = np.zeros(buckets)
+    busy += np.bincount(first[same], weights=(ended - sent)[same], minlength=buckets)
+    split = ~same
+    busy += np.bincount(first[split], weights=((first + 1) * step - sent)[split], minlength=buckets)
+    busy += np.bincount(last[split], weights=(ended - last * step)[split], minlength=buckets)
+    spans = np.zeros(buckets + 1)
+    np.add.at(spans, first[split] + 1, 1.0)
+    np.add.at(spans, last[split], -1.0)
+    busy += np.cumsum(spans)[:buckets] * step
     outcome = rows.outcome
-    ended = np.minimum(((rows.at + rows.latency_ms / 1000.0) // step).astype(np.int64), bins - 1)
-    completed = np.bincount(ended[outcome == OK], minlength=bins)
-    errors = np.bincount(index[outcome != OK], minlength=bins)
-    throttles = np.bincount(index[outcome == THROTTLED], minlength=bins)
-    colds = np.bincount(index[rows.cold], minlength=bins)
-    held = np.bincount(index, weights=rows.latency_ms / 1000.0, minlength=bins) / step
-    order = np.lexsort((rows.latency_ms, index))
-    ok_sorted = outcome[order] == OK
-    bounds = np.searchsorted(index[order], np.arange(bins + 1))
-    instances = _mean_capacity(rec.capacity, step, bins)
+    ok = outcome == OK
+    completed = np.bincount(last[ok], minlength=buckets)
+    throttles = np.bincount(last[outcome == THROTTLED], minlength=buckets)
+    errors = np.bincount(last[~ok & (outcome != THROTTLED)], minlength=buckets)
+    colds = np.bincount(last[rows.cold], minlength=buckets)
+    good, bins = rows.latency_ms[ok], last[ok]
+    order = np.lexsort((good, bins))
+    bounds = np.searchsorted(bins[order], np.arange(buckets + 1))
+    sorted_good = good[order]
     points = []
-    for b in range(bins):
-        lo, hi = bounds[b], bounds[b + 1]
-        chosen = rows.latency_ms[order[lo:hi]][ok_sorted[lo:hi]]
+    for b in range(buckets):
+        chosen = sorted_good[bounds[b] : bounds[b + 1]]
         points.append(
             TimelinePoint(
                 t=b * step,
-                in_flight=float(held[b]),
+                in_flight=float(busy[b]) / step,
                 completed=int(completed[b]),
                 errors=int(errors[b]),
                 throttles=int(throttles[b]),
                 cold_starts=int(colds[b]),
                 p99_ms=float(np.percentile(chosen, 99)) if len(chosen) else None,
-                instances=None if instances is None else float(instances[b]),
             )
         )
     return points
 
 
+def timeline_of(rec: Recorder, records: list[RequestRecord] | None) -> list[TimelinePoint]:
+    """The timeline, with the instance count (time-weighted mean per interval) added."""
+    rows = rec.arrays()
+    ended = float((rows.at + rows.latency_ms / 1000.0).max()) if len(rows.at) else 0.0
+    step = step_of(ended)
+    points = record_timeline(records, 0.0, step) if records is not None else None
+    points = points if points is not None else timeline_from_rows(rows, step)
+    instances = _mean_capacity(rec.capacity, step, len(points))
+    if instances is None:
+        return points
+    return [p.model_copy(update={"instances": n}) for p, n in zip(points, instances, strict=True)]
+
+
 def _mean_capacity(capacity: list[tuple[float, int]], step: float, bins: int) -> list[float] | None:
     """The time-weighted mean instance count of each interval."""
-    if not capacity:
+    if not capacity or not bins:
         return None
     edges = np.arange(bins + 1) * step
-    times = np.array([t for t, _ in capacity] + [edges[-1]])
+    times = np.minimum(np.array([t for t, _ in capacity] + [edges[-1]]), edges[-1])
     counts = np.array([n for _, n in capacity], dtype=np.float64)
-    # The integral of the step function up to each edge, by interpolating its running area.
-    area = np.concatenate(([0.0], np.cumsum(counts * np.diff(np.minimum(times, edges[-1])))))
-    at_edges = np.interp(edges, np.minimum(times, edges[-1]), area)
-    means: list[float] = (np.diff(at_edges) / step).tolist()
+    area = np.concatenate(([0.0], np.cumsum(counts * np.diff(times))))
+    means: list[float] = (np.diff(np.interp(edges, times, area)) / step).tolist()
     return means
