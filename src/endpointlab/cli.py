@@ -9,7 +9,7 @@ from __future__ import annotations
 import socket
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -486,54 +486,16 @@ def bench() -> None:
 @click.option("--deadline", type=float, default=None, help="Caller deadline per request (s).")
 @click.option("--service-phase", default=None, help="Learn service times from this phase only.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Directory for run-result.json. Default: RUN_DIR/projected.",
-)
-def project(
-    run_dir: Path,
-    traffic_file: Path | None,
-    rate: float | None,
-    clients: int | None,
-    duration: str | None,
-    arrival: str,
-    think_time: float,
-    configs: tuple[str, ...],
-    sets: tuple[str, ...],
-    retry_mode: str,
-    max_attempts: int | None,
-    deadline: float | None,
-    service_phase: str | None,
-    seed: int,
-    out: Path | None,
-) -> None:
+@click.option("--prices", type=click.Path(path_type=Path), help="A price file overriding ours.")
+@click.option("--out", type=click.Path(path_type=Path), help="Default: RUN_DIR/projected.")
+def project(run_dir: Path, **options: Any) -> None:
     """Project a measured run's configurations (and --set sweeps) onto other traffic by
     simulation; writes a run result whose figures are labelled projected."""
     from endpointlab import projecting
-    from endpointlab.loadgen.shapes import ShapeError
-    from endpointlab.results.run_result import RunResultError
-    from endpointlab.simulate import ProjectionError, TrafficError
 
     try:
-        traffic = projecting.choose_traffic(
-            traffic_file, rate, clients, duration, arrival, think_time, seed
-        )
-        path = projecting.run(
-            run_dir,
-            traffic,
-            configs,
-            sets,
-            retry_mode,
-            max_attempts,
-            deadline,
-            service_phase,
-            seed,
-            out,
-            lambda line: click.echo(line, err=True),
-        )
-    except (ProjectionError, TrafficError, RunResultError, ShapeError) as error:
+        path = projecting.command(run_dir, lambda line: click.echo(line, err=True), **options)
+    except projecting.EXPECTED as error:
         _fail(str(error))
     click.echo(f"projected run result: {path}")
 

@@ -15,14 +15,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from endpointlab.analysis import finish
+from endpointlab.analysis.cost import SECONDS_PER_MONTH
 from endpointlab.catalogue import instance_type
 from endpointlab.loadgen import shapes
+from endpointlab.prices import PriceError, load_prices
 from endpointlab.results.records import RequestRecord
 from endpointlab.results.run_result import (
     ConfigurationResult,
+    RunResultError,
     load_run_result,
     save_run_result,
 )
+from endpointlab.results.run_result import Traffic as Expected
 from endpointlab.results.store import read_records
 from endpointlab.simulate.arrivals import (
     ClosedTraffic,
@@ -126,9 +131,19 @@ def _value(text: str) -> Any:
     return text
 
 
-def run(
+EXPECTED = (ProjectionError, TrafficError, RunResultError, shapes.ShapeError, PriceError)
+
+
+def command(
     run_dir: Path,
-    traffic: Traffic,
+    say: Callable[[str], None],
+    *,
+    traffic_file: Path | None,
+    rate: float | None,
+    clients: int | None,
+    duration: str | None,
+    arrival: str,
+    think_time: float,
     configs: Sequence[str],
     sets: Sequence[str],
     retry_mode: str,
@@ -136,9 +151,11 @@ def run(
     deadline: float | None,
     service_phase: str | None,
     seed: int,
+    prices: Path | None,
     out: Path | None,
-    say: Callable[[str], None],
 ) -> Path:
+    """``endpointlab project`` with its options (errors: EXPECTED, one line each)."""
+    traffic = choose_traffic(traffic_file, rate, clients, duration, arrival, think_time, seed)
     source = load_run_result(run_dir)
     sweeps, fixed = parse_sets(sets)
     try:
@@ -160,4 +177,21 @@ def run(
             raise ProjectionError(f"cannot read the records of {config.name!r}: {error}") from None
 
     result = project(source, records_of, request, workers_for, datetime.now(UTC), say)
+    if result.traffic is None:
+        result = result.model_copy(update={"traffic": expected_traffic(traffic)})
+    result = finish(result, load_prices(source.environment.region, prices))
     return save_run_result(result, out or base / OUT_DIR)
+
+
+def expected_traffic(traffic: Traffic) -> Expected | None:
+    """A month of the projected traffic (its mean rate), when the run names no expectation."""
+    if isinstance(traffic, OpenTraffic):
+        requests = sum(p.expected for p in traffic.phases)
+        peak = max(max(p.start_rate, p.end_rate) for p in traffic.phases)
+    elif isinstance(traffic, TraceTraffic):
+        requests, peak = len(traffic.times), None
+    else:
+        return None
+    return Expected(
+        requests_per_month=requests / traffic.duration_s * SECONDS_PER_MONTH, peak_rps=peak
+    )
