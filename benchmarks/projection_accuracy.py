@@ -13,7 +13,7 @@ requests of the measured and the projected unseen run, and whether each is withi
 bounds (p50 10%, p99 15%, throttles 1 point, instances 5%, cost 2%). The load client runs on
 core 1. Loaded machines shift both sides; say so with the figures.
 
-    uv run python benchmarks/projection_accuracy.py [--seconds 60]
+    uv run python benchmarks/projection_accuracy.py [--seconds 60] [--only NAME] [--keep DIR]
 """
 
 from __future__ import annotations
@@ -179,7 +179,8 @@ def compare(url: str, archive: Path, work: Path, config: tuple[Any, ...], second
     earlier = ConfigurationResult(
         name=name, kind=kind, settings=settings, records=[f"records/{name}.parquet"]
     )
-    save_run_result(run_result(f"earlier-{name}", [earlier], slow), earlier_dir)
+    # Both runs expect the unseen run's traffic in production: costs are priced at it.
+    save_run_result(run_result(f"earlier-{name}", [earlier], fast), earlier_dir)
     records = read_records(unseen)
     # A real-time variant here keeps its one instance: its timeline says so for the cost.
     timeline = [] if kind == "serverless" else [TimelinePoint(t=0.0, instances=1.0)]
@@ -216,15 +217,18 @@ def report(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--only", choices=[c[0] for c in CONFIGS], default=None)
+    parser.add_argument("--keep", type=Path, default=None, help="Keep the runs in this new dir.")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="projection-accuracy-") as tmp:
-        work = Path(tmp)
-        (work / "model" / "code").mkdir(parents=True)
+        work = args.keep or Path(tmp)
+        (work / "model" / "code").mkdir(parents=True)  # a --keep dir must be new
         (work / "model" / "code" / "inference.py").write_text(textwrap.dedent(MODEL))
         archive = pack_model_dir(work / "model", work / "model.tar.gz")
         with serve(work) as url:
             for config in CONFIGS:
-                compare(url, archive, work, config, args.seconds)
+                if args.only in (None, config[0]):
+                    compare(url, archive, work, config, args.seconds)
 
 
 if __name__ == "__main__":

@@ -87,8 +87,10 @@ def test_project_writes_a_projected_run_result_with_a_sweep(run_dir: Path, tmp_p
         assert config.origin == "projected" and config.total is not None
         assert 5_500 < config.total.requests < 6_500  # 20/s for 300 s
         assert config.total.cold_starts >= 1
-        assert config.total.server["ModelLatency"].mean == pytest.approx(100, rel=0.1)
         assert config.cost is not None and config.cost.per_million_usd  # priced by analysis
+    roomy = result.configurations[-1].total
+    assert roomy is not None and roomy.warm_latency is not None
+    assert 80 <= (roomy.warm_latency.p50 or 0) <= 130  # the measured 80-120 ms, rarely queued
     assert result.recommendation is not None and result.traffic is not None
     assert result.traffic.requests_per_month == pytest.approx(20 * 730 * 3600)
 

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from endpointlab.loadgen import shapes
+from endpointlab.results.records import RequestRecord
 from endpointlab.simulate import (
     OpenTraffic,
     Phase,
@@ -18,6 +19,7 @@ from endpointlab.simulate import (
     simulate_serverless,
 )
 from endpointlab.simulate.distributions import Constant, Empirical, Exponential
+from endpointlab.simulate.inputs import inputs_from
 from endpointlab.simulate.outcome import DEADLINE, EXPIRED, MODEL_ERROR, OK, THROTTLED, Recorder
 from endpointlab.simulate.retries import RetryConfig
 from endpointlab.simulate.scaling import TargetTracking
@@ -150,3 +152,40 @@ def test_an_instance_queue_is_first_in_first_out() -> None:
     trace = TraceTraffic.of([0.0, 0.1, 0.2])
     rec = simulate_realtime(RealtimeSpec(1, 1), trace, Constant(1.0), Constant(0.0))
     assert by_arrival(rec)[1].tolist() == pytest.approx([1.0, 1.9, 2.8])
+
+
+def test_client_side_overhead_holds_no_worker() -> None:
+    trace = TraceTraffic.of([0.0, 0.0])
+    rec = simulate_realtime(RealtimeSpec(1, 1), trace, Constant(1.0), Constant(0.0), None, 0, 0.5)
+    # The second request waits for the worker's 1 s, not for the first client's 1.5 s.
+    assert sorted(by_arrival(rec)[1].tolist()) == pytest.approx([1.5, 2.5])
+
+
+def test_service_times_scale_to_the_servers_model_latency() -> None:
+    records = [
+        RequestRecord(
+            execution_number=n,
+            client_id=0,
+            status_response=200,
+            body_response="",
+            elapsed_time=0.1,
+            current_date="",
+            intended_at=0.0,
+            sent_at=0.0,
+            latency_ms=ms,
+            service_ms=ms,
+            attempts=1,
+            error_code="",
+            throttled=False,
+            cold_start=False,
+            variant="",
+            phase="",
+            request_bytes=0,
+            response_bytes=0,
+        )
+        for n, ms in enumerate([80.0, 120.0])
+    ]
+    inputs = inputs_from(records, "c", model_latency_ms=60.0)
+    assert inputs.service.mean == pytest.approx(0.06)
+    assert inputs.overhead_s == pytest.approx(0.04)
+    assert inputs_from(records, "c").overhead_s == 0.0

@@ -17,10 +17,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from endpointlab.analysis.summary import server_samples
 from endpointlab.results.records import RequestRecord
 from endpointlab.results.run_result import (
     ConfigurationResult,
-    LatencyStats,
     RunResult,
 )
 from endpointlab.simulate.arrivals import ClosedTraffic, OpenTraffic, Traffic
@@ -119,10 +119,11 @@ def spec_of(
 def run_spec(
     spec: EndpointSpec, traffic: Traffic, inputs: Inputs, client: ClientSpec, seed: int
 ) -> Recorder:
+    service, cold, overhead = inputs.service, inputs.cold, inputs.overhead_s
     if isinstance(spec, ServerlessSpec):
-        return simulate_serverless(spec, traffic, inputs.service, inputs.cold, client, seed)
+        return simulate_serverless(spec, traffic, service, cold, client, seed, overhead)
     if isinstance(spec, RealtimeSpec):
-        return simulate_realtime(spec, traffic, inputs.service, inputs.cold, client, seed)
+        return simulate_realtime(spec, traffic, service, cold, client, seed, overhead)
     if isinstance(traffic, ClosedTraffic):
         raise ProjectionError("async endpoints take open-loop traffic or a trace")
     return simulate_async(spec, traffic, inputs.service, inputs.cold, seed)
@@ -155,10 +156,6 @@ def configuration_result(
         phases, total = summaries_from_records(records, bounds, shape, seed)
     else:
         phases, total = summaries_from_rows(rec, bounds, shape)
-    if kind == "serverless" and rec.served:
-        # The simulated time instances spent on requests: what serverless bills.
-        served = LatencyStats(count=rec.served, mean=rec.compute_s * 1000.0 / rec.served)
-        total = total.model_copy(update={"server": {**total.server, "ModelLatency": served}})
     points = timeline_of(rec, records if small else None)
     if kind == "serverless":  # serverless bills compute time, not instances
         points = [p.model_copy(update={"instances": None}) for p in points]
@@ -223,7 +220,9 @@ def project(
             basis = _basis(source, config, settings)
             if basis.name not in cache:
                 records = records_of(basis)
-                cache[basis.name] = inputs_from(records, basis.name, request.phase)
+                model = server_samples(basis.metrics).get("ModelLatency")
+                mean = sum(model) / len(model) if model else None
+                cache[basis.name] = inputs_from(records, basis.name, request.phase, mean)
                 warnings.extend(f"{basis.name}: {n}" for n in cache[basis.name].notes)
                 if basis.host is not None and basis.host.oversubscribed:
                     warnings.append(

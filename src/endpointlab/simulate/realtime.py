@@ -4,7 +4,8 @@ Each instance has ``workers`` slots and one FIFO queue; a request goes to the in
 instance with the fewest outstanding requests (the first of equals) and waits there for a free
 worker. Nothing is refused. With a target-tracking policy on InvocationsPerInstance, new
 instances serve after ``provisioning_s`` plus a model load (a cold-start draw); instances
-removed by scale-in take no new requests and stop once their queue is empty.
+removed by scale-in take no new requests and stop once their queue is empty. ``overhead_s`` is
+time a client sees that holds no worker (HTTP, network), added to every latency.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
     cold: Distribution,
     client: ClientSpec | None = None,
     seed: int = 0,
+    overhead_s: float = 0.0,
 ) -> Recorder:
     client = client or ClientSpec()
     seeds = np.random.SeedSequence(seed).spawn(3)
@@ -81,7 +83,7 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
         if heap and heap[0][0] <= next_open:
             t, code, intended, word, index = pop(heap)
             if code == DONE:
-                latency = t - intended
+                latency = t - intended + overhead_s
                 if latency > deadline:
                     latency = deadline
                     word = (word & 0x1FF) | DEADLINE << OUTCOME_SHIFT

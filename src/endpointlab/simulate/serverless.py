@@ -4,7 +4,8 @@ A request is admitted while fewer than MaxConcurrency are in flight, else thrott
 (``ThrottlingException``; the client's retry mode decides what follows). An admitted request
 takes an idle provisioned instance, else the most recently used idle on-demand one, else starts
 an instance and waits for its cold start. On-demand instances idle for the keep-warm period are
-reclaimed. One heapq of completions and client events; arrivals are merged in from sorted
+reclaimed. ``overhead_s`` is time a client sees that holds no instance (HTTP, network), added
+to every latency. One heapq of completions and client events; arrivals are merged in from sorted
 chunks; every per-request value is a plain float or int.
 """
 
@@ -40,6 +41,7 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
     cold: Distribution,
     client: ClientSpec | None = None,
     seed: int = 0,
+    overhead_s: float = 0.0,
 ) -> Recorder:
     client = client or ClientSpec()
     seeds = np.random.SeedSequence(seed).spawn(3)
@@ -87,7 +89,7 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
                     if extra:
                         cold_append(extra * 1000.0)
                 outcome = (word >> OUTCOME_SHIFT) & 7
-                latency = t - intended
+                latency = t - intended + overhead_s
                 if latency > deadline:
                     latency, outcome = deadline, DEADLINE
                     word = (word & 0x1FF) | DEADLINE << OUTCOME_SHIFT
@@ -113,7 +115,7 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
             throttles += 1
             if delay is None or t + delay - intended >= deadline:
                 gave_up = THROTTLED if delay is None else DEADLINE
-                latency = t - intended if delay is None else deadline
+                latency = t - intended + overhead_s if delay is None else deadline
                 at_append(intended)
                 lat_append(latency * 1000.0)
                 info_append(attempt | throttles << 4 | gave_up << OUTCOME_SHIFT)
