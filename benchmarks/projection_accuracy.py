@@ -101,9 +101,9 @@ def serve(work: Path) -> Iterator[str]:
             process.kill()
 
 
-def client(url: str) -> Any:
+def client(url: str, service: str = "sagemaker") -> Any:
     return boto3.client(
-        "sagemaker", endpoint_url=url, region_name="us-east-1", aws_access_key_id="bench",
+        service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="bench",
         aws_secret_access_key="bench", config=Config(retries={"total_max_attempts": 1}),
     )  # fmt: skip
 
@@ -135,6 +135,30 @@ def load(url: str, endpoint: str, rate: float, seconds: int, seed: int, out: Pat
     command += ["--arrival", "poisson", "--seed", str(seed), "--max-attempts", "1"]
     command += ["--invoke-args", str(args), "--out", str(out), "--no-progress"]
     subprocess.run(command, env=environment, check=True, stdout=subprocess.DEVNULL)
+
+
+def model_latency(url: str, endpoint: str) -> list[tuple[float, float]]:
+    """The endpoint's ModelLatency averages per minute (microseconds), as bench pulls them."""
+    cloudwatch = client(url, "cloudwatch")
+    deadline = time.monotonic() + 60
+    while True:
+        answer = cloudwatch.get_metric_statistics(
+            Namespace="AWS/SageMaker", MetricName="ModelLatency",
+            Dimensions=[{"Name": "EndpointName", "Value": endpoint},
+                        {"Name": "VariantName", "Value": "AllTraffic"}],
+            StartTime=time.time() - 3600, EndTime=time.time() + 60, Period=60,
+            Statistics=["Average", "SampleCount"],
+        )  # fmt: skip
+        points = answer["Datapoints"]
+        if points or time.monotonic() > deadline:
+            break
+        time.sleep(1)  # the emulator publishes its metrics in the background
+    # Minutes weighted by their requests, spread back into one average per request.
+    return [
+        (p["Timestamp"].timestamp(), p["Average"])
+        for p in points
+        for _ in range(int(p["SampleCount"]))
+    ]
 
 
 def run_result(run_id: str, configs: list[ConfigurationResult], rate: float) -> RunResult:
@@ -177,8 +201,9 @@ def compare(url: str, archive: Path, work: Path, config: tuple[Any, ...], second
     deploy(url, f"{name}-b", archive, dict(variant))
     load(url, f"{name}-b", fast, seconds, 2, unseen)
     earlier = ConfigurationResult(
-        name=name, kind=kind, settings=settings, records=[f"records/{name}.parquet"]
-    )
+        name=name, kind=kind, settings=settings, records=[f"records/{name}.parquet"],
+        metrics={"ModelLatency:Average": model_latency(url, f"{name}-a")},
+    )  # fmt: skip
     # Both runs expect the unseen run's traffic in production: costs are priced at it.
     save_run_result(run_result(f"earlier-{name}", [earlier], fast), earlier_dir)
     records = read_records(unseen)
