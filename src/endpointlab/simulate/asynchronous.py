@@ -103,9 +103,11 @@ def simulate_async(  # noqa: PLR0915 (one loop of locals: that is its speed)
                 lat_append(ttl * 1000.0)
                 info_append(1 | EXPIRED << OUTCOME_SHIFT)
                 continue
-            if si == len(svc):
+            try:
+                duration = svc[si]
+            except IndexError:  # the batch is spent
                 svc, si = services.batch(), 0
-            duration = svc[si]
+                duration = svc[0]
             si += 1
             word = 1
             if duration > timeout:

@@ -45,7 +45,7 @@ class Recorder:
         return Rows(
             np.frombuffer(self.at, dtype=np.float64) if len(self.at) else np.zeros(0),
             np.frombuffer(self.latency_ms, dtype=np.float32).astype(np.float64),
-            np.frombuffer(self.info, dtype=np.uint16).astype(np.int64),
+            np.frombuffer(self.info, dtype=np.uint16),
         )
 
     def instance_seconds(self, end: float) -> float:
@@ -58,24 +58,19 @@ class Recorder:
 
 @dataclass(frozen=True)
 class Rows:
+    """The rows as numpy arrays; the packed fields unpacked once."""
+
     at: np.ndarray
     latency_ms: np.ndarray
     info: np.ndarray
+    outcome: np.ndarray = field(init=False)
+    attempts: np.ndarray = field(init=False)
+    throttled_attempts: np.ndarray = field(init=False)
+    cold: np.ndarray = field(init=False)
 
-    @property
-    def outcome(self) -> np.ndarray:
-        shifted: np.ndarray = self.info >> OUTCOME_SHIFT
-        return shifted
-
-    @property
-    def attempts(self) -> np.ndarray:
-        return self.info & 15
-
-    @property
-    def throttled_attempts(self) -> np.ndarray:
-        return (self.info >> 4) & 15
-
-    @property
-    def cold(self) -> np.ndarray:
-        flags: np.ndarray = (self.info & COLD_BIT) != 0
-        return flags
+    def __post_init__(self) -> None:
+        info = self.info
+        object.__setattr__(self, "outcome", (info >> OUTCOME_SHIFT).astype(np.int8))
+        object.__setattr__(self, "attempts", (info & 15).astype(np.int8))
+        object.__setattr__(self, "throttled_attempts", ((info >> 4) & 15).astype(np.int8))
+        object.__setattr__(self, "cold", (info & COLD_BIT) != 0)

@@ -96,9 +96,11 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
                 outstanding[index] = left
                 if left >= workers:  # the queue is not empty: its head takes the worker
                     waited = queues[index].popleft()
-                    if si == len(svc):
+                    try:
+                        duration = svc[si]
+                    except IndexError:  # the batch is spent
                         svc, si = services.batch(), 0
-                    duration = svc[si]
+                        duration = svc[0]
                     si += 1
                     word = 1
                     if duration > timeout:
@@ -162,9 +164,11 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
         held = outstanding[index] + 1
         outstanding[index] = held
         if held <= workers:
-            if si == len(svc):
+            try:
+                duration = svc[si]
+            except IndexError:  # the batch is spent
                 svc, si = services.batch(), 0
-            duration = svc[si]
+                duration = svc[0]
             si += 1
             word = 1
             if duration > timeout:

@@ -126,9 +126,11 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
                 push(heap, (t + delay, SEND, intended, attempt + 1, float(throttles)))
             continue
         in_flight += 1
-        if si == len(svc):
+        try:
+            duration = svc[si]
+        except IndexError:  # the batch is spent
             svc, si = services.batch(), 0
-        duration = svc[si]
+            duration = svc[0]
         si += 1
         word = attempt | throttles << 4
         if duration > timeout:

@@ -184,12 +184,12 @@ def timeline_from_rows(rows: Rows, step: float) -> list[TimelinePoint]:
     errors = np.bincount(last[~ok & (outcome != THROTTLED)], minlength=buckets)
     colds = np.bincount(last[rows.cold], minlength=buckets)
     good, bins = rows.latency_ms[ok], last[ok]
-    order = np.lexsort((good, bins))
+    order = np.argsort(bins, kind="stable")  # rows come in answer order: nearly sorted already
     bounds = np.searchsorted(bins[order], np.arange(buckets + 1))
-    sorted_good = good[order]
+    grouped = good[order]
     points = []
     for b in range(buckets):
-        chosen = sorted_good[bounds[b] : bounds[b + 1]]
+        chosen = grouped[bounds[b] : bounds[b + 1]]
         points.append(
             TimelinePoint(
                 t=b * step,
