@@ -115,6 +115,8 @@ def test_real_time_projection_has_an_instance_timeline(run_dir: Path, tmp_path: 
         (["--config", "nope", "--rate", "5", "--duration", "9"], "no configuration 'nope'"),
         (["--set", "MemorySizeInMB=4096", "--rate", "5", "--duration", "9"], "MemorySizeInMB 4096"),
         ([], "pass one of --traffic"),
+        (["--rate", "5", "--duration", "9", "--deadline", "0"], "deadline must be positive"),
+        (["--rate", "5", "--duration", "9", "--set", "MaxConcurrency=0"], "MaxConcurrency is"),
     ],
 )
 def test_mistakes_get_one_line(run_dir: Path, args: list[str], message: str) -> None:

@@ -70,5 +70,9 @@ class ClientSpec:
     retry: RetryConfig = field(default_factory=RetryConfig)
     deadline_s: float | None = None
 
+    def __post_init__(self) -> None:
+        if self.deadline_s is not None and not self.deadline_s > 0:
+            raise ValueError("the deadline must be positive")
+
 
 EndpointSpec = ServerlessSpec | RealtimeSpec | AsyncSpec
