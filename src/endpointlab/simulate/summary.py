@@ -105,11 +105,18 @@ def latency_stats(values: np.ndarray) -> LatencyStats:
 
 
 def phase_summary(
-    name: str, rows: Rows, cold_ms: np.ndarray, inside: np.ndarray, shape: str = ""
+    name: str, rows: Rows, cold_ms: np.ndarray, inside: np.ndarray | None, shape: str = ""
 ) -> PhaseSummary:
-    """The summary of the rows ``inside`` selects, as ``analysis.summarise_phase`` makes it."""
-    at, latency = rows.at[inside], rows.latency_ms[inside]
-    outcome, cold = rows.outcome[inside], rows.cold[inside]
+    """The summary of the rows ``inside`` selects (None: all), as ``analysis.summarise_phase``
+    makes it."""
+    if inside is None:
+        inside = np.ones(len(rows.at), dtype=bool)
+        at, latency, outcome, cold = rows.at, rows.latency_ms, rows.outcome, rows.cold
+        attempts, throttled = rows.attempts, rows.throttled_attempts
+    else:
+        at, latency = rows.at[inside], rows.latency_ms[inside]
+        outcome, cold = rows.outcome[inside], rows.cold[inside]
+        attempts, throttled = rows.attempts[inside], rows.throttled_attempts[inside]
     ok = outcome == OK
     requests, successes = len(at), int(ok.sum())
     started = float(at.min()) if requests else None
@@ -130,8 +137,8 @@ def phase_summary(
         successes=successes,
         errors=dict(errors),
         throttled_requests=int((outcome == THROTTLED).sum()),
-        throttled_attempts=int(rows.throttled_attempts[inside].sum()),
-        attempts=int(rows.attempts[inside].sum()),
+        throttled_attempts=int(throttled.sum()),
+        attempts=int(attempts.sum()),
         cold_starts=int(cold.sum()),
         error_rate=(requests - successes) / requests if requests else 0.0,
         throughput_per_s=throughput,
@@ -154,8 +161,7 @@ def summaries_from_rows(
         phase = np.searchsorted(starts, rows.at, side="right") - 1
         for index, (name, _, _) in enumerate(bounds):
             phases.append(phase_summary(name, rows, cold_ms, phase == index, shape))
-    everything = np.ones(len(rows.at), dtype=bool)
-    return phases, phase_summary("total", rows, cold_ms, everything, shape)
+    return phases, phase_summary("total", rows, cold_ms, None, shape)
 
 
 def timeline_from_rows(rows: Rows, step: float) -> list[TimelinePoint]:
