@@ -151,12 +151,13 @@ def configuration_result(
     shape = describe(traffic)
     bounds = traffic.boundaries if len(traffic.boundaries) <= MAX_PHASES else []
     small = len(rec.at) <= RECORD_LIMIT
+    rows = rec.arrays()
     records = simulated_records(rec, bounds or [("", 0.0, math.inf)]) if small else []
     if small:
         phases, total = summaries_from_records(records, bounds, shape, seed)
     else:
-        phases, total = summaries_from_rows(rec, bounds, shape)
-    points = timeline_of(rec, records if small else None)
+        phases, total = summaries_from_rows(rec, rows, bounds, shape)
+    points = timeline_of(rec, rows, records if small else None)
     if kind == "serverless":  # serverless bills compute time, not instances
         points = [p.model_copy(update={"instances": None}) for p in points]
     return ConfigurationResult(

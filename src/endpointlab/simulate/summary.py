@@ -151,9 +151,8 @@ def phase_summary(
 
 
 def summaries_from_rows(
-    rec: Recorder, bounds: list[tuple[str, float, float]], shape: str
+    rec: Recorder, rows: Rows, bounds: list[tuple[str, float, float]], shape: str
 ) -> tuple[list[PhaseSummary], PhaseSummary]:
-    rows = rec.arrays()
     cold_ms = np.frombuffer(rec.cold_ms, dtype=np.float32).astype(np.float64)
     phases = []
     if len(bounds) > 1:
@@ -170,25 +169,27 @@ def timeline_from_rows(rows: Rows, step: float) -> list[TimelinePoint]:
         return []
     sent, ended = rows.at, rows.at + rows.latency_ms / 1000.0
     buckets = max(1, math.ceil(float(ended.max()) / step))
-    first = np.minimum((sent // step).astype(np.int64), buckets - 1)
-    last = np.minimum((ended // step).astype(np.int64), buckets - 1)
+    first = np.minimum(np.floor_divide(sent, step).astype(np.int64), buckets - 1)
+    last = np.minimum(np.floor_divide(ended, step).astype(np.int64), buckets - 1)
     # Time in flight per interval: the part in the first and last intervals, whole ones between.
-    same = first == last
-    busy: np.ndarray = np.zeros(buckets)
-    busy += np.bincount(first[same], weights=(ended - sent)[same], minlength=buckets)
-    split = ~same
-    busy += np.bincount(first[split], weights=((first + 1) * step - sent)[split], minlength=buckets)
-    busy += np.bincount(last[split], weights=(ended - last * step)[split], minlength=buckets)
-    spans = np.zeros(buckets + 1)
-    np.add.at(spans, first[split] + 1, 1.0)
-    np.add.at(spans, last[split], -1.0)
-    busy += np.cumsum(spans)[:buckets] * step
+    head = np.minimum(ended, (first + 1) * step) - sent
+    busy = np.bincount(first, weights=head, minlength=buckets).astype(np.float64)
+    busy += np.bincount(
+        last, weights=np.where(last > first, ended - last * step, 0.0), minlength=buckets
+    )
+    longer = np.flatnonzero(last - first > 1)
+    if len(longer):
+        spans = np.zeros(buckets + 1)
+        np.add.at(spans, first[longer] + 1, 1.0)
+        np.add.at(spans, last[longer], -1.0)
+        busy += np.cumsum(spans)[:buckets] * step
     outcome = rows.outcome
     ok = outcome == OK
-    completed = np.bincount(last[ok], minlength=buckets)
-    throttles = np.bincount(last[outcome == THROTTLED], minlength=buckets)
-    errors = np.bincount(last[~ok & (outcome != THROTTLED)], minlength=buckets)
-    colds = np.bincount(last[rows.cold], minlength=buckets)
+    throttled = outcome == THROTTLED
+    completed = np.bincount(last, weights=ok, minlength=buckets)
+    throttles = np.bincount(last, weights=throttled, minlength=buckets)
+    errors = np.bincount(last, weights=~(ok | throttled), minlength=buckets)
+    colds = np.bincount(last, weights=rows.cold, minlength=buckets)
     good, bins = rows.latency_ms[ok], last[ok]
     order = np.argsort(bins, kind="stable")  # rows come in answer order: nearly sorted already
     bounds = np.searchsorted(bins[order], np.arange(buckets + 1))
@@ -219,9 +220,10 @@ def _p99(values: np.ndarray) -> float:
     return float(part[low] + (part[high] - part[low]) * (rank - low))
 
 
-def timeline_of(rec: Recorder, records: list[RequestRecord] | None) -> list[TimelinePoint]:
+def timeline_of(
+    rec: Recorder, rows: Rows, records: list[RequestRecord] | None
+) -> list[TimelinePoint]:
     """The timeline, with the instance count (time-weighted mean per interval) added."""
-    rows = rec.arrays()
     ended = float((rows.at + rows.latency_ms / 1000.0).max()) if len(rows.at) else 0.0
     step = step_of(ended)
     points = record_timeline(records, 0.0, step) if records is not None else None
