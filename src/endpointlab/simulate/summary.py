@@ -169,8 +169,8 @@ def timeline_from_rows(rows: Rows, step: float) -> list[TimelinePoint]:
         return []
     sent, ended = rows.at, rows.at + rows.latency_ms / 1000.0
     buckets = max(1, math.ceil(float(ended.max()) / step))
-    first = np.minimum(np.floor_divide(sent, step).astype(np.int64), buckets - 1)
-    last = np.minimum(np.floor_divide(ended, step).astype(np.int64), buckets - 1)
+    first = np.minimum((sent / step).astype(np.int64), buckets - 1)  # floor: times >= 0
+    last = np.minimum((ended / step).astype(np.int64), buckets - 1)
     # Time in flight per interval: the part in the first and last intervals, whole ones between.
     head = np.minimum(ended, (first + 1) * step) - sent
     busy = np.bincount(first, weights=head, minlength=buckets).astype(np.float64)
