@@ -21,6 +21,7 @@ from endpointlab.simulate.outcome import ERROR_CODES, OK, THROTTLED, Recorder, R
 
 RECORD_LIMIT = 300_000
 MAX_POINTS = 1500
+SLICE = 1 << 20
 STATUS = {0: 200, 1: 400, 2: 0, 3: 424, 4: 0}
 VARIANT = "AllTraffic"
 
@@ -164,32 +165,37 @@ def summaries_from_rows(
 
 
 def timeline_from_rows(rows: Rows, step: float) -> list[TimelinePoint]:
-    """``analysis.timeline``'s figures from arrays, intervals of ``step`` from 0."""
+    """``analysis.timeline``'s figures from arrays, intervals of ``step`` from 0 (worked out in
+    slices, so a month of rows makes no month-sized temporaries)."""
     if not len(rows.at):
         return []
-    sent, ended = rows.at, rows.at + rows.latency_ms / 1000.0
-    buckets = max(1, math.ceil(float(ended.max()) / step))
-    first = np.minimum((sent / step).astype(np.int64), buckets - 1)  # floor: times >= 0
-    last = np.minimum((ended / step).astype(np.int64), buckets - 1)
-    # Time in flight per interval: the part in the first and last intervals, whole ones between.
-    head = np.minimum(ended, (first + 1) * step) - sent
-    busy = np.bincount(first, weights=head, minlength=buckets).astype(np.float64)
-    busy += np.bincount(
-        last, weights=np.where(last > first, ended - last * step, 0.0), minlength=buckets
-    )
-    longer = np.flatnonzero(last - first > 1)
-    if len(longer):
-        spans = np.zeros(buckets + 1)
+    ended_max = float((rows.at + rows.latency_ms / 1000.0).max())
+    buckets = max(1, math.ceil(ended_max / step))
+    busy, completed, throttles, errors, colds = (np.zeros(buckets) for _ in range(5))
+    spans = np.zeros(buckets + 1)
+    last = np.empty(len(rows.at), dtype=np.int64)
+    for lo in range(0, len(rows.at), SLICE):
+        hi = lo + SLICE
+        sent = rows.at[lo:hi]
+        ended = sent + rows.latency_ms[lo:hi] / 1000.0
+        first = np.minimum((sent / step).astype(np.int64), buckets - 1)  # floor: times >= 0
+        answer = last[lo:hi] = np.minimum((ended / step).astype(np.int64), buckets - 1)
+        # Time in flight: the part in the first and last intervals, whole intervals between.
+        head = np.minimum(ended, (first + 1) * step) - sent
+        busy += np.bincount(first, weights=head, minlength=buckets)
+        tail = np.where(answer > first, ended - answer * step, 0.0)
+        busy += np.bincount(answer, weights=tail, minlength=buckets)
+        longer = np.flatnonzero(answer - first > 1)
         np.add.at(spans, first[longer] + 1, 1.0)
-        np.add.at(spans, last[longer], -1.0)
-        busy += np.cumsum(spans)[:buckets] * step
-    outcome = rows.outcome
-    ok = outcome == OK
-    throttled = outcome == THROTTLED
-    completed = np.bincount(last, weights=ok, minlength=buckets)
-    throttles = np.bincount(last, weights=throttled, minlength=buckets)
-    errors = np.bincount(last, weights=~(ok | throttled), minlength=buckets)
-    colds = np.bincount(last, weights=rows.cold, minlength=buckets)
+        np.add.at(spans, answer[longer], -1.0)
+        outcome = rows.outcome[lo:hi]
+        ok, throttled = outcome == OK, outcome == THROTTLED
+        completed += np.bincount(answer, weights=ok, minlength=buckets)
+        throttles += np.bincount(answer, weights=throttled, minlength=buckets)
+        errors += np.bincount(answer, weights=~(ok | throttled), minlength=buckets)
+        colds += np.bincount(answer, weights=rows.cold[lo:hi], minlength=buckets)
+    busy += np.cumsum(spans)[:buckets] * step
+    ok = rows.outcome == OK
     good, bins = rows.latency_ms[ok], last[ok]
     order = np.argsort(bins, kind="stable")  # rows come in answer order: nearly sorted already
     bounds = np.searchsorted(bins[order], np.arange(buckets + 1))
