@@ -3,7 +3,7 @@
 UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 export UV_NO_PROGRESS := 1
 
-.PHONY: setup demo test check lint typecheck unit quick benchmarks clean
+.PHONY: setup demo example test check lint typecheck unit quick benchmarks clean
 
 .venv/.synced: pyproject.toml uv.lock
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 \
@@ -13,7 +13,13 @@ export UV_NO_PROGRESS := 1
 
 setup: .venv/.synced
 
+# The main job: the built-in compare plan, short, on an emulator of its own with the bundled
+# example model; it ends with the recommendation and the run directory (runs/<time>-compare-quick).
 demo: .venv/.synced
+	$(UV) run --frozen endpointlab bench compare --quick
+
+# An example model served in a container and invoked, request by request.
+example: .venv/.synced
 	$(UV) run --frozen endpointlab examples run rtb-ctr
 	$(UV) run --frozen endpointlab examples run image-classifier --limit 5
 

@@ -28,7 +28,7 @@ import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-from endpointlab.emulator.workers import ContainerProcess, memory_usage  # noqa: E402
+from endpointlab.emulator.workers.container import ContainerProcess, memory_usage  # noqa: E402
 from endpointlab.models.artifact import extract_model_archive  # noqa: E402
 from endpointlab.models.contract import InvocationRequest, load_handler  # noqa: E402
 from endpointlab.models.examples import build_examples  # noqa: E402

@@ -34,8 +34,8 @@ from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
-from endpointlab.emulator.workers.framed_child import WorkerSpec
-from endpointlab.emulator.workers.host import WorkerHost
+from endpointlab.emulator.workers.fork.framed_child import WorkerSpec
+from endpointlab.emulator.workers.fork.host import WorkerHost
 from endpointlab.models.artifact import extract_model_archive
 from endpointlab.models.contract import InvocationRequest, load_handler
 from endpointlab.models.examples import build_examples

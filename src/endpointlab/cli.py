@@ -6,6 +6,7 @@ failures (a broken artifact, a bad setting) end with a one-line message and exit
 
 from __future__ import annotations
 
+import dataclasses
 import socket
 import sys
 from pathlib import Path
@@ -19,6 +20,7 @@ from endpointlab.config import (
     DEFAULT_SERVERLESS_CONCURRENCY,
     DEFAULT_SERVERLESS_ENDPOINTS,
     DEFAULT_SERVERLESS_MB_PER_VCPU,
+    AsyncOptions,
     ContainerSettings,
     EmulatorSettings,
     HttpLimits,
@@ -100,6 +102,13 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
     "the standard AWS configuration. Default: ENDPOINTLAB_S3_ENDPOINT, else the emulator's S3.",
 )
 @click.option(
+    "--notify-url",
+    default=None,
+    metavar="URL",
+    help="Also POST each async SuccessTopic/ErrorTopic notification here as an SNS HTTP "
+    "notification (they always go to <data dir>/async/notifications.jsonl).",
+)
+@click.option(
     "--serverless-keep-warm",
     default=None,
     metavar="DURATION",
@@ -133,6 +142,28 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
     show_default=True,
     help="Hold each serverless instance to its CPU share with cgroup quotas where the host "
     "allows (root, cgroup v1 cpu controller); thread pools are sized to the share either way.",
+)
+@click.option(
+    "--provisioning",
+    type=click.Choice(["off", "aws"]),
+    default="off",
+    show_default=True,
+    help="Wait modelled provisioning times on top of the measured model load: 'aws' uses "
+    "estimates of AWS's (README: Provisioning times), 'off' none.",
+)
+@click.option(
+    "--provisioning-file",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    metavar="FILE",
+    help="YAML/JSON figures overriding --provisioning's: instance_launch, serverless_cold_start "
+    "(seconds, or {min_s, max_s}).",
+)
+@click.option(
+    "--provisioning-seed",
+    type=int,
+    default=None,
+    help="Seed of the modelled delays, to replay them. Default: a fresh seed per run.",
 )
 @click.option(
     "--model-root",
@@ -183,6 +214,22 @@ NOT_YET = "is not yet available: it arrives with a later release of endpointlab"
     help="Open connections at most; a request on a connection past the cap is answered 503. "
     "Default: 1000.",
 )
+@click.option(
+    "--scaling-clock",
+    type=float,
+    default=None,
+    metavar="FACTOR",
+    help="Run autoscaling's clock FACTOR times faster than AWS: alarm periods, cooldowns and "
+    "evaluation (60: an AWS minute per second; periods stay at least 1 s). Latencies are "
+    "measured as always. Default: 1.",
+)
+@click.option(
+    "--target-tracking-alarms",
+    default=None,
+    metavar="HIGH,LOW,RATIO",
+    help="How target tracking sets its alarms: AlarmHigh above the target for HIGH periods, "
+    "AlarmLow below RATIO x target for LOW periods (AWS's, as observed: 3,15,0.9).",
+)
 def serve(
     host: str,
     allow_unauthenticated_remote: bool,
@@ -192,11 +239,15 @@ def serve(
     auth_file: Path | None,
     metrics_retention: str | None,
     s3_endpoint: str | None,
+    notify_url: str | None,
     serverless_keep_warm: str | None,
     serverless_mb_per_vcpu: float | None,
     serverless_endpoint_quota: int | None,
     serverless_concurrency_quota: int | None,
     serverless_cpu_quota: bool,
+    provisioning: str,
+    provisioning_file: Path | None,
+    provisioning_seed: int | None,
     model_root: tuple[Path, ...],
     max_model_size: str | None,
     model_unpack_timeout: str | None,
@@ -204,6 +255,8 @@ def serve(
     body_timeout: str | None,
     keep_alive: str | None,
     max_connections: int | None,
+    scaling_clock: float | None,
+    target_tracking_alarms: str | None,
 ) -> None:
     """Run the SageMaker-compatible emulator on one port.
 
@@ -212,9 +265,10 @@ def serve(
     server per --data-dir. Ctrl-C stops it and every worker; endpoints come back InService at
     the next start.
     """
+    from endpointlab.emulator import provisioning as delays
     from endpointlab.emulator.control.schema import StateVersionError
     from endpointlab.emulator.server import run_emulator
-    from endpointlab.emulator.workers.memory_limit import MemoryLimits
+    from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
 
     try:
         settings = EmulatorSettings.from_env(
@@ -242,7 +296,12 @@ def serve(
                 max_connections=max_connections,
             ),
             allow_unauthenticated_remote=allow_unauthenticated_remote,
+            scaling_clock=scaling_clock,
+            tracking_alarms=target_tracking_alarms,
+            asynchronous=AsyncOptions.parse(notify_url=notify_url),
         )
+        modelled = delays.options(provisioning, provisioning_file, provisioning_seed)
+        settings = dataclasses.replace(settings, provisioning=modelled)
     except SettingsError as exc:
         _fail(str(exc))
     wildcard = settings.host in ("0.0.0.0", "::")
@@ -269,6 +328,7 @@ def serve(
         else:
             click.echo(f"  and credentials of a key listed in {settings.auth_file}")
         click.echo(f"Instance memory limits: {MemoryLimits.detect().mechanism}")
+        click.echo(f"Modelled provisioning times: {delays.describe(settings.provisioning)}")
 
     try:
         code = run_emulator(settings, announce)
@@ -442,10 +502,78 @@ def load(
 
 
 @main.command()
-def bench() -> None:
-    """Deploy each configuration of a plan, load it, collect metrics, price it and recommend the
-    cheapest one that meets the latency and error objective. (Not yet available.)"""
-    _fail(f"'endpointlab bench' {NOT_YET}")
+@click.argument("plan", required=False)
+@click.option("--quick", is_flag=True, help="The built-in plan's short version (minutes).")
+@click.option("--model", help="Model artifact: a model.tar.gz, or an s3:// URL (--target aws).")
+@click.option("--invoke-args", type=click.Path(path_type=Path), help="JSON lines of requests.")
+@click.option("--target", type=click.Choice(["local", "aws"]), help="Default: the plan's (local).")
+@click.option("--out", type=click.Path(path_type=Path), help="Default: runs/<time>-<plan>.")
+@click.option("--resume", type=click.Path(path_type=Path), help="Continue an interrupted run.")
+@click.option("--reanalyse", type=click.Path(path_type=Path), help="Re-analyse a run directory.")
+@click.option("--provisioning", type=click.Choice(["instant", "aws"]), help="Emulator timings.")
+@click.option("--region", help="AWS region (--target aws).")
+@click.option("--role-arn", help="SageMaker execution role (--target aws).")
+@click.option("--image", help="Inference image URI (--target aws).")
+@click.option("--max-cost", type=float, help="Refuse an AWS plan estimated above this (USD).")
+@click.option("--yes", is_flag=True, help="Deploy on AWS without asking.")
+@click.option("--prices", type=click.Path(path_type=Path), help="A price file overriding ours.")
+@click.option("--progress/--no-progress", default=None, help="Live progress (default: on a tty).")
+def bench(
+    plan: str | None,
+    quick: bool,
+    model: str | None,
+    invoke_args: Path | None,
+    target: str | None,
+    out: Path | None,
+    resume: Path | None,
+    reanalyse: Path | None,
+    provisioning: str | None,
+    region: str | None,
+    role_arn: str | None,
+    image: str | None,
+    max_cost: float | None,
+    yes: bool,
+    prices: Path | None,
+    progress: bool | None,
+) -> None:
+    """Deploy each configuration of PLAN (a plan file, or serverless, realtime, compare, async),
+    load it, collect metrics, tear it down, price it and recommend the cheapest one that meets
+    the objective. Writes a run directory; --resume or --reanalyse one instead."""
+    from endpointlab.bench.plan import PlanError
+    from endpointlab.bench.session import BenchError, BenchOptions, run_bench
+
+    if sum(x is not None for x in (plan, resume, reanalyse)) != 1:
+        _fail("give one of PLAN, --resume RUN_DIR or --reanalyse RUN_DIR")
+    options = BenchOptions(
+        plan=plan,
+        quick=quick,
+        model=model,
+        invoke_args=invoke_args,
+        target=target,
+        out=out,
+        resume=resume,
+        reanalyse=reanalyse,
+        yes=yes,
+        max_cost=max_cost,
+        region=region,
+        role_arn=role_arn,
+        image=image,
+        provisioning=provisioning,
+        prices=prices,
+        live=sys.stderr.isatty() if progress is None else progress,
+        serverless_mb_per_vcpu=DEFAULT_SERVERLESS_MB_PER_VCPU,
+    )
+    try:
+        run_bench(
+            options,
+            lambda text: click.echo(text, nl=False, err=True),
+            lambda question: click.confirm(question, err=True),
+            lambda text: click.echo(text, nl=False),
+        )
+    except (BenchError, PlanError) as exc:
+        _fail(str(exc))
+    except KeyboardInterrupt:
+        sys.exit(130)
 
 
 @main.command()
@@ -501,9 +629,56 @@ def project(run_dir: Path, **options: Any) -> None:
 
 
 @main.command()
-def report() -> None:
-    """Render the HTML report of a saved benchmark result file. (Not yet available.)"""
-    _fail(f"'endpointlab report' {NOT_YET}")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--console", "to_console", is_flag=True, help="Print the terminal summary instead.")
+def report(run_dir: Path, to_console: bool) -> None:
+    """Render RUN_DIR/report.html (self-contained, opens offline) from RUN_DIR/run-result.json."""
+    from endpointlab.reports import render
+    from endpointlab.reports.console import print_summary
+    from endpointlab.results.run_result import RunResultError, load_run_result
+
+    try:
+        if to_console:
+            print_summary(load_run_result(run_dir))
+        else:
+            click.echo(f"report: {render(run_dir)}")
+    except RunResultError as exc:
+        _fail(str(exc))
+    except OSError as exc:
+        _fail(f"cannot write the report in {run_dir}: {exc.strerror or exc}")
+
+
+@main.command()
+@click.argument("run_a", type=click.Path(path_type=Path))
+@click.argument("run_b", type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="The comparison page to write. Default: compare.html in RUN_B's directory.",
+)
+def compare(run_a: Path, run_b: Path, out: Path | None) -> None:
+    """Compare two runs (emulator against AWS, before and after a change, measured against
+    projected): print them side by side with the differences that matter flagged, and write an
+    HTML page with overlaid plots."""
+    from endpointlab.reports.compare import compare_runs
+    from endpointlab.reports.console import print_comparison
+    from endpointlab.results.run_result import RunResultError, load_run_result
+
+    if out is not None and not out.parent.is_dir():
+        _fail(f"--out {out}: the directory {out.parent} does not exist")
+    try:
+        comparison = compare_runs(load_run_result(run_a), load_run_result(run_b))
+    except RunResultError as exc:
+        _fail(str(exc))
+    print_comparison(comparison)
+    from endpointlab.reports.html import write_comparison
+
+    path = out or (run_b if run_b.is_dir() else run_b.parent) / "compare.html"
+    try:
+        click.echo(f"comparison: {write_comparison(comparison, path)}")
+    except OSError as exc:
+        _fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
 @main.command()
@@ -537,7 +712,7 @@ def container(
     SAGEMAKER_MODEL_SERVER_WORKERS, SAGEMAKER_MODEL_SERVER_TIMEOUT and
     SAGEMAKER_DEFAULT_INVOCATIONS_ACCEPT from the environment.
     """
-    from endpointlab.emulator.workers import run_container
+    from endpointlab.emulator.workers.container import run_container
 
     try:
         settings = ContainerSettings.from_env(

@@ -207,6 +207,35 @@ class ServerlessOptions:
         return options
 
 
+@dataclass(frozen=True)
+class TrackingAlarms:
+    """How target tracking sets its alarms (``serve --target-tracking-alarms HIGH,LOW,RATIO``):
+    AlarmHigh above the target for HIGH of HIGH periods, AlarmLow below RATIO x target for LOW
+    of LOW. AWS does not document them; 3, 15 and 0.9 are what users observe (UNCONFIRMED)."""
+
+    high_periods: int = 3
+    low_periods: int = 15
+    low_ratio: float = 0.9
+
+    @classmethod
+    def parse(cls, text: str | None) -> TrackingAlarms:
+        if text is None:
+            return cls()
+        parts = [part.strip() for part in text.split(",")]
+        try:
+            high, low, ratio = int(parts[0]), int(parts[1]), float(parts[2])
+        except (ValueError, IndexError):
+            raise SettingsError(
+                f"--target-tracking-alarms must be HIGH,LOW,RATIO (e.g. 3,15,0.9), got {text!r}"
+            ) from None
+        if len(parts) != 3 or high < 1 or low < 1 or not 0 < ratio <= 1:
+            raise SettingsError(
+                "--target-tracking-alarms needs periods of at least 1 and a ratio in (0, 1], "
+                f"got {text!r}"
+            )
+        return cls(high, low, ratio)
+
+
 # HTTP limits of `serve` against slow, idle or too many clients. S3 closes a connection whose
 # body stops arriving with 400 RequestTimeout; its idle period is not documented (UNCONFIRMED:
 # about 20 s is commonly reported), so both read timeouts default to 20 s. The keep-alive
@@ -216,6 +245,27 @@ DEFAULT_HEADER_TIMEOUT_S = 20.0
 DEFAULT_BODY_TIMEOUT_S = 20.0
 DEFAULT_KEEP_ALIVE_S = 75.0
 DEFAULT_MAX_CONNECTIONS = 1000
+
+
+# Asynchronous inference (facts §4.3): RequestTTLSeconds and InvocationTimeoutSeconds defaults.
+DEFAULT_ASYNC_TTL_S = 21600
+DEFAULT_ASYNC_TIMEOUT_S = 900
+
+
+@dataclass(frozen=True)
+class AsyncOptions:
+    """How async endpoints run here: where notifications are POSTed (``serve --notify-url``),
+    and ``ttl_scale``, the factor a request's RequestTTLSeconds is multiplied by (1: as on
+    AWS; tests and demos shorten the 60 s minimum with it)."""
+
+    notify_url: str | None = None
+    ttl_scale: float = 1.0
+
+    @classmethod
+    def parse(cls, *, notify_url: str | None = None) -> AsyncOptions:
+        if notify_url is not None and not notify_url.startswith(("http://", "https://")):
+            raise SettingsError(f"--notify-url must be an http(s) URL, got {notify_url!r}")
+        return cls(notify_url=notify_url)
 
 
 @dataclass(frozen=True)
@@ -266,6 +316,33 @@ def is_loopback(host: str) -> bool:
 
 
 @dataclass(frozen=True)
+class DelayRange:
+    """A modelled delay: uniform between ``min_s`` and ``max_s`` seconds (fixed when equal)."""
+
+    min_s: float = 0.0
+    max_s: float = 0.0
+
+
+# `serve --provisioning aws`: what AWS takes to provision capacity, waited on top of the measured
+# model load. Estimates, UNCONFIRMED (AWS publishes no figures): a real-time or async instance
+# comes into service in minutes (CreateEndpoint typically 5-10 min in all, model and container
+# included); a serverless cold start adds seconds (the developer guide: "from under a second to
+# several seconds", within the 3-minute budget of facts §4.2).
+AWS_INSTANCE_LAUNCH = DelayRange(180.0, 300.0)
+AWS_SERVERLESS_COLD_START = DelayRange(1.0, 4.0)
+
+
+@dataclass(frozen=True)
+class ProvisioningOptions:
+    """``serve --provisioning/--provisioning-file/--provisioning-seed``: the modelled provisioning
+    delays per kind (zero: off, the default); ``seed`` None draws a fresh sequence each run."""
+
+    instance_launch: DelayRange = DelayRange()
+    serverless_cold_start: DelayRange = DelayRange()
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
 class EmulatorSettings:
     """How ``endpointlab serve`` runs: where it listens, where it keeps state, which region."""
 
@@ -292,6 +369,12 @@ class EmulatorSettings:
     max_model_bytes: int = DEFAULT_MAX_MODEL_BYTES
     model_unpack_timeout_s: float = DEFAULT_MODEL_UNPACK_TIMEOUT_S
     http: HttpLimits = field(default_factory=HttpLimits)
+    provisioning: ProvisioningOptions = field(default_factory=ProvisioningOptions)
+    # How many times faster than AWS alarm periods, cooldowns and evaluation run
+    # (``serve --scaling-clock``); 1 is AWS's pace.
+    scaling_clock: float = 1.0
+    tracking_alarms: TrackingAlarms = field(default_factory=TrackingAlarms)
+    asynchronous: AsyncOptions = field(default_factory=AsyncOptions)
 
     @classmethod
     def from_env(
@@ -311,6 +394,9 @@ class EmulatorSettings:
         model_unpack_timeout: str | None = None,
         http: HttpLimits | None = None,
         allow_unauthenticated_remote: bool = False,
+        scaling_clock: float | None = None,
+        tracking_alarms: str | None = None,
+        asynchronous: AsyncOptions | None = None,
     ) -> EmulatorSettings:
         """Flags win; then ENDPOINTLAB_DATA_DIR / AWS_DEFAULT_REGION / ENDPOINTLAB_S3_ENDPOINT;
         then defaults. Without ``auth_file`` only a loopback host is accepted, unless
@@ -327,6 +413,10 @@ class EmulatorSettings:
             raise SettingsError(f"port {resolved_port} is out of range 0-65535")
         directory = data_dir or Path(env.get("ENDPOINTLAB_DATA_DIR") or ".endpointlab")
         chosen_region = region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+        if scaling_clock is not None and not (1 <= scaling_clock <= 3600):
+            raise SettingsError(
+                f"--scaling-clock must be between 1 and 3600, got {scaling_clock:g}"
+            )
         return cls(
             host=host,
             port=resolved_port,
@@ -350,6 +440,9 @@ class EmulatorSettings:
                 else parse_duration(model_unpack_timeout)
             ),
             http=http or HttpLimits(),
+            scaling_clock=1.0 if scaling_clock is None else scaling_clock,
+            tracking_alarms=TrackingAlarms.parse(tracking_alarms),
+            asynchronous=asynchronous or AsyncOptions(),
         )
 
 

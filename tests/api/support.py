@@ -34,7 +34,7 @@ from botocore.exceptions import ClientError
 
 from endpointlab.config import EmulatorSettings
 from endpointlab.emulator.server import Emulator
-from endpointlab.emulator.workers.host import WorkerHost
+from endpointlab.emulator.workers.fork.host import WorkerHost
 from endpointlab.models.artifact import pack_model_dir
 from tests.example_models import example_model
 

@@ -169,7 +169,7 @@ def test_unknown_runtime_routes_get_corals_404(emulator_url: str) -> None:
 def test_runtime_operations_the_emulator_does_not_implement(emulator_url: str) -> None:
     runtime = client("sagemaker-runtime", emulator_url)
     with pytest.raises(ClientError) as caught:
-        runtime.invoke_endpoint_async(EndpointName="x", InputLocation="s3://bucket/input.json")
+        runtime.invoke_endpoint_with_response_stream(EndpointName="x", Body=b"{}")
     error = error_of(caught)
     assert (error["Code"], error["Status"]) == ("UnknownOperationException", 400)
 

@@ -1,4 +1,4 @@
-"""Memory limits enforced in time (workers/memory_limit.py, endpoints/serverless_instances.py,
+"""Memory limits enforced in time (workers/fork/memory_limit.py, endpoints/serverless_instances.py,
 endpoints/realtime.py): a worker is stopped within 10% of its instance's memory, whether it
 allocates while loading the model or while serving a request; the client gets ModelError
 ("insufficient memory", as AWS's benchmarking toolkit expects) and the instance is replaced."""
@@ -13,7 +13,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from endpointlab.config import EmulatorSettings
-from endpointlab.emulator.workers.memory_limit import MemoryLimits
+from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
 from tests.api.serverless_support import ServerlessDeployer, cold_start_ms
 from tests.api.support import Deployer, client, error_of, handler_archive, running_emulator
 

@@ -1,5 +1,5 @@
 """``endpointlab serve`` owns every process its models start (emulator/server.py,
-workers/process_tree.py): after SIGINT the server is gone within its shutdown bound and so is
+workers/fork/process_tree.py): after SIGINT the server is gone within its shutdown bound and so is
 every process below it, even one a model detached with setsid() or one that ignores SIGTERM."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 import psutil
 from botocore.exceptions import BotoCoreError, ClientError
 
-from endpointlab.emulator.workers.memory_limit import MemoryLimits
+from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
 from tests.api.support import (
     Deployer,
     ServeProcess,
@@ -105,7 +105,7 @@ def test_sigint_stops_the_server_and_every_process_its_models_started(
     server = serve(tmp_path / "data")
     url = server.start()
     assert server.process is not None
-    # The start-up banner says how instance memory is held (workers/memory_limit.py).
+    # The start-up banner says how instance memory is held (workers/fork/memory_limit.py).
     assert f"Instance memory limits: {MemoryLimits.detect().mechanism}" in server.output()
     deployer = Deployer(client("sagemaker", url))
     runtime = client("sagemaker-runtime", url)

@@ -21,7 +21,7 @@ from botocore.exceptions import ClientError
 from prometheus_client.parser import text_string_to_metric_families
 
 from endpointlab.config import EmulatorSettings, ServerlessOptions
-from endpointlab.emulator.workers.cpu_quota import CpuQuotas
+from endpointlab.emulator.workers.fork.cpu_quota import CpuQuotas
 from tests.api.serverless_support import (
     COLD_HEADER,
     MEMORY_SOURCE,

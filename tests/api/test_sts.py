@@ -222,12 +222,7 @@ def test_with_auth_other_services_are_still_named_not_authenticated(auth_url: st
             {"logGroupName": "/aws/sagemaker/Endpoints/ctr"},
             "Logs_20140328.DescribeLogStreams",
         ),
-        (
-            "application-autoscaling",
-            "describe_scalable_targets",
-            {"ServiceNamespace": "sagemaker"},
-            "AnyScaleFrontendService.DescribeScalableTargets",
-        ),
+        ("secretsmanager", "list_secrets", {}, "secretsmanager.ListSecrets"),
     ],
 )
 def test_json_requests_for_other_services_name_them(

@@ -1,7 +1,7 @@
 """The model container as a real process: SageMaker's HTTP contract, timeouts, restarts, shutdown.
 
-Every container is a subprocess (``python -m endpointlab.emulator.workers``) on a free port,
-driven over HTTP with ``http.client``; every test stops what it starts and checks for orphans.
+Every container is a subprocess (``python -m endpointlab.emulator.workers.container``) on a free
+port, driven over HTTP with ``http.client``; every test stops what it starts and checks for orphans.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 import psutil
 import pytest
 
-from endpointlab.emulator.workers import ContainerProcess, ContainerStartError
+from endpointlab.emulator.workers.container import ContainerProcess, ContainerStartError
 from endpointlab.models.artifact import pack_model_dir
 from endpointlab.models.contract import InvocationRequest, load_handler
 from tests.example_models import example_models

@@ -15,38 +15,57 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "endpointlab"
 # PARKED, which must name only missing packages (test_parked_rules_wait_for_their_package): the
 # commit that adds the package moves its rule into the tables below.
 # The benchmark side never imports endpointlab.emulator.
-BENCHMARK_SIDE: tuple[str, ...] = ("results", "loadgen", "analysis", "simulate")
+BENCHMARK_SIDE: tuple[str, ...] = (
+    "results",
+    "loadgen",
+    "analysis",
+    "bench",
+    "reports",
+    "simulate",
+)
 # No clock, sockets, processes, environment or AWS clients.
 PURE: tuple[str, ...] = ("analysis", "simulate")
-PARKED = {
-    "bench": "BENCHMARK_SIDE",
-    "reports": "BENCHMARK_SIDE",
-}
+PARKED: dict[str, str] = {}
 # The pipeline's packages and the only packages of ours each may import (besides itself).
 PIPELINE_ALLOWED = {
     "results": (),
     "loadgen": ("results",),
     "analysis": ("results", "catalogue"),
+    # bench starts the emulator only as a process.
+    "bench": ("results", "loadgen", "analysis", "simulate", "models", "catalogue", "prices"),
+    "reports": ("results", "analysis"),
     "simulate": ("results", "analysis"),
 }
 # `results` is a leaf the analysis side also reads: the standard library, pyarrow and pydantic.
 RESULTS_THIRD_PARTY = frozenset({"pyarrow", "pydantic"})
 # Inside the emulator, imports run one way: wire -> services -> control -> endpoints -> workers;
 # `records` (the resource records) is a leaf both control and endpoints read.
+# `autoscaling` sits between services and control: it scales through the control plane.
 EMULATOR_FORBIDDEN = {
-    "records": ("wire", "services", "control", "endpoints", "workers", "metrics"),
-    "wire": ("services", "control", "endpoints", "workers", "metrics"),
+    "records": ("wire", "services", "control", "endpoints", "workers", "metrics", "autoscaling"),
+    "wire": ("services", "control", "endpoints", "workers", "metrics", "autoscaling"),
     "services": ("wire",),
-    "control": ("wire", "services"),
-    "endpoints": ("wire", "services", "control"),
-    "workers": ("wire", "services", "control", "endpoints"),
+    "autoscaling": ("wire", "services"),
+    "control": ("wire", "services", "autoscaling"),
+    "endpoints": ("wire", "services", "control", "autoscaling"),
+    "workers": ("wire", "services", "control", "endpoints", "autoscaling"),
     # Metrics are a leaf the data plane records into and the CloudWatch service reads from.
-    "metrics": ("wire", "services", "control", "endpoints", "workers"),
+    "metrics": ("wire", "services", "control", "endpoints", "workers", "autoscaling"),
 }
 # Endpoint kinds are plug-ins: outside endpoints/, code sees only these modules of it (the
 # interface, the fleet and the table of kinds), never a concrete kind's module.
 ENDPOINTS_PUBLIC = ("base", "fleet", "kinds")
+# A kind's own record fields are read only by endpoints/ (the kinds), the records that define
+# them and the store that persists them: control, services and the emulator's top-level modules
+# ask the kind instead (EndpointKind), so a new kind adds no branch there.
+KIND_FIELDS = frozenset({"serverless", "desired_serverless", "is_serverless"})
+KIND_BLIND = ("emulator.control", "emulator.services")  # and emulator/*.py
+KIND_FIELDS_READERS = ("emulator.records", "emulator.control.store")
 AWS_FREE = ("emulator.workers",)  # nothing from boto3 or botocore
+# workers/ holds two stacks that share nothing: the container (`endpointlab container`) and the
+# emulator's forked instances. The emulator's layers use only the latter (the CLI runs the former).
+WORKERS_FORBIDDEN = {"container": ("fork",), "fork": ("container",)}
+CONTAINER_STACK = "emulator.workers.container"
 IMPURE_MODULES = ("time", "socket", "subprocess", "os", "boto3", "botocore", "http", "urllib")
 
 
@@ -93,7 +112,10 @@ def ruled_packages() -> set[str]:
     emulator = {f"emulator.{layer}" for layer in EMULATOR_FORBIDDEN}
     emulator |= {f"emulator.{f}" for forbidden in EMULATOR_FORBIDDEN.values() for f in forbidden}
     pipeline = {p for package, allowed in PIPELINE_ALLOWED.items() for p in (package, *allowed)}
-    return {*BENCHMARK_SIDE, *PURE, *AWS_FREE, *emulator, *pipeline, "cli", "config"}
+    workers = {f"emulator.workers.{n}" for s, o in WORKERS_FORBIDDEN.items() for n in (s, *o)}
+    kinds = {*KIND_BLIND, *KIND_FIELDS_READERS}
+    ruled = {*BENCHMARK_SIDE, *PURE, *AWS_FREE, *emulator, *pipeline, *workers, *kinds}
+    return {*ruled, "cli", "config"}
 
 
 @pytest.mark.parametrize("package", sorted(ruled_packages()))
@@ -146,6 +168,20 @@ def test_emulator_layers_import_one_way(module: str, tree: ast.Module) -> None:
 
 
 @pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])
+def test_the_two_worker_stacks_stay_apart(module: str, tree: ast.Module) -> None:
+    names = imported(tree, module)
+    for stack, forbidden in WORKERS_FORBIDDEN.items():
+        if within(module, f"endpointlab.emulator.workers.{stack}"):
+            prefixes = [f"endpointlab.emulator.workers.{f}" for f in forbidden]
+            bad = [n for n in names if any(within(n, p) for p in prefixes)]
+            assert not bad, f"{module} (workers.{stack}) must not import {bad}"
+    container = f"endpointlab.{CONTAINER_STACK}"
+    if within(module, "endpointlab.emulator") and not within(module, container):
+        bad = [n for n in names if within(n, container)]
+        assert not bad, f"{module} must not import the container stack {bad}"
+
+
+@pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])
 def test_only_endpoints_know_the_concrete_kinds(module: str, tree: ast.Module) -> None:
     endpoints = "endpointlab.emulator.endpoints"
     if within(module, endpoints):
@@ -157,6 +193,17 @@ def test_only_endpoints_know_the_concrete_kinds(module: str, tree: ast.Module) -
         if within(n, endpoints) and n != endpoints and not any(within(n, p) for p in public)
     ]
     assert not bad, f"{module} must reach endpoint kinds through endpoints.kinds, not {bad}"
+
+
+@pytest.mark.parametrize(("module", "tree"), ALL, ids=[name for name, _ in ALL])
+def test_outside_endpoints_no_code_reads_a_kinds_fields(module: str, tree: ast.Module) -> None:
+    top_level = module.count(".") == 2 and (PACKAGE / "emulator" / f"{module[21:]}.py").is_file()
+    blind = top_level or any(within(module, f"endpointlab.{p}") for p in KIND_BLIND)
+    if not blind or any(module == f"endpointlab.{p}" for p in KIND_FIELDS_READERS):
+        return
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Attribute) and node.attr in KIND_FIELDS:
+            pytest.fail(f"{module} reads .{node.attr} at line {node.lineno}: ask the kind")
 
 
 def test_the_public_endpoints_modules_exist() -> None:

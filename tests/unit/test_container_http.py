@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from endpointlab.emulator.workers.http import make_app
-from endpointlab.emulator.workers.invoker import Invoker
+from endpointlab.emulator.workers.container.http import make_app
+from endpointlab.emulator.workers.container.invoker import Invoker
 from endpointlab.models.contract import InferenceHandler, InvocationRequest, load_handler
 
 INFERENCE = """

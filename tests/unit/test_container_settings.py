@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from endpointlab.config import ContainerSettings, SettingsError
-from endpointlab.emulator.workers import run_container
-from endpointlab.emulator.workers.container import (
+from endpointlab.emulator.workers.container import run_container
+from endpointlab.emulator.workers.container.run import (
     THREAD_VARIABLES,
     bind_socket,
     container_url,

@@ -17,7 +17,7 @@ from typing import Any
 import psutil
 import pytest
 
-from endpointlab.emulator.workers import (
+from endpointlab.emulator.workers.container import (
     Supervisor,
     SupervisorOptions,
     WorkerInfo,
@@ -25,8 +25,8 @@ from endpointlab.emulator.workers import (
     WorkerStatus,
     spawn_worker,
 )
-from endpointlab.emulator.workers.messages import LoadFailed, Ping, Pong, Ready
-from endpointlab.emulator.workers.process import describe_exit
+from endpointlab.emulator.workers.container.messages import LoadFailed, Ping, Pong, Ready
+from endpointlab.emulator.workers.container.process import describe_exit
 
 FAST = SupervisorOptions(
     workers=2, ping_interval_s=0.05, unresponsive_after_s=3, startup_timeout_s=10, stop_timeout_s=2

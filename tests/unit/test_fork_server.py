@@ -1,4 +1,4 @@
-"""The workers' fork server (workers/zygote.py, forking.py) through WorkerHost: a worker gets its
+"""The fork server (workers/fork/zygote.py, forking.py) through WorkerHost: a worker gets its
 spec and environment, its exit code is reported as multiprocessing reported it (SystemExit's
 code, minus the signal that killed it), a fork server that died is replaced, a cancelled start
 harms nothing else and leaves no worker behind, and descriptors past 1023 work."""
@@ -18,8 +18,8 @@ import psutil
 import pytest
 
 from endpointlab.emulator.endpoints.realtime import Instance, RealtimeSettings
-from endpointlab.emulator.workers.framed_child import WorkerSpec
-from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost, WorkerStartError
+from endpointlab.emulator.workers.fork.framed_child import WorkerSpec
+from endpointlab.emulator.workers.fork.host import RemoteWorker, WorkerHost, WorkerStartError
 from endpointlab.models.contract import InvocationRequest
 
 SOURCE = """

@@ -1,4 +1,4 @@
-"""Memory groups (workers/memory_limit.py) with real processes: the kernel (a cgroup) or the
+"""Memory groups (workers/fork/memory_limit.py) with real processes: the kernel (a cgroup) or the
 sampling fallback stops a process at its group's limit and the group counts it; release kills
 what is left; a real-time instance (endpoints/realtime.py) whose worker is stopped at the limit
 answers "insufficient memory" and replaces the worker. (Real instance types have 4 GiB or more,
@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from endpointlab.emulator.endpoints.realtime import Instance, RealtimeSettings
-from endpointlab.emulator.workers.framed_child import WorkerSpec
-from endpointlab.emulator.workers.host import WorkerHost
-from endpointlab.emulator.workers.memory_limit import CGROUP_LIMIT, NO_LIMIT, MemoryLimits
+from endpointlab.emulator.workers.fork.framed_child import WorkerSpec
+from endpointlab.emulator.workers.fork.host import WorkerHost
+from endpointlab.emulator.workers.fork.memory_limit import CGROUP_LIMIT, NO_LIMIT, MemoryLimits
 from endpointlab.models.contract import InvocationRequest
 
 MIB = 1024 * 1024

@@ -1,4 +1,4 @@
-"""CPU quotas of serverless instances (workers/cpu_quota.py): the cgroup files written for a
+"""CPU quotas of serverless instances (workers/fork/cpu_quota.py): the cgroup files written for a
 share, the fallback where cgroups cannot be used, and, where this host allows cgroup v1 quotas,
 a busy process really held to its share."""
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from endpointlab.emulator.workers.cpu_quota import NO_QUOTA, PERIOD_US, CpuQuotas
+from endpointlab.emulator.workers.fork.cpu_quota import NO_QUOTA, PERIOD_US, CpuQuotas
 
 
 def fake_hierarchy(tmp_path: Path, relative: str = "/") -> tuple[Path, Path]:
@@ -37,6 +37,21 @@ def test_a_share_becomes_a_cfs_quota_in_a_group_of_its_own(tmp_path: Path) -> No
     assert (limit.path / "cpu.cfs_period_us").read_text() == str(PERIOD_US)
     assert (limit.path / "cpu.cfs_quota_us").read_text() == str(58_000)
     assert (limit.path / "cgroup.procs").read_text() == "4242"
+
+
+def test_two_emulators_in_one_process_keep_their_groups_apart(tmp_path: Path) -> None:
+    root, own = fake_hierarchy(tmp_path)
+    first, second = CpuQuotas.detect(root, own), CpuQuotas.detect(root, own)
+    mine, theirs = first.limit(4242, 0.5), second.limit(4343, 0.5)
+    assert mine.path is not None and theirs.path is not None
+    assert mine.path != theirs.path
+    assert (theirs.path / "cgroup.procs").read_text() == "4343"
+    for path in (mine.path, theirs.path):  # a real cgroup's files go with its rmdir
+        for file in path.iterdir():
+            file.unlink()
+    first.close()
+    assert not mine.path.exists()
+    assert theirs.path.exists()
 
 
 def test_tiny_shares_get_the_kernels_minimum_quota(tmp_path: Path) -> None:

@@ -1,15 +1,20 @@
 """The pure decisions of serverless capacity (endpoints/serverless_policy.py): placement and
-throttling, CPU share from memory, the memory verdict; the account quotas (control/quotas.py) and
-the metrics a request contributes (endpoints/serverless_metrics.py). No clock, process, socket."""
+throttling, CPU share from memory, the memory verdict; the account quotas (control/quotas.py over
+the serverless kind's quotas and claims, endpoints/serverless_config.py) and the metrics a request
+contributes (endpoints/serverless_metrics.py). No clock, process, socket."""
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from endpointlab.emulator.control.quotas import QuotaBreach, Usage, quota_breach, quota_message
-from endpointlab.emulator.endpoints.base import ServerlessExecution
+from endpointlab.config import ServerlessOptions
+from endpointlab.emulator.control.quotas import QuotaBreach, quota_breach, quota_message
+from endpointlab.emulator.endpoints.base import AccountQuota, QuotaClaims, ServerlessExecution
+from endpointlab.emulator.endpoints.serverless_config import CONCURRENCY_QUOTA, claims, quotas
 from endpointlab.emulator.endpoints.serverless_metrics import serverless_metrics
 from endpointlab.emulator.endpoints.serverless_policy import (
     MIB,
@@ -87,18 +92,34 @@ def test_memory_over_the_size_is_a_breach_and_an_unknown_size_is_not() -> None:
     assert not over_memory(None, 1024)
 
 
+def _quotas(max_endpoints: int, max_total_concurrency: int) -> Sequence[AccountQuota]:
+    options = ServerlessOptions(
+        max_endpoints=max_endpoints, max_total_concurrency=max_total_concurrency
+    )
+    return quotas(options)
+
+
+def _claims(max_concurrency: int) -> QuotaClaims:
+    return claims(ServerlessConfig(1024, max_concurrency))
+
+
 def test_the_number_of_serverless_endpoints_is_checked_first() -> None:
-    others = [Usage("a", 1), Usage("b", 1)]
-    breach = quota_breach(others, Usage("c", 500), max_endpoints=2, max_total_concurrency=10)
+    others = [_claims(1), _claims(1)]
+    breach = quota_breach(others, _claims(500), _quotas(2, 10))
     assert breach == QuotaBreach("Maximum number of serverless endpoints", 2, 2, 1, "Endpoints")
 
 
 def test_total_concurrency_may_reach_the_quota_but_not_pass_it() -> None:
-    others = [Usage("a", 6)]
-    assert quota_breach(others, Usage("b", 4), 50, 10) is None
-    breach = quota_breach(others, Usage("b", 5), 50, 10)
+    others = [_claims(6), {}]  # a real-time endpoint claims nothing
+    assert quota_breach(others, _claims(4), _quotas(50, 10)) is None
+    breach = quota_breach(others, _claims(5), _quotas(50, 10))
     assert breach is not None
+    assert breach.name == CONCURRENCY_QUOTA
     assert (breach.limit, breach.current, breach.delta) == (10, 6, 5)
+
+
+def test_an_endpoint_claiming_nothing_breaks_no_quota() -> None:
+    assert quota_breach([_claims(10)] * 5, {}, _quotas(1, 1)) is None
 
 
 def test_the_quota_message_is_sagemakers() -> None:

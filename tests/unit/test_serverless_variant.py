@@ -17,7 +17,7 @@ import pytest
 from endpointlab.emulator.endpoints.base import ModelPackage, ThrottledError
 from endpointlab.emulator.endpoints.serverless import ServerlessSettings, ServerlessVariant
 from endpointlab.emulator.records import ServerlessConfig, Variant
-from endpointlab.emulator.workers.host import WorkerHost
+from endpointlab.emulator.workers.fork.host import WorkerHost
 from endpointlab.models.contract import InvocationRequest
 
 SOURCE = """

@@ -30,7 +30,7 @@ def host_check(entitled_vcpus: float, host_cores: int, load_samples: Sequence[fl
     load_max = max(loads) if loads else None
     reasons = []
     if entitled_vcpus > host_cores:
-        reasons.append(f"entitled to {entitled_vcpus:g} vCPUs on a host with {host_cores} cores")
+        reasons.append(f"entitled to {entitled_vcpus:.3g} vCPUs on a host with {host_cores} cores")
     if load_mean is not None and load_mean > host_cores * SATURATED_LOAD_PER_CORE:
         reasons.append(f"the host's load averaged {load_mean:.2f} on {host_cores} cores")
     note = ""

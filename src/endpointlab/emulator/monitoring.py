@@ -4,7 +4,7 @@ CloudWatch answers on every protocol a current SDK may pick: awsJson 1.0 (``X-Am
 GraniteServiceVersion20100801.*``, what botocore sends), rpc-v2-cbor (``/service/
 GraniteServiceVersion20100801/operation/*``) and awsQuery (form posts signed for
 ``monitoring``). Prometheus scrapes unsigned ``GET /metrics``. The sampler measures the worker
-processes of every running real-time instance and every warm serverless instance.
+processes of every running instance each endpoint kind reports.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from endpointlab.emulator.metrics import (
 )
 from endpointlab.emulator.metrics.prometheus import PrometheusRoute
 from endpointlab.emulator.services.cloudwatch import CloudWatchService
+from endpointlab.emulator.services.cloudwatch_alarms import CloudWatchAlarms
 from endpointlab.emulator.wire import CborCodec, JsonRpcCodec, QueryCodec, service_model
 
 FORM = "application/x-www-form-urlencoded"
@@ -34,8 +35,12 @@ class Monitoring:
     """The metrics side of the emulator: recorder, sampler, CloudWatch and Prometheus routes."""
 
     def __init__(
-        self, settings: EmulatorSettings, instances: Callable[[], Iterable[InstanceProcesses]]
+        self,
+        settings: EmulatorSettings,
+        instances: Callable[[], Iterable[InstanceProcesses]],
+        alarms: Callable[[MetricsRecorder], CloudWatchAlarms] | None = None,
     ) -> None:
+        """``alarms`` makes the alarm operations over the recorder (none: metrics only)."""
         store = MetricStore(settings.data_dir / "metrics.sqlite3")
         self.recorder = MetricsRecorder(store, retention_s=settings.metrics_retention_s)
         self.sampler = UtilizationSampler(
@@ -45,7 +50,7 @@ class Monitoring:
             disk_path=settings.data_dir,
         )
         model = service_model("cloudwatch")
-        service = CloudWatchService(self.recorder)
+        service = CloudWatchService(self.recorder, alarms(self.recorder) if alarms else None)
         # CloudWatch's Coral front end reports constraint violations as ValidationError (the
         # query code of its ValidationException shape).
         json_codec = JsonRpcCodec(model, validation_code="ValidationError")
@@ -91,8 +96,7 @@ def _is_query(head: RequestHead) -> bool:
 
 def running_instances(registry: Registry, fleets: FleetManager) -> list[InstanceProcesses]:
     """Every running instance with its memory and its worker pids, as each variant's kind
-    reports them (real-time instances with their type's memory, warm serverless instances with
-    MemorySizeInMB)."""
+    reports them (``VariantRuntime.processes``)."""
     out: list[InstanceProcesses] = []
     for endpoint in registry.endpoints():
         fleet = fleets.get(endpoint.name)

@@ -82,6 +82,21 @@ class ServerlessConfig:
 
 
 @dataclass(frozen=True)
+class AsyncConfig:
+    """An endpoint config's AsyncInferenceConfig, as its async variants run it. The output
+    paths are S3 URLs; ``include_response_in`` holds SUCCESS_NOTIFICATION_TOPIC and/or
+    ERROR_NOTIFICATION_TOPIC; ``max_concurrent`` is None when the client left it to the service."""
+
+    output_path: str | None
+    failure_path: str | None = None
+    max_concurrent: int | None = None
+    success_topic: str | None = None
+    error_topic: str | None = None
+    include_response_in: tuple[str, ...] = ()
+    kms_key_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Variant:
     """A production variant of an endpoint config: what to run, on what, with how much traffic."""
 
@@ -91,6 +106,7 @@ class Variant:
     instance_type: str | None = None
     initial_instance_count: int | None = None
     serverless: ServerlessConfig | None = None
+    asynchronous: AsyncConfig | None = None
 
     @property
     def is_serverless(self) -> bool:
@@ -120,6 +136,7 @@ class VariantState:
     desired_instance_count: int
     serverless: ServerlessConfig | None = None
     desired_serverless: ServerlessConfig | None = None
+    asynchronous: bool = False  # the variant of a config with an AsyncInferenceConfig
 
 
 @dataclass(frozen=True)
@@ -160,6 +177,7 @@ def variant_states(config: EndpointConfig) -> tuple[VariantState, ...]:
             current_instance_count=0,
             desired_instance_count=variant.initial_instance_count or 0,
             serverless=variant.serverless,
+            asynchronous=variant.asynchronous is not None,
         )
         for variant in config.variants
     )

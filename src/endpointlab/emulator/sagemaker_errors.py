@@ -31,7 +31,7 @@ class SageMakerError:
 # --- control plane (awsJson 1.1, service "sagemaker") ----------------------------------------
 # Every request SageMaker refuses as invalid, with the operation's own sentence.
 VALIDATION = SageMakerError("ValidationException", 400, "{message}")
-# An account quota (the serverless ones: control/quotas.py words the sentence).
+# An account quota (control/quotas.py words the sentence; the kinds name the quotas).
 RESOURCE_LIMIT_EXCEEDED = SageMakerError("ResourceLimitExceeded", 400, "{message}")
 # A tag ARN naming no resource (wording UNCONFIRMED, see control/tags.py).
 TAG_RESOURCE_NOT_FOUND = SageMakerError(
@@ -57,7 +57,7 @@ ENDPOINT_NOT_FOUND = SageMakerError(
 VARIANT_NOT_FOUND = SageMakerError(
     "ValidationError", 400, "Variant {variant} not found for this endpoint."
 )
-# What serverless endpoints answer (sagemaker-python-sdk issue 4271).
+# What an endpoint kind with 4 MB payloads answers (sagemaker-python-sdk issue 4271).
 OVERSIZE_BODY = SageMakerError("ValidationError", 400, "Request {request_id} has oversize body.")
 # UNCONFIRMED wording: the only captures of AWS refusing a large body date from the 5 MB limit
 # (2018: HTTP 413, no error type, "HTTP content length exceeded 5246976 bytes."); the emulator
@@ -76,4 +76,38 @@ MODEL_ERROR = SageMakerError(
     'Received {side} error ({status}) from primary with message "{text}". See '
     "https://{region}.console.aws.amazon.com/cloudwatch/home?region={region}"
     "#logEventViewer:group={group} in account {account} for more information.",
+)
+
+# --- asynchronous inference (InvokeEndpointAsync) ----------------------------------------------
+# Every wording below is UNCONFIRMED: no capture of SageMaker's answer was found; the code is
+# the runtime's ValidationError (the only client error InvokeEndpointAsync models).
+NOT_ASYNC_ENDPOINT = SageMakerError(
+    "ValidationError",
+    400,
+    "Endpoint {endpoint} is not an asynchronous inference endpoint; {operation} is supported "
+    "only for endpoints created with an AsyncInferenceConfig.",
+)
+ASYNC_ONLY_ENDPOINT = SageMakerError(
+    "ValidationError",
+    400,
+    "Endpoint {endpoint} is an asynchronous inference endpoint; use InvokeEndpointAsync "
+    "instead of {operation}.",
+)
+ASYNC_INPUT_MISSING = SageMakerError(
+    "ValidationError", 400, "Either InputLocation or Body must be provided."
+)
+ASYNC_INPUT_BOTH = SageMakerError(
+    "ValidationError", 400, "InputLocation and Body cannot both be provided."
+)
+ASYNC_INPUT_NOT_FOUND = SageMakerError(
+    "ValidationError", 400, "Could not find input at {location}: {reason}"
+)
+ASYNC_INPUT_TOO_LARGE = SageMakerError(
+    "ValidationError",
+    400,
+    "The input at {location} is {size} bytes, which exceeds the maximum input size of "
+    "{limit} bytes.",
+)
+ASYNC_BAD_LOCATION = SageMakerError(
+    "ValidationError", 400, "{location} is not an S3 URL naming a bucket and key."
 )

@@ -11,6 +11,7 @@ is killed, and past ``SHUTDOWN_LIMIT_S`` it exits anyway.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import signal
@@ -25,6 +26,10 @@ import uvicorn
 from endpointlab.config import EmulatorSettings
 from endpointlab.emulator.app import EmulatorApp, JsonRoute, ProtocolRoute, RequestHead, RestRoute
 from endpointlab.emulator.auth import AuthConfig, Authenticator, load_auth_file
+from endpointlab.emulator.autoscaling.book import AlarmBook
+from endpointlab.emulator.autoscaling.clock import ScalingClock
+from endpointlab.emulator.autoscaling.resources import ScalingResources
+from endpointlab.emulator.autoscaling.scaler import Autoscaler
 from endpointlab.emulator.control.artifacts import ArtifactCache
 from endpointlab.emulator.control.lifecycle import Lifecycle, utc_now
 from endpointlab.emulator.control.registry import Registry
@@ -34,6 +39,7 @@ from endpointlab.emulator.endpoints.base import KindContext
 from endpointlab.emulator.endpoints.fleet import FleetManager
 from endpointlab.emulator.endpoints.kinds import Kinds
 from endpointlab.emulator.http_limits import guarded_protocol
+from endpointlab.emulator.metrics import MetricsRecorder
 from endpointlab.emulator.monitoring import Monitoring, running_instances
 from endpointlab.emulator.objects import (
     LocalObjectStore,
@@ -43,6 +49,9 @@ from endpointlab.emulator.objects import (
     artifact_fetcher,
 )
 from endpointlab.emulator.objects.remote import s3_client
+from endpointlab.emulator.provisioning import Provisioning
+from endpointlab.emulator.services.application_autoscaling import ApplicationAutoScalingService
+from endpointlab.emulator.services.cloudwatch_alarms import CloudWatchAlarms
 from endpointlab.emulator.services.s3 import S3Route
 from endpointlab.emulator.services.sagemaker import SageMakerService
 from endpointlab.emulator.services.sagemaker_runtime import EXTRA_HEADERS, SageMakerRuntimeService
@@ -55,9 +64,9 @@ from endpointlab.emulator.wire import (
     service_model,
 )
 from endpointlab.emulator.wire.rest_xml import RestXmlCodec
-from endpointlab.emulator.workers.host import WorkerHost
-from endpointlab.emulator.workers.memory_limit import MemoryLimits
-from endpointlab.emulator.workers.process_tree import become_subreaper, kill_descendants
+from endpointlab.emulator.workers.fork.host import WorkerHost
+from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
+from endpointlab.emulator.workers.fork.process_tree import become_subreaper, kill_descendants
 from endpointlab.models.artifact import ArtifactLimits
 
 log = logging.getLogger(__name__)
@@ -75,7 +84,7 @@ SHUTDOWN_LIMIT_S = 10.0
 
 class RuntimeCodec(RestJsonCodec):
     """The runtime's restJson codec, also writing the unmodeled headers a service puts under
-    ``EXTRA_HEADERS`` in its result (the serverless cold-start header)."""
+    ``EXTRA_HEADERS`` in its result (the cold-start header)."""
 
     def serialize(
         self, operation: Any, result: Mapping[str, Any], *, request_id: str | None = None
@@ -108,9 +117,6 @@ class Emulator:
         self.host = host or WorkerHost()
         self.memory_limits = MemoryLimits.detect()
         self.store = Store(data_dir / "state.sqlite3")
-        self.registry = Registry(self.store, settings.region, settings.serverless)
-        self.kinds = Kinds(KindContext(settings, self.host, self.memory_limits))
-        self.fleets = FleetManager(self.kinds.build)
         # S3: the emulator's own buckets; artifacts and async outputs use them too, unless
         # --s3-endpoint names an external S3.
         self.s3_store = LocalObjectStore(data_dir / "s3")
@@ -126,26 +132,49 @@ class Emulator:
             limits=ArtifactLimits(settings.max_model_bytes, settings.model_unpack_timeout_s),
             data_dir=data_dir,
         )
+        self.scaling_clock = ScalingClock(settings.scaling_clock)
+        self.monitoring = Monitoring(
+            settings,
+            lambda: running_instances(self.registry, self.fleets),
+            alarms=self._alarm_operations,
+        )
+        metrics = self.monitoring.recorder
+        context = KindContext(
+            settings,
+            self.host,
+            self.memory_limits,
+            Provisioning(settings.provisioning),
+            objects=self.objects,
+            metrics=metrics,
+        )
+        self.kinds = Kinds(context)
+        self.registry = Registry(self.store, settings.region, self.kinds.quotas())
+        self.fleets = FleetManager(self.kinds.build)
         self.lifecycle = Lifecycle(
             self.registry, self.fleets, self.artifacts, utc_now, logs_root=data_dir / "logs"
         )
-        self.monitoring = Monitoring(
-            settings, lambda: running_instances(self.registry, self.fleets)
+        self.scaling = ScalingResources(
+            self.registry, self.alarms, self.store, settings.region, settings.tracking_alarms
         )
-        metrics = self.monitoring.recorder
+        self.autoscaler = Autoscaler(self.lifecycle, self.alarms, self.scaling, self.scaling_clock)
+        self._scaler_task: asyncio.Task[None] | None = None
+        autoscaling = JsonRpcCodec(service_model("application-autoscaling"))
         sagemaker = JsonRpcCodec(
             service_model("sagemaker"), pattern_overrides=MODEL_DATA_URL_OVERRIDES
         )
         runtime = RuntimeCodec(
             service_model("sagemaker-runtime"),
             validation_code="ValidationError",
-            # The runtime service checks the payload size itself (6 MB, or 4 MB serverless).
+            # The runtime service checks the payload size itself (the endpoint kind's limit).
             unbounded=frozenset({"BodyBlob"}),
         )
         self.app = EmulatorApp(
             {
                 "SageMaker": JsonRoute(sagemaker, SageMakerService(self.lifecycle, utc_now)),
                 **self.monitoring.json_routes,
+                "AnyScaleFrontendService": JsonRoute(
+                    autoscaling, ApplicationAutoScalingService(self.scaling, self.autoscaler)
+                ),
             },
             [RestRoute(runtime, SageMakerRuntimeService(self.registry, self.fleets, metrics))],
             asgi_routes=[*self.monitoring.asgi_routes, self._s3_route()],
@@ -155,6 +184,12 @@ class Emulator:
             authenticator=self.authenticator,
             body_timeout_s=settings.http.body_timeout_s,
         )
+
+    def _alarm_operations(self, recorder: MetricsRecorder) -> CloudWatchAlarms:
+        """CloudWatch's alarms over the recorded metrics (the autoscaler evaluates them)."""
+        self.alarms = AlarmBook(recorder, self.store, self.scaling_clock, self.settings.region)
+        # The autoscaler is made after the monitoring, hence the lambda.
+        return CloudWatchAlarms(self.alarms, lambda: self.autoscaler.wake())  # noqa: PLW0108
 
     def _s3_route(self) -> S3Route:
         """Last among the ASGI routes: it claims every unsigned GET/PUT/DELETE left over."""
@@ -171,8 +206,13 @@ class Emulator:
         await asyncio.to_thread(self.host.warm_up)
         await self.lifecycle.restore()
         self.monitoring.start()
+        self._scaler_task = asyncio.get_running_loop().create_task(self.autoscaler.run())
 
     async def stop(self) -> None:
+        if self._scaler_task is not None:
+            self._scaler_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._scaler_task
         try:
             async with asyncio.timeout(STOP_S):
                 await self.lifecycle.drain()

@@ -1,9 +1,9 @@
 """UpdateEndpointWeightsAndCapacities, checked: each requested change against its variant.
 
-A real-time variant takes DesiredWeight and DesiredInstanceCount; a serverless one takes
-DesiredWeight and ServerlessUpdateConfig (MaxConcurrency, ProvisionedConcurrency: what
-Application Auto Scaling changes for provisioned concurrency). The result is the endpoint's
-variant states with the desired values set, recorded while the endpoint is Updating.
+Every variant takes DesiredWeight; its kind takes the rest of the item (DesiredInstanceCount or
+ServerlessUpdateConfig: ``EndpointKind.desired``). The
+result is the endpoint's variant states with the desired values set, recorded while the endpoint
+is Updating.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import replace
 from typing import Any
 
 from endpointlab.emulator.control.registry import validation_error
-from endpointlab.emulator.records import Endpoint, ServerlessConfig, VariantState
+from endpointlab.emulator.endpoints.kinds import kind_of
+from endpointlab.emulator.records import Endpoint, VariantState
 
 
 def desired_states(
@@ -41,44 +42,6 @@ def desired_states(
 
 
 def _desired(state: VariantState, item: Mapping[str, Any]) -> VariantState:
-    # The wording of the serverless refusals below is UNCONFIRMED: no capture of SageMaker's
-    # messages for them was found; the error codes are what the API reference documents.
-    name = state.name
-    update = item.get("ServerlessUpdateConfig")
     if "DesiredWeight" in item:
         state = replace(state, desired_weight=float(item["DesiredWeight"]))
-    if state.serverless is None:
-        if update is not None:
-            raise validation_error(
-                f"ServerlessUpdateConfig is only supported for serverless production variants; "
-                f"production variant {name} is not serverless."
-            )
-        if "DesiredInstanceCount" in item:
-            state = replace(state, desired_instance_count=int(item["DesiredInstanceCount"]))
-        return state
-    if "DesiredInstanceCount" in item:
-        raise validation_error(
-            f"DesiredInstanceCount is not supported for serverless production variant {name}. "
-            f"Use ServerlessUpdateConfig to change its concurrency."
-        )
-    if update is None:
-        return state
-    if "MaxConcurrency" not in update and "ProvisionedConcurrency" not in update:
-        raise validation_error(
-            f"ServerlessUpdateConfig of production variant {name} must specify MaxConcurrency, "
-            f"ProvisionedConcurrency or both."
-        )
-    return replace(state, desired_serverless=updated(name, state.serverless, update))
-
-
-def updated(name: str, current: ServerlessConfig, update: Mapping[str, Any]) -> ServerlessConfig:
-    """Variant ``name``'s ``current`` config with the members of a ServerlessUpdateConfig;
-    MemorySizeInMB never changes this way (it takes a new endpoint config)."""
-    maximum = int(update.get("MaxConcurrency", current.max_concurrency))
-    provisioned = update.get("ProvisionedConcurrency", current.provisioned_concurrency)
-    if provisioned is not None and provisioned > maximum:
-        raise validation_error(
-            f"ProvisionedConcurrency {provisioned} of production variant {name} must be less "
-            f"than or equal to its MaxConcurrency {maximum}."
-        )
-    return replace(current, max_concurrency=maximum, provisioned_concurrency=provisioned)
+    return kind_of(state).desired(state, item)

@@ -34,7 +34,7 @@ from endpointlab.emulator.records import (
     VariantState,
     variant_states,
 )
-from endpointlab.emulator.workers.logfile import append_log
+from endpointlab.emulator.workers.fork.logfile import append_log
 from endpointlab.models.errors import ArtifactError
 
 log = logging.getLogger(__name__)
@@ -131,15 +131,8 @@ class Lifecycle:
         config = self.registry.endpoint_config(config_name)
         refuse_unless_in_service(endpoint)
         running = endpoint.variants
-        instances = bool(running) and not any(state.serverless for state in running)
-        if instances and any(variant.is_serverless for variant in config.variants):
-            # The developer guide: an instance-based endpoint cannot become serverless ("you
-            # receive a ValidationError"); the wording here is UNCONFIRMED.
-            raise validation_error(
-                f'Cannot update endpoint "{endpoint.arn}" to serverless endpoint configuration '
-                f'"{config.arn}": an endpoint with instances cannot be converted to a '
-                "serverless endpoint."
-            )
+        for kind in dict.fromkeys(kind_of(variant) for variant in config.variants):
+            kind.check_update(endpoint, config)
         now = self._clock()
         updating = endpoint.with_status(
             EndpointStatus.UPDATING,
@@ -264,6 +257,7 @@ class Lifecycle:
                 model_dir=model_dir,
                 environment=dict(model.primary.environment),
                 log_dir=log_dir,
+                endpoint=endpoint.name if endpoint is not None else name,
             )
             used[model.name.lower()] = model
         running = recorded.apply(config) if recorded is not None else config
@@ -375,8 +369,8 @@ RESTORED = frozenset({"DesiredWeight", "DesiredInstanceCount", "ServerlessConfig
 class Recorded:
     """Live variant values a new fleet takes over instead of its config's: after a restart all
     of ``RESTORED``; after UpdateEndpoint with RetainAllVariantProperties the weights and
-    instance counts not excluded. A variant that changed kind (instances <-> serverless) or is
-    new takes its config's values."""
+    instance counts not excluded. A variant that changed kind or is new takes its config's
+    values."""
 
     variants: tuple[VariantState, ...] = ()
     properties: frozenset[str] = frozenset()
@@ -391,17 +385,9 @@ class Recorded:
         return replace(config, variants=tuple(variants))
 
     def _kept(self, variant: Variant, state: VariantState) -> Variant:
-        keep = self.properties
-        changes: dict[str, Any] = {}
-        if "DesiredWeight" in keep:
-            changes["initial_weight"] = state.current_weight
-        if variant.is_serverless and "ServerlessConfig" in keep:
-            changes["serverless"] = state.serverless
-        if not variant.is_serverless and "DesiredInstanceCount" in keep:
-            changes["initial_instance_count"] = (
-                state.desired_instance_count or variant.initial_instance_count
-            )
-        return replace(variant, **changes)
+        if "DesiredWeight" in self.properties:
+            variant = replace(variant, initial_weight=state.current_weight)
+        return kind_of(variant).retained(variant, state, self.properties)
 
 
 def _live_state(state: VariantState, routed: RoutedVariant) -> VariantState:
@@ -413,7 +399,6 @@ def _live_state(state: VariantState, routed: RoutedVariant) -> VariantState:
         desired_weight=routed.weight,
         current_instance_count=runtime.instance_count,
         desired_instance_count=runtime.instance_count,
-        desired_serverless=None,
     )
 
 

@@ -1,26 +1,24 @@
-"""The account's serverless quotas, and the ResourceLimitExceeded message SageMaker gives.
+"""The account's quotas as SageMaker enforces them, and the ResourceLimitExceeded message it gives.
 
-A pure function of the endpoints already allocated: the registry asks it before it stores a new
-or updated serverless endpoint.
+Each endpoint kind names its quotas and what its endpoints claim of them (``EndpointKind.quotas``
+and ``claims_on_quotas``); this is a pure function of the claims already allocated: the registry
+asks it before it stores a new or updated endpoint.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from endpointlab.emulator.endpoints.base import AccountQuota
 
-@dataclass(frozen=True)
-class Usage:
-    """One endpoint's claim on the account's serverless quotas."""
-
-    endpoint: str
-    max_concurrency: int
+# What one endpoint claims of the account's quotas: quota name -> amount.
+Claims = Mapping[str, int]
 
 
 @dataclass(frozen=True)
 class QuotaBreach:
-    """A quota a new or updated serverless endpoint would exceed, in AWS's terms."""
+    """A quota a new or updated endpoint would exceed, in AWS's terms."""
 
     name: str
     limit: int
@@ -29,27 +27,17 @@ class QuotaBreach:
     unit: str
 
 
-SERVERLESS_ENDPOINTS_QUOTA = "Maximum number of serverless endpoints"
-SERVERLESS_CONCURRENCY_QUOTA = (
-    "Maximum total concurrency that can be allocated across all serverless endpoints"
-)
-
-
 def quota_breach(
-    others: Sequence[Usage], wanted: Usage, max_endpoints: int, max_total_concurrency: int
+    others: Sequence[Claims], wanted: Claims, quotas: Sequence[AccountQuota]
 ) -> QuotaBreach | None:
-    """The first account quota ``wanted`` breaks given the ``others`` already allocated."""
-    if len(others) + 1 > max_endpoints:
-        return QuotaBreach(SERVERLESS_ENDPOINTS_QUOTA, max_endpoints, len(others), 1, "Endpoints")
-    used = sum(usage.max_concurrency for usage in others)
-    if used + wanted.max_concurrency > max_total_concurrency:
-        return QuotaBreach(
-            SERVERLESS_CONCURRENCY_QUOTA,
-            max_total_concurrency,
-            used,
-            wanted.max_concurrency,
-            "Concurrency",
-        )
+    """The first of ``quotas`` that ``wanted`` breaks given the ``others`` already allocated."""
+    for quota in quotas:
+        delta = wanted.get(quota.name)
+        if delta is None:
+            continue
+        used = sum(claims.get(quota.name, 0) for claims in others)
+        if used + delta > quota.limit:
+            return QuotaBreach(quota.name, quota.limit, used, delta, quota.unit)
     return None
 
 

@@ -2,8 +2,8 @@
 
 Lookups, creation, deletion and listing, with the exact errors SageMaker gives: a missing
 resource is ``ValidationException: Could not find endpoint "arn:..."``; a duplicate is
-``Cannot create already existing endpoint "arn:..."``; a serverless endpoint beyond the account's
-quotas is ``ResourceLimitExceeded``. Every change is written to the store. Each resource's tags
+``Cannot create already existing endpoint "arn:..."``; an endpoint beyond an account quota of its
+kind is ``ResourceLimitExceeded``. Every change is written to the store. Each resource's tags
 are kept with it: set at creation, changed by AddTags/DeleteTags, gone when it is deleted.
 """
 
@@ -18,9 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TypeVar
 
-from endpointlab.config import ServerlessOptions
 from endpointlab.emulator import sagemaker_errors as errors
-from endpointlab.emulator.control.quotas import Usage, quota_breach, quota_message
+from endpointlab.emulator.control.quotas import Claims, quota_breach, quota_message
 from endpointlab.emulator.control.store import Record, Store, kind_of
 from endpointlab.emulator.control.tags import (
     TaggedResource,
@@ -31,6 +30,8 @@ from endpointlab.emulator.control.tags import (
     resource_of,
     without,
 )
+from endpointlab.emulator.endpoints.base import AccountQuota
+from endpointlab.emulator.endpoints.kinds import kind_of as kind_of_variant
 from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.records import (
     Endpoint,
@@ -68,12 +69,11 @@ class ListQuery:
 class Registry:
     """In-memory maps backed by the store; safe to call from the event loop and worker threads."""
 
-    def __init__(
-        self, store: Store, region: str, serverless: ServerlessOptions | None = None
-    ) -> None:
+    def __init__(self, store: Store, region: str, quotas: Sequence[AccountQuota] = ()) -> None:
+        """``quotas``: the account quotas of every endpoint kind (``Kinds.quotas``)."""
         self.region = region
         self._store = store
-        self._serverless = serverless or ServerlessOptions()
+        self._quotas = tuple(quotas)
         self._lock = threading.RLock()
         self._records: dict[ResourceKind, dict[str, Record]] = {kind: {} for kind in ResourceKind}
         self._tags: dict[ResourceKind, dict[str, Tags]] = {kind: {} for kind in ResourceKind}
@@ -99,7 +99,7 @@ class Registry:
                 )
             check_keys(tags or {})
             if isinstance(record, Endpoint):
-                self._check_serverless_quotas(record.name, self._usage_of_config(record))
+                self._check_quotas(record.name, self._claims_of_config(record))
             self._store.create(record, tags or {})
             self._records[kind][key] = record
             self._tags[kind].pop(key, None)
@@ -107,8 +107,8 @@ class Registry:
                 self._tags[kind][key] = dict(tags)
 
     def put(self, record: Record) -> None:
-        """Replace an existing record (an endpoint changing state); an update to a serverless
-        config, or to a serverless variant's concurrency, is checked against the account's
+        """Replace an existing record (an endpoint changing state); an endpoint moving to
+        another config, or a capacity update in progress, is checked against the account's
         quotas first."""
         with self._lock:
             if isinstance(record, Endpoint):
@@ -117,10 +117,10 @@ class Registry:
                 if pending is not None and (
                     before is None or before.pending_config_name != pending
                 ):
-                    self._check_serverless_quotas(record.name, self._usage_of_config(record))
-                desired = _desired_usage(record)
-                if desired is not None and (before is None or _desired_usage(before) != desired):
-                    self._check_serverless_quotas(record.name, desired)
+                    self._check_quotas(record.name, self._claims_of_config(record))
+                desired = _update_claims(record)
+                if desired and (before is None or _update_claims(before) != desired):
+                    self._check_quotas(record.name, desired)
             self._store.put(record)
             self._records[kind_of(record)][record.name.lower()] = record
 
@@ -201,41 +201,37 @@ class Registry:
         with self._lock:
             return list(self._records[kind].values())
 
-    def _check_serverless_quotas(self, endpoint: str, wanted: Usage | None) -> None:
+    def _check_quotas(self, endpoint: str, wanted: Claims) -> None:
         """ResourceLimitExceeded if ``endpoint`` claiming ``wanted`` would take the account past
-        its number of serverless endpoints or their total MaxConcurrency (CreateEndpoint,
-        UpdateEndpoint and UpdateEndpointWeightsAndCapacities fail at once, as on AWS)."""
-        if wanted is None:
+        a quota (CreateEndpoint, UpdateEndpoint and UpdateEndpointWeightsAndCapacities fail at
+        once, as on AWS)."""
+        if not wanted:
             return
-        others = []
-        for other in self.endpoints():
-            if other.name.lower() == endpoint.lower():
-                continue
-            usage = self._usage_of(other)
-            if usage is not None:
-                others.append(usage)
-        options = self._serverless
-        breach = quota_breach(others, wanted, options.max_endpoints, options.max_total_concurrency)
+        others = [
+            self._claims_of(other)
+            for other in self.endpoints()
+            if other.name.lower() != endpoint.lower()
+        ]
+        breach = quota_breach(others, wanted, self._quotas)
         if breach is not None:
             raise errors.RESOURCE_LIMIT_EXCEEDED(message=quota_message(breach))
 
-    def _usage_of_config(self, endpoint: Endpoint) -> Usage | None:
-        """The claim of ``endpoint`` on the config it is created or updated with."""
+    def _claims_of_config(self, endpoint: Endpoint) -> Claims:
+        """The claims of ``endpoint`` on the config it is created or updated with."""
         name = endpoint.pending_config_name or endpoint.config_name
         record = self._records[ResourceKind.ENDPOINT_CONFIG].get(name.lower())
-        return _serverless_usage(
-            endpoint.name, record if isinstance(record, EndpointConfig) else None
-        )
+        return _config_claims(record if isinstance(record, EndpointConfig) else None)
 
-    def _usage_of(self, endpoint: Endpoint) -> Usage | None:
-        """The claim of an existing endpoint: its live concurrency (or the one an update is
+    def _claims_of(self, endpoint: Endpoint) -> Claims:
+        """The claims of an existing endpoint: its live capacity (or the one an update is
         bringing), or its config's while it is created or moved to another config."""
         if endpoint.pending_config_name is None:
-            for state in endpoint.variants:
-                config = state.desired_serverless or state.serverless
-                if config is not None:
-                    return Usage(endpoint.name, config.max_concurrency)
-        return _serverless_usage(endpoint.name, self._config_of(endpoint))
+            live = _total(
+                kind_of_variant(state).claims_on_quotas(state) for state in endpoint.variants
+            )
+            if live:
+                return live
+        return _config_claims(self._config_of(endpoint))
 
     def _config_of(self, endpoint: Endpoint) -> EndpointConfig | None:
         """The config an endpoint runs, or is being updated to."""
@@ -310,18 +306,20 @@ def _decode_token(token: str | None) -> int:
     return offset
 
 
-def _desired_usage(endpoint: Endpoint) -> Usage | None:
-    """The claim a serverless update in progress makes (None when none is under way)."""
-    for state in endpoint.variants:
-        if state.desired_serverless is not None:
-            return Usage(endpoint.name, state.desired_serverless.max_concurrency)
-    return None
+def _total(claims: Iterable[Claims]) -> Claims:
+    total: dict[str, int] = {}
+    for claim in claims:
+        for quota, amount in claim.items():
+            total[quota] = total.get(quota, 0) + amount
+    return total
 
 
-def _serverless_usage(endpoint: str, config: EndpointConfig | None) -> Usage | None:
+def _update_claims(endpoint: Endpoint) -> Claims:
+    """The claims of a capacity update in progress (empty when none is under way)."""
+    return _total(kind_of_variant(state).update_claims(state) for state in endpoint.variants)
+
+
+def _config_claims(config: EndpointConfig | None) -> Claims:
     if config is None:
-        return None
-    for variant in config.variants:
-        if variant.serverless is not None:
-            return Usage(endpoint, variant.serverless.max_concurrency)
-    return None
+        return {}
+    return _total(kind_of_variant(variant).claims_on_quotas(variant) for variant in config.variants)

@@ -7,7 +7,8 @@ names the file, so a downgrade never reads (or rewrites) state it does not under
 Version 0 is every data dir written before versions existed (endpointlab 0.1.0 up to December
 2026): the same tables with no version stamped. Records from its earlier builds may lack the
 fields added later (an endpoint's ``deployed``, a variant's ``desired_serverless``); the store's
-loader reads those as absent.
+loader reads those as absent. Version 2 adds ``documents``: JSON records of other kinds
+(Application Auto Scaling's targets, policies and activities, CloudWatch alarms).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 _TABLES = (
     """
@@ -39,6 +40,17 @@ CREATE TABLE IF NOT EXISTS tags (
 )
 
 
+# Version 2: records other than SageMaker resources, by kind ("alarm", "scalable-target"...).
+_DOCUMENTS = """
+CREATE TABLE IF NOT EXISTS documents (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    body TEXT NOT NULL,
+    PRIMARY KEY (kind, key)
+)
+"""
+
+
 class StateVersionError(Exception):
     """The state file was written in a layout this version cannot read."""
 
@@ -48,9 +60,16 @@ def _create_tables(db: sqlite3.Connection) -> None:
         db.execute(statement)
 
 
+def _add_documents(db: sqlite3.Connection) -> None:
+    db.execute(_DOCUMENTS)
+
+
 # MIGRATIONS[n] turns a version-n file into version n + 1. Version 0 had the same tables (the
 # tags table arrived later in 0.1.0, hence IF NOT EXISTS); stamping is all it needs.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {0: _create_tables}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    0: _create_tables,
+    1: _add_documents,
+}
 
 
 def prepare(db: sqlite3.Connection, path: Path | None) -> None:
@@ -73,6 +92,7 @@ def prepare(db: sqlite3.Connection, path: Path | None) -> None:
     try:
         if fresh:
             _create_tables(db)
+            _add_documents(db)
         else:
             for step in range(version, SCHEMA_VERSION):
                 MIGRATIONS[step](db)

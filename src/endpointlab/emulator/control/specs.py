@@ -1,7 +1,7 @@
 """Turn validated CreateModel / CreateEndpointConfig requests into records, with SageMaker's
-semantic checks that no service-model constraint expresses (one variant kind per variant,
-unique variant names, models that exist, model data that can be read, what serverless variants
-may be: their memory sizes, ProvisionedConcurrency <= MaxConcurrency, no instance settings)."""
+semantic checks that no service-model constraint expresses (unique variant names, models that
+exist, model data that can be read); each variant's kind checks its own part of the request
+(``EndpointKind.variant_from_request`` and ``check_config``)."""
 
 from __future__ import annotations
 
@@ -9,34 +9,9 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any
 
-from endpointlab.catalogue import instance_type
 from endpointlab.emulator.control.registry import Registry, validation_error
-from endpointlab.emulator.records import (
-    MEMORY_SIZES_MB,
-    Container,
-    EndpointConfig,
-    Model,
-    ResourceKind,
-    ServerlessConfig,
-    Variant,
-)
-
-# ProductionVariant members that describe instances, which a serverless variant has none of.
-_INSTANCE_MEMBERS = (
-    "InstanceType",
-    "InitialInstanceCount",
-    "InstancePools",
-    "AcceleratorType",
-    "VolumeSizeInGB",
-    "ManagedInstanceScaling",
-    "RoutingConfig",
-    "CapacityReservationConfig",
-    "ContainerStartupHealthCheckTimeoutInSeconds",
-    "ModelDataDownloadTimeoutInSeconds",
-    "VariantInstanceProvisionTimeoutInSeconds",
-)
-# What SageMaker's serverless inference does not support (developer guide), by request member.
-_NOT_SERVERLESS = ("DataCaptureConfig", "AsyncInferenceConfig", "ShadowProductionVariants")
+from endpointlab.emulator.endpoints.kinds import kind_of, requested
+from endpointlab.emulator.records import Container, EndpointConfig, Model, ResourceKind, Variant
 
 # Members the client sends that Describe* never returns.
 _NOT_ECHOED = ("Tags",)
@@ -101,7 +76,7 @@ def endpoint_config_from_request(
     params: Mapping[str, Any], registry: Registry, now: datetime
 ) -> EndpointConfig:
     name = params["EndpointConfigName"]
-    variants = tuple(_variant(v, registry) for v in params["ProductionVariants"])
+    variants = tuple(_variant(v, params, registry) for v in params["ProductionVariants"])
     seen: set[str] = set()
     for variant in variants:
         if variant.name.lower() in seen:
@@ -110,16 +85,8 @@ def endpoint_config_from_request(
                 "Variant names must be unique within an endpoint configuration."
             )
         seen.add(variant.name.lower())
-    if any(v.is_serverless for v in variants):
-        if len(variants) > 1:
-            raise validation_error(
-                "Serverless endpoint configurations support exactly one production variant."
-            )
-        for member in _NOT_SERVERLESS:
-            if params.get(member):
-                raise validation_error(
-                    f"{member} is not supported for serverless endpoint configurations."
-                )
+    for kind in dict.fromkeys(kind_of(variant) for variant in variants):
+        kind.check_config(variants, params)
     return EndpointConfig(
         name=name,
         arn=registry.arn(ResourceKind.ENDPOINT_CONFIG, name),
@@ -130,83 +97,10 @@ def endpoint_config_from_request(
     )
 
 
-def _variant(params: Mapping[str, Any], registry: Registry) -> Variant:
+def _variant(params: Mapping[str, Any], config: Mapping[str, Any], registry: Registry) -> Variant:
     name = params["VariantName"]
     model_name = params.get("ModelName")
     if not model_name:
         raise validation_error(f"ModelName is required for production variant {name}.")
-    registry.model(model_name)  # raises 'Could not find model "arn..."'
-    serverless = params.get("ServerlessConfig")
-    instance = params.get("InstanceType")
-    count = params.get("InitialInstanceCount")
-    if serverless is not None:
-        if instance is not None or count is not None:
-            raise validation_error(
-                f"Production variant {name} cannot specify both ServerlessConfig and "
-                "InstanceType/InitialInstanceCount."
-            )
-        return Variant(
-            name=name,
-            model_name=model_name,
-            initial_weight=float(params.get("InitialVariantWeight", 1.0)),
-            serverless=_serverless(name, params, registry.model(model_name)),
-        )
-    if instance is None or count is None:
-        raise validation_error(
-            f"Production variant {name} must specify either ServerlessConfig or both "
-            "InstanceType and InitialInstanceCount."
-        )
-    if instance_type(instance) is None:
-        raise validation_error(f"Instance type {instance} is not supported by the emulator.")
-    return Variant(
-        name=name,
-        model_name=model_name,
-        initial_weight=float(params.get("InitialVariantWeight", 1.0)),
-        instance_type=instance,
-        initial_instance_count=count,
-    )
-
-
-def _serverless(name: str, params: Mapping[str, Any], model: Model) -> ServerlessConfig:
-    """A serverless variant's config, refused where SageMaker refuses it."""
-    extra = [member for member in _INSTANCE_MEMBERS if params.get(member) is not None]
-    if extra:
-        raise validation_error(
-            f"Production variant {name} has a ServerlessConfig and cannot specify "
-            f"{', '.join(extra)}."
-        )
-    config = params["ServerlessConfig"]
-    memory = config["MemorySizeInMB"]
-    if memory not in MEMORY_SIZES_MB:
-        sizes = ", ".join(str(size) for size in MEMORY_SIZES_MB)
-        raise validation_error(
-            f"Invalid MemorySizeInMB {memory} for production variant {name}. Valid values are "
-            f"in 1 GB increments: {sizes}."
-        )
-    maximum = config["MaxConcurrency"]
-    provisioned = config.get("ProvisionedConcurrency")
-    if provisioned is not None and provisioned > maximum:
-        raise validation_error(
-            f"ProvisionedConcurrency {provisioned} of production variant {name} must be less "
-            f"than or equal to its MaxConcurrency {maximum}."
-        )
-    unsupported = _unsupported_model_features(model)
-    if unsupported:
-        raise validation_error(
-            f"Model {model.name} uses {unsupported}, which serverless endpoints do not support."
-        )
-    return ServerlessConfig(memory, maximum, provisioned)
-
-
-def _unsupported_model_features(model: Model) -> str | None:
-    """What the model has that serverless inference does not run (developer guide)."""
-    if len(model.containers) > 1:
-        return "an inference pipeline (several containers)"
-    primary = model.spec.get("PrimaryContainer") or (model.spec.get("Containers") or [{}])[0]
-    if primary.get("Mode") == "MultiModel":
-        return "a multi-model container"
-    if model.spec.get("VpcConfig"):
-        return "a VpcConfig"
-    if model.spec.get("EnableNetworkIsolation"):
-        return "network isolation"
-    return None
+    model = registry.model(model_name)  # raises 'Could not find model "arn..."'
+    return requested(params, config).variant_from_request(params, model, config)

@@ -4,7 +4,8 @@ Every change is written through in its own transaction, so a restart (or a crash
 the records that were acknowledged to clients. Records are stored as JSON documents keyed by kind
 and lower-cased name (SageMaker names differing only by case collide, as their ARNs do). Each
 record's tags live beside it (table ``tags``, same key): created with it, removed with it. The
-file's layout is versioned (``schema.py``): older ones are migrated, newer ones refused.
+file's layout is versioned (``schema.py``): older ones are migrated, newer ones refused. Other
+records (alarms, scaling targets) are JSON documents by kind and key (``*_document``).
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterator, Mapping
+from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from endpointlab.emulator.control.schema import prepare
 from endpointlab.emulator.records import (
+    AsyncConfig,
     Container,
     Deployed,
     Endpoint,
@@ -121,6 +124,26 @@ class Store:
         for (body,) in rows:
             yield _load(kind, json.loads(body))
 
+    # --- documents: JSON records of other kinds (alarms, scaling targets...) -----------------
+
+    def put_document(self, kind: str, key: str, body: Mapping[str, Any]) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO documents (kind, key, body) VALUES (?, ?, ?)",
+                (kind, key, json.dumps(body)),
+            )
+
+    def delete_document(self, kind: str, key: str) -> None:
+        with self._lock:
+            self._db.execute("DELETE FROM documents WHERE kind = ? AND key = ?", (kind, key))
+
+    def load_documents(self, kind: str) -> list[dict[str, Any]]:
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT body FROM documents WHERE kind = ? ORDER BY key", (kind,)
+            ).fetchall()
+        return [json.loads(body) for (body,) in rows]
+
     def close(self) -> None:
         with self._lock:
             self._db.close()
@@ -156,6 +179,16 @@ def _load_serverless(value: dict[str, Any] | None) -> ServerlessConfig | None:
     return ServerlessConfig(**value) if value else None
 
 
+def _async(value: AsyncConfig | None) -> dict[str, Any] | None:
+    return None if value is None else asdict(value)
+
+
+def _load_async(value: dict[str, Any] | None) -> AsyncConfig | None:
+    if not value:
+        return None
+    return AsyncConfig(**{**value, "include_response_in": tuple(value["include_response_in"])})
+
+
 def _dump(record: Record) -> dict[str, Any]:
     if isinstance(record, Model):
         return {
@@ -188,6 +221,7 @@ def _dump(record: Record) -> dict[str, Any]:
                     "instance_type": v.instance_type,
                     "initial_instance_count": v.initial_instance_count,
                     "serverless": _serverless(v.serverless),
+                    "asynchronous": _async(v.asynchronous),
                 }
                 for v in record.variants
             ],
@@ -213,6 +247,7 @@ def _dump(record: Record) -> dict[str, Any]:
                 "desired_instance_count": v.desired_instance_count,
                 "serverless": _serverless(v.serverless),
                 "desired_serverless": _serverless(v.desired_serverless),
+                "asynchronous": v.asynchronous,
             }
             for v in record.variants
         ],
@@ -256,7 +291,13 @@ def _load(kind: ResourceKind, data: dict[str, Any]) -> Record:
             spec=data["spec"],
             asynchronous=data["asynchronous"],
             variants=tuple(
-                Variant(**{**v, "serverless": _load_serverless(v["serverless"])})
+                Variant(
+                    **{
+                        **v,
+                        "serverless": _load_serverless(v["serverless"]),
+                        "asynchronous": _load_async(v.get("asynchronous")),
+                    }
+                )
                 for v in data["variants"]
             ),
         )

@@ -1,25 +1,36 @@
 """The interface every endpoint kind implements, and what an invocation reports back.
 
 An endpoint kind (``EndpointKind``: real-time instances, serverless capacity...) says which
-variants it claims, its limits and how to build a running variant, a ``VariantRuntime``; the
-table of kinds is ``endpoints.kinds``. The control plane, the runtime service and monitoring
-only see these two interfaces, never a concrete kind.
+variants it claims, validates its part of the requests, states its limits and account quotas
+and builds a running variant, a ``VariantRuntime``; the table of kinds is ``endpoints.kinds``.
+The control plane, the runtime service and monitoring only see these two interfaces, never a
+concrete kind. The request rules' defaults are those of a kind that runs instances.
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from endpointlab.config import EmulatorSettings
+from endpointlab.emulator import sagemaker_errors as errors
+from endpointlab.emulator.endpoints import instance_rules
 from endpointlab.emulator.errors import ServiceError
-from endpointlab.emulator.metrics import InstanceProcesses
-from endpointlab.emulator.records import Variant, VariantState
-from endpointlab.emulator.workers.host import WorkerHost, WorkerStartError
-from endpointlab.emulator.workers.memory_limit import MemoryLimits
+from endpointlab.emulator.metrics import InstanceProcesses, MetricsRecorder
+from endpointlab.emulator.objects.model import ObjectStore
+from endpointlab.emulator.provisioning import Provisioning
+from endpointlab.emulator.records import (
+    Endpoint,
+    EndpointConfig,
+    Model,
+    Variant,
+    VariantState,
+)
+from endpointlab.emulator.workers.fork.host import WorkerHost, WorkerStartError
+from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
 from endpointlab.models.contract import InvocationRequest, InvocationResponse
 
 # FailureReason of an endpoint whose model cannot load (model_fn raises, the handler module does
@@ -56,13 +67,14 @@ class DeploymentError(Exception):
 
 @dataclass(frozen=True)
 class ModelPackage:
-    """What a variant runs: the unpacked model directory, the container environment, and the
-    endpoint's log directory (None: no log)."""
+    """What a variant runs: the unpacked model directory, the container environment, the
+    endpoint's log directory (None: no log) and the endpoint's name."""
 
     model_name: str
     model_dir: Path
     environment: Mapping[str, str] = field(default_factory=dict)
     log_dir: Path | None = None
+    endpoint: str = ""
 
     def log_path(self, variant: str) -> str:
         """The variant's log file ("" when there is no log directory)."""
@@ -97,7 +109,9 @@ class InvocationOutcome:
 
     ``response`` is None when the container gave no answer (timeout or a worker that died);
     ``failure`` then says which. ``cold_start_s`` is set when the request waited for a new
-    instance to start (ModelSetupTime); ``serverless`` when it ran on serverless capacity.
+    instance to start (the measured start and model load: ModelSetupTime), ``provisioning_s``
+    when it also waited a modelled provisioning delay (``serve --provisioning``), kept apart;
+    ``serverless`` when it ran on serverless capacity.
     """
 
     response: InvocationResponse | None
@@ -106,6 +120,7 @@ class InvocationOutcome:
     timed_out: bool = False
     cold_start_s: float | None = None
     serverless: ServerlessExecution | None = None
+    provisioning_s: float | None = None
 
 
 # One metric a kind publishes for a request: (name from metrics.catalogue, value, unit).
@@ -148,12 +163,64 @@ class VariantRuntime(Protocol):
 
 
 @dataclass(frozen=True)
+class AccountQuota:
+    """An account-level quota a kind's endpoints count against: its name as AWS words it in
+    ResourceLimitExceeded, its limit and unit. An endpoint claims an amount of it (``claims``)."""
+
+    name: str
+    limit: int
+    unit: str
+
+
+# What one variant claims of the account's quotas: quota name -> amount.
+QuotaClaims = Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class AsyncInvocation:
+    """One InvokeEndpointAsync as the client sent it (members by their snake_case names)."""
+
+    input_location: str | None
+    body: bytes | None
+    inference_id: str | None = None
+    content_type: str | None = None
+    accept: str | None = None
+    custom_attributes: str | None = None
+    output_path_extension: str | None = None
+    filename: str | None = None
+    ttl_s: int | None = None
+    invocation_timeout_s: int | None = None
+
+
+@dataclass(frozen=True)
+class AsyncAccepted:
+    """What InvokeEndpointAsync answers once a request is durably queued."""
+
+    inference_id: str
+    output_location: str
+    failure_location: str | None
+
+
+@runtime_checkable
+class QueuedRuntime(VariantRuntime, Protocol):
+    """A variant that takes requests into a queue and answers later (InvokeEndpointAsync)."""
+
+    async def submit(self, invocation: AsyncInvocation) -> AsyncAccepted:
+        """Queue one request durably; raise the runtime's ServiceError if it is refused."""
+
+
+@dataclass(frozen=True)
 class KindContext:
-    """What every kind may use to build its variants: the settings and the shared processes."""
+    """What every kind may use to build its variants: the settings, the shared processes, the
+    provisioning-time model (every kind's modelled delays come from one, seeded once), the object
+    store (S3 inputs and outputs) and the metrics recorder."""
 
     settings: EmulatorSettings
     host: WorkerHost
     memory_limits: MemoryLimits
+    provisioning: Provisioning = field(default_factory=Provisioning)
+    objects: ObjectStore | None = None
+    metrics: MetricsRecorder | None = None
 
 
 class EndpointKind(ABC):
@@ -163,6 +230,7 @@ class EndpointKind(ABC):
     label: ClassVar[str]  # in messages: "real-time endpoints"
     max_payload_bytes: ClassVar[int]  # request and response bodies
     instance_metrics: ClassVar[bool]  # InvocationsPerInstance and InvocationModelErrors
+    operation: ClassVar[str] = "InvokeEndpoint"  # the runtime operation its endpoints answer
 
     def __init__(self, context: KindContext) -> None:
         self.context = context
@@ -186,5 +254,85 @@ class EndpointKind(ABC):
     def build(self, variant: Variant, package: ModelPackage) -> VariantRuntime:
         """A runtime for ``variant`` running ``package`` (not started)."""
 
+    # Application Auto Scaling: the ScalableDimension of the kind's variants, the least
+    # MinCapacity a target may have, what the capacity is called in scaling activities, and
+    # how it reads and changes (an UpdateEndpointWeightsAndCapacities entry: the same path).
+    # The defaults are instance-based variants', which cannot scale to zero (facts §4.1).
+    scalable_dimension: ClassVar[str] = "sagemaker:variant:DesiredInstanceCount"
+    min_capacity: ClassVar[int] = 1
+    capacity_noun: ClassVar[str] = "instance count"
+
+    @staticmethod
+    def capacity(state: VariantState) -> int:
+        """The variant's capacity as its scalable target counts it (desired, not current)."""
+        return state.desired_instance_count
+
+    @staticmethod
+    def capacity_update(state: VariantState, capacity: int) -> dict[str, Any]:
+        """The DesiredWeightsAndCapacities entry that sets the variant's capacity."""
+        return {"VariantName": state.name, "DesiredInstanceCount": capacity}
+
+    @staticmethod
+    def wrong_operation(endpoint: str, operation: str) -> ServiceError:
+        """The error for ``operation`` (not ``operation`` above) on one of its endpoints."""
+        return errors.NOT_ASYNC_ENDPOINT(endpoint=endpoint, operation=operation)
+
     def close(self) -> None:  # noqa: B027 (most kinds own nothing beyond their variants)
         """Release what the kind holds beyond its variants (after they stopped)."""
+
+    # The control plane's questions. Defaults: a kind that runs instances (InstanceType,
+    # InitialInstanceCount, DesiredInstanceCount) and counts against no account quota.
+
+    @staticmethod
+    def requested(variant: Mapping[str, Any], config: Mapping[str, Any]) -> bool:
+        """Whether a ProductionVariant of a CreateEndpointConfig request (``config``) asks for
+        this kind (the default kind takes what no other asks for)."""
+        return False
+
+    @staticmethod
+    def variant_from_request(
+        params: Mapping[str, Any], model: Model, config: Mapping[str, Any]
+    ) -> Variant:
+        """The variant a ProductionVariant of this kind describes (its ``model`` exists) in the
+        CreateEndpointConfig request ``config``, refused as SageMaker refuses it."""
+        return instance_rules.variant_from_request(params)
+
+    @staticmethod  # noqa: B027 (instance-based kinds refuse nothing more)
+    def check_config(variants: Sequence[Variant], params: Mapping[str, Any]) -> None:
+        """Refuse a CreateEndpointConfig request (``params``) with a variant of this kind among
+        ``variants`` if SageMaker refuses it (the variants are valid one by one)."""
+
+    @classmethod  # noqa: B027 (instance-based kinds refuse nothing more)
+    def check_update(cls, endpoint: Endpoint, config: EndpointConfig) -> None:
+        """Refuse UpdateEndpoint moving ``endpoint`` to ``config``, which has a variant of this
+        kind, if SageMaker refuses it."""
+
+    @staticmethod
+    def desired(state: VariantState, item: Mapping[str, Any]) -> VariantState:
+        """``state`` with the capacity one DesiredVariantsConfig item of
+        UpdateEndpointWeightsAndCapacities asks for (its DesiredWeight is applied already)."""
+        return instance_rules.desired(state, item)
+
+    @staticmethod
+    def retained(variant: Variant, state: VariantState, properties: frozenset[str]) -> Variant:
+        """``variant`` of a new deployment keeping the live ``properties`` (DesiredWeight is
+        the control plane's; DesiredInstanceCount, ServerlessConfig) of ``state``."""
+        if "DesiredInstanceCount" not in properties:
+            return variant
+        count = state.desired_instance_count or variant.initial_instance_count
+        return replace(variant, initial_instance_count=count)
+
+    @staticmethod
+    def claims_on_quotas(variant: Variant | VariantState) -> QuotaClaims:
+        """What a variant of a config, or as it runs (with the capacity an update in progress
+        is bringing), claims of the account's quotas."""
+        return {}
+
+    @staticmethod
+    def update_claims(state: VariantState) -> QuotaClaims:
+        """What the capacity update in progress on ``state`` claims (nothing when none is)."""
+        return {}
+
+    def quotas(self) -> Sequence[AccountQuota]:
+        """The account quotas this kind's endpoints count against, in the order checked."""
+        return ()

@@ -7,9 +7,12 @@ serverless CPU-quota mechanism it detects once) and is the factory ``FleetManage
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
 
+from endpointlab.emulator.endpoints.asynchronous.kind import AsyncKind
 from endpointlab.emulator.endpoints.base import (
+    AccountQuota,
     EndpointKind,
     KindContext,
     ModelPackage,
@@ -19,7 +22,7 @@ from endpointlab.emulator.endpoints.realtime import RealtimeKind
 from endpointlab.emulator.endpoints.serverless_kind import ServerlessKind
 from endpointlab.emulator.records import Variant, VariantState
 
-KINDS: tuple[type[EndpointKind], ...] = (ServerlessKind, RealtimeKind)
+KINDS: tuple[type[EndpointKind], ...] = (ServerlessKind, AsyncKind, RealtimeKind)
 DEFAULT = KINDS[-1]
 
 
@@ -31,6 +34,11 @@ def kind_of(variant: Variant | VariantState) -> type[EndpointKind]:
 def named(name: str) -> type[EndpointKind]:
     """The kind a runtime names (``VariantRuntime.kind``)."""
     return next((kind for kind in KINDS if kind.name == name), DEFAULT)
+
+
+def requested(variant: Mapping[str, Any], config: Mapping[str, Any]) -> type[EndpointKind]:
+    """The kind a ProductionVariant of a CreateEndpointConfig request (``config``) asks for."""
+    return next((kind for kind in KINDS if kind.requested(variant, config)), DEFAULT)
 
 
 def strictest(variants: Iterable[Variant | VariantState]) -> type[EndpointKind]:
@@ -48,6 +56,10 @@ class Kinds:
 
     def build(self, variant: Variant, package: ModelPackage) -> VariantRuntime:
         return self._kinds[kind_of(variant)].build(variant, package)
+
+    def quotas(self) -> Sequence[AccountQuota]:
+        """Every kind's account quotas, in the order they are checked."""
+        return [quota for kind in self._kinds.values() for quota in kind.quotas()]
 
     def close(self) -> None:
         """Release what each kind holds (after every variant stopped)."""

@@ -5,7 +5,8 @@ vCPU of the instance type) take requests from it one at a time. Requests go to t
 the fewest outstanding. A worker that dies or overruns the model timeout is replaced while the
 others keep serving, so the endpoint stays InService. An instance's workers share one memory group
 of the instance type's memory (where the host has memory groups): the kernel stops a worker that
-would take more, its request fails as out of memory, and the worker is replaced.
+would take more, its request fails as out of memory, and the worker is replaced. A new instance
+first waits its modelled launch time (``serve --provisioning``; none by default).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,11 +32,12 @@ from endpointlab.emulator.endpoints.base import (
 )
 from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.metrics import InstanceProcesses
+from endpointlab.emulator.provisioning import wait
 from endpointlab.emulator.records import Variant, VariantState
-from endpointlab.emulator.workers.framed_child import WorkerSpec
-from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost, WorkerStartError
-from endpointlab.emulator.workers.logfile import append_log
-from endpointlab.emulator.workers.memory_limit import MemoryGroup, MemoryLimits
+from endpointlab.emulator.workers.fork.framed_child import WorkerSpec
+from endpointlab.emulator.workers.fork.host import RemoteWorker, WorkerHost, WorkerStartError
+from endpointlab.emulator.workers.fork.logfile import append_log
+from endpointlab.emulator.workers.fork.memory_limit import MemoryGroup, MemoryLimits
 from endpointlab.models.contract import InvocationRequest
 
 log = logging.getLogger(__name__)
@@ -133,7 +136,11 @@ class Instance:
         worker.on_exit(self._lost)
         self._release(worker)
 
-    async def invoke(self, request: InvocationRequest) -> InvocationOutcome:
+    async def invoke(
+        self, request: InvocationRequest, timeout_s: float | None = None
+    ) -> InvocationOutcome:
+        """Run ``request`` on a worker within ``timeout_s`` (default: the variant's timeout)."""
+        limit = self._settings.invocation_timeout_s if timeout_s is None else timeout_s
         self.outstanding += 1
         self._drained.clear()
         try:
@@ -141,7 +148,7 @@ class Instance:
             for _ in range(self._size + 1):
                 worker = await self._acquire()
                 try:
-                    result = await worker.call(request, self._settings.invocation_timeout_s)
+                    result = await worker.call(request, limit)
                 finally:
                     self._release(worker)
                 if not result.not_sent:
@@ -253,7 +260,9 @@ class RealtimeVariant:
         host: WorkerHost,
         settings: RealtimeSettings | None = None,
         memory_limits: MemoryLimits | None = None,
+        launch_delay: Callable[[], float] | None = None,
     ) -> None:
+        """``launch_delay`` draws each new instance's modelled launch time (seconds)."""
         kind = instance_type(variant.instance_type or "")
         if kind is None:
             raise DeploymentError(f"unknown instance type {variant.instance_type}")
@@ -272,6 +281,7 @@ class RealtimeVariant:
         )
         self._instances: list[Instance] = []
         self._counter = 0
+        self._launch_delay = launch_delay or (lambda: 0.0)
 
     @property
     def instance_count(self) -> int:
@@ -297,7 +307,9 @@ class RealtimeVariant:
     async def scale_to(self, instances: int) -> None:
         if instances > len(self._instances):
             added = [self._new_instance() for _ in range(instances - len(self._instances))]
-            results = await asyncio.gather(*(i.start() for i in added), return_exceptions=True)
+            results = await asyncio.gather(
+                *(self._launch(i) for i in added), return_exceptions=True
+            )
             failures = [r for r in results if isinstance(r, BaseException)]
             good = [i for i, r in zip(added, results, strict=True) if r is None]
             if failures:
@@ -306,6 +318,13 @@ class RealtimeVariant:
             self._instances.extend(good)
         while len(self._instances) > instances:
             await self._instances.pop().stop()
+
+    async def _launch(self, instance: Instance) -> None:
+        delay = self._launch_delay()
+        if delay > 0:
+            log.info("%s: modelled instance launch %.1f s", instance.label, delay)
+            await wait(delay)
+        await instance.start()
 
     async def invoke(self, request: InvocationRequest) -> InvocationOutcome:
         if not self._instances:
@@ -374,4 +393,11 @@ class RealtimeKind(EndpointKind):
             invocation_timeout_s=context.settings.invocation_timeout_s,
             startup_timeout_s=context.settings.startup_timeout_s,
         )
-        return RealtimeVariant(variant, package, context.host, settings, context.memory_limits)
+        return RealtimeVariant(
+            variant,
+            package,
+            context.host,
+            settings,
+            context.memory_limits,
+            context.provisioning.instance_launch,
+        )

@@ -5,7 +5,9 @@ starts a new instance (a worker process that loads the model: a cold start) and 
 beyond MaxConcurrency it is refused at once (``ThrottledError``). Idle on-demand instances are
 reclaimed after the keep-warm period; ProvisionedConcurrency instances start with the endpoint
 and stay. Each instance is held to MemorySizeInMB of resident memory and to a CPU share
-proportional to it (decisions in ``serverless_policy``).
+proportional to it (decisions in ``serverless_policy``); idle instances wait in a ``WarmPool``.
+A cold start first waits its modelled container provisioning (``serve --provisioning``; none by
+default), which the outcome reports apart from the measured start (``provisioning_s``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -42,13 +44,15 @@ from endpointlab.emulator.endpoints.serverless_policy import (
     cpu_share,
     place,
 )
+from endpointlab.emulator.endpoints.serverless_pool import WarmPool
 from endpointlab.emulator.metrics import InstanceProcesses
+from endpointlab.emulator.provisioning import wait
 from endpointlab.emulator.records import ServerlessConfig, Variant, VariantState
-from endpointlab.emulator.workers.cpu_quota import CpuQuotas
-from endpointlab.emulator.workers.framed_child import WorkerSpec
-from endpointlab.emulator.workers.host import WorkerHost, WorkerStartError
-from endpointlab.emulator.workers.logfile import append_log
-from endpointlab.emulator.workers.memory_limit import MemoryLimits
+from endpointlab.emulator.workers.fork.cpu_quota import CpuQuotas
+from endpointlab.emulator.workers.fork.framed_child import WorkerSpec
+from endpointlab.emulator.workers.fork.host import WorkerHost, WorkerStartError
+from endpointlab.emulator.workers.fork.logfile import append_log
+from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
 from endpointlab.models.contract import InvocationRequest
 
 log = logging.getLogger(__name__)
@@ -90,7 +94,9 @@ class ServerlessVariant:
         settings: ServerlessSettings | None = None,
         quotas: CpuQuotas | None = None,
         memory_limits: MemoryLimits | None = None,
+        cold_start_delay: Callable[[], float] | None = None,
     ) -> None:
+        """``cold_start_delay`` draws each cold start's modelled provisioning time (seconds)."""
         if variant.serverless is None:
             raise DeploymentError(f"production variant {variant.name} is not serverless")
         self.name = variant.name
@@ -117,9 +123,9 @@ class ServerlessVariant:
         )
         self._memory = MemoryWatch(self.name, memory, settings.memory_poll_s)
         self._provisioned_target = self.config.provisioned_concurrency or 0
+        self._cold_start_delay = cold_start_delay or (lambda: 0.0)
         self._instances: set[Instance] = set()  # every live instance, idle or busy
-        self._idle_provisioned: list[Instance] = []
-        self._idle: list[Instance] = []  # on-demand, least recently used first
+        self._idle = WarmPool(settings.keep_warm_s, self._reclaim)
         self._starting = 0  # on-demand instances starting for a request
         self._provisioning = 0  # provisioned instances starting
         self._in_flight = 0
@@ -140,7 +146,7 @@ class ServerlessVariant:
 
     @property
     def idle_count(self) -> int:
-        return len(self._idle) + len(self._idle_provisioned)
+        return len(self._idle)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -171,14 +177,7 @@ class ServerlessVariant:
         target = max(0, min(instances, self.config.max_concurrency))
         self._provisioned_target = target
         provisioned = [i for i in self._instances if i.provisioned]
-        excess = len(provisioned) - target
-        for instance in list(self._idle_provisioned):
-            if excess <= 0:
-                break
-            self._idle_provisioned.remove(instance)
-            instance.provisioned = False
-            self._park(instance)
-            excess -= 1
+        excess = self._idle.hand_back(len(provisioned) - target)
         if excess < 0:
             await self._add_provisioned(-excess)
 
@@ -196,7 +195,7 @@ class ServerlessVariant:
             await self.reconfigure(state.desired_serverless)
 
     def live(self, state: VariantState) -> VariantState:
-        return replace(state, serverless=self.config)
+        return replace(state, serverless=self.config, desired_serverless=None)
 
     def processes(self, endpoint: str) -> list[InstanceProcesses]:
         """Its warm instances, one worker each, with MemorySizeInMB."""
@@ -221,11 +220,7 @@ class ServerlessVariant:
                 await self._drained.wait()
         except TimeoutError:
             log.warning("%s: stopping, %d requests unfinished", self.name, self._in_flight)
-        for instance in self._idle:
-            if instance.reclaim is not None:
-                instance.reclaim.cancel()
         self._idle.clear()
-        self._idle_provisioned.clear()
         await asyncio.gather(*(self._retire(i) for i in list(self._instances)))
         while self._background:
             await asyncio.gather(*list(self._background), return_exceptions=True)
@@ -243,13 +238,15 @@ class ServerlessVariant:
         try:
             # A warm instance found dead before the request reached it is skipped.
             for _ in range(self.config.max_concurrency + 1):
-                setup_s = None
+                setup_s = provisioning_s = None
                 if self.idle_count:
-                    instance = self._take_idle()
+                    instance = self._idle.take()
                 else:
-                    begun = time.perf_counter()
                     self._starting += 1
                     try:
+                        provisioning_s = self._cold_start_delay() or None
+                        await wait(provisioning_s or 0.0)
+                        begun = time.perf_counter()
                         instance = await self._launch(provisioned=False)
                     except OutOfMemoryError as exc:
                         self.stats.out_of_memory += 1
@@ -261,6 +258,8 @@ class ServerlessVariant:
                     setup_s = time.perf_counter() - begun
                     self.stats.cold_starts += 1
                 outcome = await self._serve(instance, request, setup_s)
+                if outcome is not None and provisioning_s is not None:
+                    return replace(outcome, provisioning_s=provisioning_s)
                 if outcome is not None:
                     return outcome
             return InvocationOutcome(None, 0.0, failure="No instance could take the request.")
@@ -315,43 +314,24 @@ class ServerlessVariant:
             on_provisioned=instance.provisioned if self._provisioned_target else None,
         )
 
-    def _take_idle(self) -> Instance:
-        """Provisioned instances first (requests spill over to on-demand capacity only when all
-        are busy), then the most recently used on-demand one, so the others can age out."""
-        if self._idle_provisioned:
-            return self._idle_provisioned.pop()
-        instance = self._idle.pop()
-        if instance.reclaim is not None:
-            instance.reclaim.cancel()
-            instance.reclaim = None
-        return instance
-
     def _release(self, instance: Instance) -> None:
         if not instance.worker.alive or instance not in self._instances:
             return
         if self._stopping:
             self._spawn_task(self._retire(instance))
         elif instance.provisioned and self._provisioned_count() <= self._provisioned_target:
-            self._idle_provisioned.append(instance)
+            self._idle.keep(instance)
         else:
             instance.provisioned = False
-            self._park(instance)
+            self._idle.park(instance)
 
     def _provisioned_count(self) -> int:
         return sum(1 for i in self._instances if i.provisioned)
 
-    def _park(self, instance: Instance) -> None:
-        """Idle on-demand capacity: reclaimed unless a request takes it within keep-warm."""
-        loop = asyncio.get_running_loop()
-        instance.reclaim = loop.call_later(self._settings.keep_warm_s, self._reclaim, instance)
-        self._idle.append(instance)
-
     def _reclaim(self, instance: Instance) -> None:
-        instance.reclaim = None
-        if instance in self._idle:
-            self._idle.remove(instance)
-            self.stats.reclaimed += 1
-            self._spawn_task(self._retire(instance))
+        """An idle on-demand instance past keep-warm."""
+        self.stats.reclaimed += 1
+        self._spawn_task(self._retire(instance))
 
     # --- instances ----------------------------------------------------------------------------
 
@@ -385,12 +365,7 @@ class ServerlessVariant:
         """A worker exited (reclaimed, out of memory, crashed): forget it; keep provisioned
         capacity at its target."""
         self._instances.discard(instance)
-        for pool in (self._idle, self._idle_provisioned):
-            if instance in pool:
-                pool.remove(instance)
-        if instance.reclaim is not None:
-            instance.reclaim.cancel()
-            instance.reclaim = None
+        self._idle.forget(instance)
         instance.cpu.release()
         instance.memory.release()  # and whatever the model started
         if instance.provisioned and not self._stopping:

@@ -16,10 +16,10 @@ import time
 
 from endpointlab.emulator.endpoints.base import OutOfMemoryError
 from endpointlab.emulator.endpoints.serverless_policy import MIB, over_memory
-from endpointlab.emulator.workers.cpu_quota import CpuLimit, CpuQuotas
-from endpointlab.emulator.workers.framed_child import WorkerSpec
-from endpointlab.emulator.workers.host import RemoteWorker, WorkerHost, WorkerStartError
-from endpointlab.emulator.workers.memory_limit import MemoryGroup, MemoryLimits
+from endpointlab.emulator.workers.fork.cpu_quota import CpuLimit, CpuQuotas
+from endpointlab.emulator.workers.fork.framed_child import WorkerSpec
+from endpointlab.emulator.workers.fork.host import RemoteWorker, WorkerHost, WorkerStartError
+from endpointlab.emulator.workers.fork.memory_limit import MemoryGroup, MemoryLimits
 
 log = logging.getLogger(__name__)
 

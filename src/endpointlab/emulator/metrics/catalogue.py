@@ -34,11 +34,45 @@ SERVERLESS_PROVISIONED_CONCURRENCY_INVOCATIONS = "ServerlessProvisionedConcurren
 SERVERLESS_PROVISIONED_CONCURRENCY_SPILLOVER_INVOCATIONS = (
     "ServerlessProvisionedConcurrencySpilloverInvocations"
 )
+# Asynchronous endpoints (facts 6.4): per endpoint (dimension EndpointName only)...
+APPROXIMATE_BACKLOG_SIZE = "ApproximateBacklogSize"
+APPROXIMATE_BACKLOG_SIZE_PER_INSTANCE = "ApproximateBacklogSizePerInstance"
+APPROXIMATE_AGE_OF_OLDEST_REQUEST = "ApproximateAgeOfOldestRequest"
+HAS_BACKLOG_WITHOUT_CAPACITY = "HasBacklogWithoutCapacity"
+# Levels rather than counts or durations: Prometheus shows their latest value (a gauge).
+LEVELS = frozenset(
+    {
+        APPROXIMATE_BACKLOG_SIZE,
+        APPROXIMATE_BACKLOG_SIZE_PER_INSTANCE,
+        APPROXIMATE_AGE_OF_OLDEST_REQUEST,
+        HAS_BACKLOG_WITHOUT_CAPACITY,
+    }
+)
+# ... and per variant. "InvocationsProcesssed" is spelled as SageMaker's documentation spells it
+# (UNCONFIRMED that CloudWatch does too).
+REQUEST_DOWNLOAD_FAILURES = "RequestDownloadFailures"
+RESPONSE_UPLOAD_FAILURES = "ResponseUploadFailures"
+NOTIFICATION_FAILURES = "NotificationFailures"
+EXPIRED_REQUESTS = "ExpiredRequests"
+INVOCATION_FAILURES = "InvocationFailures"
+INVOCATIONS_PROCESSED = "InvocationsProcesssed"
+REQUEST_DOWNLOAD_LATENCY = "RequestDownloadLatency"
+RESPONSE_UPLOAD_LATENCY = "ResponseUploadLatency"
+TIME_IN_BACKLOG = "TimeInBacklog"
+TOTAL_PROCESSING_TIME = "TotalProcessingTime"
+
+# The emulator's own metrics, in a namespace of their own (AWS publishes no such metric): the
+# modelled provisioning delay a cold start waited (``serve --provisioning``), kept apart from
+# ModelSetupTime, which stays the measured start and model load.
+EMULATOR_NAMESPACE = "Endpointlab"
+PROVISIONING_DELAY = "ProvisioningDelay"
 
 UNIT_NONE = "None"
 UNIT_COUNT = "Count"
 UNIT_MICROSECONDS = "Microseconds"
 UNIT_PERCENT = "Percent"
+UNIT_SECONDS = "Seconds"
+UNIT_MILLISECONDS = "Milliseconds"
 
 # Seconds per unit of the CloudWatch time units (for Prometheus, which wants base units).
 SECONDS_PER_UNIT = {"Seconds": 1.0, "Milliseconds": 1e-3, "Microseconds": 1e-6}
@@ -82,6 +116,11 @@ class MetricKey:
     ) -> MetricKey:
         pairs = dimensions.items() if isinstance(dimensions, Mapping) else dimensions
         return cls(namespace, name, tuple(sorted((str(k), str(v)) for k, v in pairs)))
+
+
+def endpoint_dimensions(endpoint: str) -> tuple[tuple[str, str], ...]:
+    """The dimensions of SageMaker's per-endpoint metrics (the async backlog)."""
+    return (("EndpointName", endpoint),)
 
 
 def variant_dimensions(endpoint: str, variant: str) -> tuple[tuple[str, str], ...]:

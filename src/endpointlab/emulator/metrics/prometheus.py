@@ -2,9 +2,11 @@
 
 SageMaker's metrics become ``sagemaker_<snake name>`` families labelled by their dimensions
 (``endpoint_name``, ``variant_name``): time metrics are histograms in seconds, ``Percent``
-ones gauges of the latest sample, counts counters of the running Sum. Metrics of other
+ones and the async backlog levels gauges of the latest sample, counts counters of the running
+Sum. Metrics of other
 namespaces (PutMetricData) appear as ``cloudwatch_metric`` summaries plus a latest gauge.
-``endpointlab_throttled_requests_total`` counts the requests serverless variants refused.
+``endpointlab_throttled_requests_total`` counts the requests serverless variants refused,
+``endpointlab_async_notifications_total`` the notifications of finished async requests.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from prometheus_client.registry import Collector, CollectorRegistry
 
 from endpointlab.emulator.metrics.catalogue import (
     ENDPOINTS_NAMESPACE,
+    LEVELS,
     SAGEMAKER_NAMESPACE,
     SECONDS_PER_UNIT,
     UNIT_PERCENT,
@@ -79,6 +82,16 @@ class TotalsCollector(Collector):
             throttled.add_metric([endpoint, variant], count)
         if throttled.samples:
             yield throttled
+        notifications = CounterMetricFamily(
+            "endpointlab_async_notifications",
+            "Notifications of finished async requests (SuccessTopic/ErrorTopic), as recorded in "
+            "<data dir>/async/notifications.jsonl.",
+            labels=["endpoint_name", "variant_name", "status"],
+        )
+        for (endpoint, variant, status), count in sorted(self._recorder.notifications.items()):
+            notifications.add_metric([endpoint, variant, status], count)
+        if notifications.samples:
+            yield notifications
         if custom.samples:
             yield custom
             yield latest
@@ -90,7 +103,12 @@ def _add_sagemaker(families: dict[str, Metric], entry: SeriesTotal) -> None:
     values = [value for _, value in entry.key.dimensions]
     what = f"SageMaker {entry.key.name} ({entry.key.namespace})"
     family: Any
-    if entry.unit in SECONDS_PER_UNIT:
+    if entry.key.name in LEVELS:  # the async backlog: its latest value
+        family = families.get(base)
+        if family is None:
+            family = families[base] = GaugeMetricFamily(base, what, labels=label_names)
+        family.add_metric(values, entry.latest_mean)
+    elif entry.unit in SECONDS_PER_UNIT:
         family = families.get(base + "_seconds")
         if family is None:
             family = HistogramMetricFamily(base + "_seconds", what, labels=label_names)

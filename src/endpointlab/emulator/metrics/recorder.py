@@ -108,6 +108,8 @@ class MetricsRecorder:
         # Requests refused with ThrottlingException, by (endpoint, variant). SageMaker
         # publishes no CloudWatch metric for them, so they are counted for Prometheus only.
         self.throttled: Counter[tuple[str, str]] = Counter()
+        # Async notifications recorded, by (endpoint, variant, invocationStatus): Prometheus only.
+        self.notifications: Counter[tuple[str, str, str]] = Counter()
 
     def now(self) -> float:
         """The recorder's clock (epoch seconds)."""

@@ -1,4 +1,5 @@
-"""CloudWatch metrics: PutMetricData, GetMetricStatistics, GetMetricData and ListMetrics.
+"""CloudWatch metrics: PutMetricData, GetMetricStatistics, GetMetricData and ListMetrics
+(alarms: ``cloudwatch_alarms``).
 
 Thin over ``emulator.metrics``: validate what CloudWatch validates (with its error codes:
 InvalidParameterValue, MissingParameter, InvalidParameterCombination, ValidationError for
@@ -15,6 +16,8 @@ from typing import Any
 
 from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.metrics import MetricKey, MetricsRecorder, parse_statistic, periods
+from endpointlab.emulator.services.cloudwatch_alarms import OPERATIONS as ALARM_OPERATIONS
+from endpointlab.emulator.services.cloudwatch_alarms import CloudWatchAlarms
 from endpointlab.emulator.services.cloudwatch_data import get_metric_data
 from endpointlab.emulator.services.cloudwatch_params import (
     check_period,
@@ -40,16 +43,21 @@ VALUE_LIMIT = 2.0**360  # CloudWatch rejects values outside -2^360..2^360
 
 
 class CloudWatchService:
-    """Dispatches the CloudWatch metric operations by name."""
+    """Dispatches the CloudWatch metric operations by name (and the alarm operations to
+    ``alarms``, when the emulator has them)."""
 
-    def __init__(self, recorder: MetricsRecorder) -> None:
+    def __init__(self, recorder: MetricsRecorder, alarms: CloudWatchAlarms | None = None) -> None:
         self._recorder = recorder
+        self._alarms = alarms
 
     @property
     def operations(self) -> frozenset[str]:
-        return frozenset({"PutMetricData", "GetMetricStatistics", "GetMetricData", "ListMetrics"})
+        metrics = {"PutMetricData", "GetMetricStatistics", "GetMetricData", "ListMetrics"}
+        return frozenset(metrics) | (ALARM_OPERATIONS if self._alarms else frozenset())
 
     async def handle(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        if operation in ALARM_OPERATIONS and self._alarms is not None:
+            return await self._alarms.handle(operation, params)
         if operation == "PutMetricData":
             self.put_metric_data(params)
             return {}

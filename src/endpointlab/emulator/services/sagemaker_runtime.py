@@ -3,11 +3,11 @@
 A missing or not-yet-serving endpoint fails as on AWS (``ValidationError``, "Endpoint X of
 account Y not found."); a container's non-2xx answer, a timeout or a dead worker becomes
 ``ModelError`` (424) with OriginalStatusCode, OriginalMessage and LogStreamArn (naming the
-variant's local log file, which holds the traceback the message leaves out); a serverless
-endpoint at MaxConcurrency answers ``ThrottlingException`` (400). Every invocation that reaches a
-variant is recorded for CloudWatch: its outcome, ModelLatency (timed inside the worker),
-OverheadLatency (the rest of its time in the emulator) and, for serverless ones, ModelSetupTime
-and the concurrency metrics.
+variant's local log file, which holds the traceback the message leaves out); a variant at its
+concurrency limit (``ThrottledError``) answers ``ThrottlingException`` (400). Every invocation
+that reaches a variant is recorded for CloudWatch: its outcome, ModelLatency (timed inside the
+worker), OverheadLatency (the rest of its time in the emulator), ModelSetupTime after a cold
+start and the metrics of the endpoint's kind.
 """
 
 from __future__ import annotations
@@ -21,14 +21,21 @@ from endpointlab.emulator import sagemaker_errors as errors
 from endpointlab.emulator.control.registry import Registry
 from endpointlab.emulator.endpoints.base import (
     LOG_STREAM,
+    AsyncInvocation,
     InvocationOutcome,
+    QueuedRuntime,
     ThrottledError,
     VariantRuntime,
 )
-from endpointlab.emulator.endpoints.fleet import FleetManager
+from endpointlab.emulator.endpoints.fleet import Fleet, FleetManager
 from endpointlab.emulator.endpoints.kinds import named, strictest
 from endpointlab.emulator.metrics import SAGEMAKER_NAMESPACE, MetricsRecorder, Outcome
-from endpointlab.emulator.metrics.catalogue import variant_dimensions
+from endpointlab.emulator.metrics.catalogue import (
+    EMULATOR_NAMESPACE,
+    PROVISIONING_DELAY,
+    variant_dimensions,
+)
+from endpointlab.emulator.metrics.catalogue import UNIT_MICROSECONDS as UNIT_US
 from endpointlab.emulator.records import ACCOUNT_ID, Endpoint, EndpointStatus
 from endpointlab.emulator.timing import arrival
 from endpointlab.models.contract import InvocationRequest
@@ -41,8 +48,10 @@ TIMEOUT_MESSAGE = (
 # Unmodeled HTTP headers of a reply go under this key of the result; the codec the emulator
 # assembles for the runtime (server.py) writes them after the modeled members.
 EXTRA_HEADERS = "__extra_http_headers__"
-# Set on replies to requests that waited for a serverless cold start: its duration (ms).
+# Set on replies to requests that waited for a cold start: its measured duration (ms), and the
+# modelled provisioning delay waited before it (``serve --provisioning``; absent when off).
 COLD_START_HEADER = "x-endpointlab-cold-start-ms"
+PROVISIONING_HEADER = "x-endpointlab-provisioning-ms"
 
 
 class SageMakerRuntimeService:
@@ -57,21 +66,58 @@ class SageMakerRuntimeService:
 
     @property
     def operations(self) -> frozenset[str]:
-        return frozenset({"InvokeEndpoint"})
+        return frozenset({"InvokeEndpoint", "InvokeEndpointAsync"})
 
     async def handle(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        if operation == "InvokeEndpointAsync":
+            return await self.invoke_endpoint_async(params)
         if operation != "InvokeEndpoint":
             raise errors.UNKNOWN_OPERATION(service="SageMaker Runtime", operation=operation)
         return await self.invoke_endpoint(params)
 
-    async def invoke_endpoint(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        started = arrival() or time.perf_counter()
-        name: str = params["EndpointName"]
-        region = self._registry.region
+    def _serving(self, name: str, operation: str) -> tuple[Endpoint, Fleet]:
+        """The endpoint and its fleet, if it serves and its kind answers ``operation``."""
         endpoint = self._registry.find_endpoint(name)
         fleet = self._fleets.get(name)
         if endpoint is None or endpoint.status not in SERVING or fleet is None:
             raise errors.ENDPOINT_NOT_FOUND(endpoint=name, account=ACCOUNT_ID)
+        for routed in fleet.variants.values():
+            kind = named(routed.runtime.kind)
+            if kind.operation != operation:
+                raise kind.wrong_operation(endpoint.name, operation)
+        return endpoint, fleet
+
+    async def invoke_endpoint_async(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Queue the request on a variant (a weighted pick); the kind checks its input."""
+        _, fleet = self._serving(params["EndpointName"], "InvokeEndpointAsync")
+        runtime = fleet.choose(None)
+        assert isinstance(runtime, QueuedRuntime)  # its kind answers InvokeEndpointAsync
+        accepted = await runtime.submit(
+            AsyncInvocation(
+                input_location=params.get("InputLocation"),
+                body=params.get("Body"),
+                inference_id=params.get("InferenceId"),
+                content_type=params.get("ContentType"),
+                accept=params.get("Accept"),
+                custom_attributes=params.get("CustomAttributes"),
+                output_path_extension=params.get("S3OutputPathExtension"),
+                filename=params.get("Filename"),
+                ttl_s=params.get("RequestTTLSeconds"),
+                invocation_timeout_s=params.get("InvocationTimeoutSeconds"),
+            )
+        )
+        result: dict[str, Any] = {
+            "InferenceId": accepted.inference_id,
+            "OutputLocation": accepted.output_location,
+        }
+        if accepted.failure_location is not None:
+            result["FailureLocation"] = accepted.failure_location
+        return result
+
+    async def invoke_endpoint(self, params: Mapping[str, Any]) -> dict[str, Any]:
+        started = arrival() or time.perf_counter()
+        region = self._registry.region
+        endpoint, fleet = self._serving(params["EndpointName"], "InvokeEndpoint")
         body: bytes = params.get("Body", b"")
         kind = strictest(endpoint.variants)
         if len(body) > kind.max_payload_bytes:
@@ -102,6 +148,9 @@ class SageMakerRuntimeService:
             result["CustomAttributes"] = response.custom_attributes
         if outcome.cold_start_s is not None:
             result[EXTRA_HEADERS] = {COLD_START_HEADER: f"{outcome.cold_start_s * 1e3:.1f}"}
+            if outcome.provisioning_s is not None:
+                delay = f"{outcome.provisioning_s * 1e3:.1f}"
+                result[EXTRA_HEADERS][PROVISIONING_HEADER] = delay
         return result
 
     def _record(
@@ -131,12 +180,15 @@ class SageMakerRuntimeService:
         if outcome.cold_start_s is not None:
             self._metrics.record_setup(endpoint.name, variant, outcome.cold_start_s)
         dimensions = variant_dimensions(endpoint.name, variant)
+        if outcome.provisioning_s is not None:
+            delay_us = outcome.provisioning_s * 1e6
+            self._metrics.put(EMULATOR_NAMESPACE, PROVISIONING_DELAY, dimensions, delay_us, UNIT_US)
         for metric, value, unit in runtime.request_metrics(outcome):
             self._metrics.put(SAGEMAKER_NAMESPACE, metric, dimensions, value, unit)
 
 
 def _refuse_oversize(outcome: InvocationOutcome, limit: int, kind: str) -> InvocationOutcome:
-    """An answer larger than the endpoint kind's response limit (6 MB; 4 MB serverless) does
+    """An answer larger than the endpoint kind's response limit (``max_payload_bytes``) does
     not reach the client: it fails as the model's error. The wording is UNCONFIRMED (no
     capture of SageMaker refusing an oversize response was found)."""
     response = outcome.response

@@ -1,0 +1,202 @@
+"""How fast the emulator's async queue drains, and what the queue costs per request, in one run.
+
+Starts ``endpointlab serve`` and, on the ``image-classifier`` example (ONNX CNN, tens of ms):
+1. two async endpoints, one and two ml.m5.large instances, each instance with one worker and
+   MaxConcurrentInvocationsPerInstance 1; each is scaled to zero instances, 500 requests are
+   queued (InvokeEndpointAsync, input in the emulator's S3), then it is scaled back up: the
+   drain time runs from the endpoint being InService again to the last request's notification
+   (eventTime in <data dir>/async/notifications.jsonl); printed with the 2/1 speed-up;
+2. the queue's overhead per request: the one-instance drain time per request (requests run one
+   at a time, each read from S3, its answer written to S3 and notified) against 500 InvokeEndpoint
+   calls one after another to a real-time endpoint of one instance with one worker.
+Scale-from-zero time under Application Auto Scaling is not measured here yet (the autoscaler is
+being built separately). The server is not pinned: two instances need both cores.
+
+    uv run python benchmarks/async_drain.py [--requests 500]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from endpointlab.models.examples import build_examples
+
+LISTENING = "endpointlab emulator listening on "
+BUCKET = "drain"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:drained"
+ONE_WORKER = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
+
+
+@contextlib.contextmanager
+def serve(data_dir: Path) -> Iterator[str]:
+    data_dir.mkdir(parents=True)
+    log = data_dir / "serve.log"
+    command = [sys.executable, "-m", "endpointlab", "serve", "--port", "0"]
+    command += ["--data-dir", str(data_dir), "--model-root", str(data_dir.parent)]
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=out)
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            found = [ln for ln in log.read_text().splitlines() if ln.startswith(LISTENING)]
+            if found:
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit(f"endpointlab serve did not start:\n{log.read_text()}")
+            time.sleep(0.05)  # waiting for the announcement line
+        yield found[0][len(LISTENING) :].split()[0]
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def client(url: str, service: str) -> Any:
+    return boto3.client(
+        service, endpoint_url=url, region_name="us-east-1", aws_access_key_id="bench",
+        aws_secret_access_key="bench",
+        config=Config(retries={"total_max_attempts": 1}, max_pool_connections=16),
+    )  # fmt: skip
+
+
+def deploy(sm: Any, name: str, archive: Path, instances: int, asynchronous: bool) -> None:
+    sm.create_model(
+        ModelName=name,
+        PrimaryContainer={"Image": "bench", "ModelDataUrl": str(archive),
+                          "Environment": ONE_WORKER},
+    )  # fmt: skip
+    extra: dict[str, Any] = {}
+    if asynchronous:
+        extra["AsyncInferenceConfig"] = {
+            "ClientConfig": {"MaxConcurrentInvocationsPerInstance": 1},
+            "OutputConfig": {
+                "S3OutputPath": f"s3://{BUCKET}/{name}",
+                "NotificationConfig": {"SuccessTopic": TOPIC, "ErrorTopic": TOPIC},
+            },
+        }
+    sm.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {"VariantName": "AllTraffic", "ModelName": name, "InstanceType": "ml.m5.large",
+             "InitialInstanceCount": instances},
+        ],
+        **extra,
+    )  # fmt: skip
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+    wait(sm, name)
+
+
+def wait(sm: Any, name: str) -> None:
+    sm.get_waiter("endpoint_in_service").wait(
+        EndpointName=name, WaiterConfig={"Delay": 0.1, "MaxAttempts": 3000}
+    )
+
+
+def scale(sm: Any, name: str, instances: int) -> None:
+    desired = {"VariantName": "AllTraffic", "DesiredInstanceCount": instances}
+    sm.update_endpoint_weights_and_capacities(
+        EndpointName=name, DesiredWeightsAndCapacities=[desired]
+    )
+    wait(sm, name)
+
+
+def finished_at(data_dir: Path, endpoint: str, count: int) -> float:
+    """The eventTime of the last of ``count`` notifications of ``endpoint`` (waits for them)."""
+    path = data_dir / "async" / "notifications.jsonl"
+    while True:
+        times = []
+        failed = 0
+        for line in path.read_text().splitlines() if path.exists() else []:
+            message = json.loads(json.loads(line)["Message"])
+            if message["requestParameters"]["endpointName"] == endpoint:
+                moment = datetime.fromisoformat(message["eventTime"].replace("Z", "+00:00"))
+                times.append(moment.timestamp())
+                failed += message["invocationStatus"] != "Completed"
+        if len(times) >= count:
+            if failed:
+                raise SystemExit(f"{failed} requests of {endpoint} failed")
+            return max(times)
+        time.sleep(0.05)  # polling the notification file
+
+
+def drain(
+    url: str, data_dir: Path, name: str, instances: int, requests: int, body: dict[str, str]
+) -> float:
+    sm, rt = client(url, "sagemaker"), client(url, "sagemaker-runtime")
+    scale(sm, name, 0)
+
+    def submit(i: int) -> None:
+        rt.invoke_endpoint_async(
+            EndpointName=name, InputLocation=f"s3://{BUCKET}/input.json",
+            ContentType=body["ContentType"], InferenceId=f"{name}-{i}",
+        )  # fmt: skip
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(submit, range(requests)))
+    scale(sm, name, instances)
+    ready = time.time()
+    return finished_at(data_dir, name, requests) - ready
+
+
+def direct(url: str, name: str, requests: int, body: dict[str, str]) -> float:
+    """Seconds per InvokeEndpoint, one after another, after a warm-up."""
+    rt = client(url, "sagemaker-runtime")
+    for _ in range(20):
+        rt.invoke_endpoint(EndpointName=name, **body)["Body"].read()
+    began = time.perf_counter()
+    for _ in range(requests):
+        rt.invoke_endpoint(EndpointName=name, **body)["Body"].read()
+    return (time.perf_counter() - began) / requests
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--requests", type=int, default=500)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="async-drain-") as temp:
+        root = Path(temp)
+        [example] = build_examples(root / "examples", ["image-classifier"])
+        lines = example.invoke_args.read_text().splitlines()
+        request = json.loads(lines[0])
+        body = {"Body": request["Body"], "ContentType": request["ContentType"]}
+        data_dir = root / "data"
+        with serve(data_dir) as url:
+            sm, s3 = client(url, "sagemaker"), client(url, "s3")
+            s3.create_bucket(Bucket=BUCKET)
+            s3.put_object(Bucket=BUCKET, Key="input.json", Body=body["Body"].encode())
+            deploy(sm, "drain-1", example.archive, 1, asynchronous=True)
+            deploy(sm, "drain-2", example.archive, 2, asynchronous=True)
+            deploy(sm, "direct", example.archive, 1, asynchronous=False)
+            one = drain(url, data_dir, "drain-1", 1, args.requests, body)
+            two = drain(url, data_dir, "drain-2", 2, args.requests, body)
+            per_direct = direct(url, "direct", args.requests, body)
+    per_queued = one / args.requests
+    print(f"async drain of {args.requests} queued image-classifier requests")
+    print(f"  1 instance : {one:7.2f} s ({args.requests / one:6.1f} req/s)")
+    print(
+        f"  2 instances: {two:7.2f} s ({args.requests / two:6.1f} req/s)  speed-up {one / two:.2f}x"
+    )
+    print("queue overhead per request (one at a time, one worker)")
+    print(f"  async (S3 in, S3 out, notified): {per_queued * 1e3:7.2f} ms")
+    print(f"  direct InvokeEndpoint (boto3)  : {per_direct * 1e3:7.2f} ms")
+    print(f"  overhead                       : {(per_queued - per_direct) * 1e3:7.2f} ms")
+
+
+if __name__ == "__main__":
+    main()

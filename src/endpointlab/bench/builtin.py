@@ -1,0 +1,126 @@
+"""The built-in plans: ``serverless``, ``realtime`` and ``compare`` (``async`` waits for the
+emulator's asynchronous endpoints), each in a full and a ``--quick`` version.
+
+They load the bundled example model unless given another; the figures (memory sizes, instance
+types, rates, durations) are the plans' choices, written out here as a plan file would be.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from endpointlab.bench.plan import Plan
+
+NAMES = ("serverless", "realtime", "compare", "async")
+ASYNC_NOT_YET = (
+    "'bench async' needs asynchronous endpoints in the emulator, which this version lacks"
+)
+OBJECTIVE = {"percentile": 99, "latency_ms": 250, "max_error_rate": 0.01}
+TRAFFIC = {"requests_per_month": 2_000_000, "peak_rps": 10}
+
+
+def _serverless(quick: bool) -> dict[str, Any]:
+    memories = (1024, 2048) if quick else (1024, 2048, 3072, 4096, 5120, 6144)
+    concurrencies = (2, 4) if quick else (2, 5, 10)
+    stability = {
+        "name": "stability",
+        "clients": 1,
+        "duration": "6s" if quick else "60s",
+    }
+    concurrency = [
+        {"name": f"x{k:g}", "clients_per_concurrency": k, "duration": "4s" if quick else "30s"}
+        for k in ((1, 2) if quick else (1, 1.5, 2))
+    ]
+    return {
+        "name": "serverless" + ("-quick" if quick else ""),
+        "description": "Serverless: each memory size with MaxConcurrency 1 under sequential "
+        "invocations (the first one cold), then the best memory size at several "
+        "MaxConcurrency values driven by MaxConcurrency x 1, 1.5, 2 clients.",
+        "provisioning": "aws",
+        "configurations": [
+            {
+                "name": f"sl-{m}",
+                "kind": "serverless",
+                "memory_mb": m,
+                "max_concurrency": 1,
+                "phases": [stability],
+            }
+            for m in memories
+        ]
+        + [
+            {
+                "name": f"sl-best-c{c}",
+                "kind": "serverless",
+                "memory_mb": "best",
+                "max_concurrency": c,
+                "phases": concurrency,
+            }
+            for c in concurrencies
+        ],
+    }
+
+
+def _realtime(quick: bool) -> dict[str, Any]:
+    types = (
+        ("ml.c5.large", "ml.m5.xlarge")
+        if quick
+        else ("ml.c5.large", "ml.m5.large", "ml.c5.xlarge", "ml.m5.xlarge")
+    )
+    rates = (5, 20, 50) if quick else (5, 10, 20, 40, 80, 160)
+    return {
+        "name": "realtime" + ("-quick" if quick else ""),
+        "description": "Real-time: each instance type under a stepped open-loop load until the "
+        "objective or the error rate breaks (the maximum sustained rate, latency there).",
+        "warmup": {"requests": 3},
+        "configurations": [
+            {
+                "name": t.removeprefix("ml.").replace(".", "-"),
+                "kind": "realtime",
+                "instance_type": t,
+                "instance_count": 1,
+            }
+            for t in types
+        ],
+        "phases": [
+            {
+                "name": f"rate-{r}",
+                "rate": r,
+                "duration": "4s" if quick else "30s",
+                "stop_on_objective": True,
+            }
+            for r in rates
+        ],
+    }
+
+
+def _compare(quick: bool) -> dict[str, Any]:
+    duration = "5s" if quick else "60s"
+    return {
+        "name": "compare" + ("-quick" if quick else ""),
+        "description": "The same traffic on a serverless and a real-time configuration, ending "
+        "in one recommendation.",
+        "warmup": {"requests": 3},
+        "configurations": [
+            {
+                "name": "serverless-2048",
+                "kind": "serverless",
+                "memory_mb": 2048,
+                "max_concurrency": 4,
+            },
+            {"name": "realtime-c5-large", "kind": "realtime", "instance_type": "ml.c5.large"},
+        ],
+        "phases": [
+            {"name": "steady", "rate": 5, "duration": duration},
+            {"name": "peak", "rate": 15, "duration": duration},
+        ],
+    }
+
+
+BUILDERS = {"serverless": _serverless, "realtime": _realtime, "compare": _compare}
+
+
+def builtin_plan(name: str, quick: bool, model: dict[str, Any]) -> Plan:
+    """The built-in plan ``name`` for ``model`` (a plan's ``model`` mapping)."""
+    data = BUILDERS[name](quick)
+    data.update(model=model, objective=OBJECTIVE, traffic=TRAFFIC)
+    return Plan.model_validate(data)

@@ -1,0 +1,391 @@
+"""The runner: each configuration of a plan in turn is deployed, warmed up, loaded phase by
+phase, measured and torn down, whatever happens (an error, a failed deployment, Ctrl-C).
+
+The run result is saved after every configuration, so ``--resume`` continues where a run
+stopped: configurations already done are kept, an interrupted one runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from endpointlab.analysis.host import entitled_vcpus, host_check
+from endpointlab.bench import rundir
+from endpointlab.bench.deploy import DeployError, Names, deploy, leftovers, names_for, teardown
+from endpointlab.bench.deploy import variant as make_variant
+from endpointlab.bench.observe import LoadSampler, pull_metrics
+from endpointlab.bench.phases import Load, breaks_objective, load_of, pause, run_phase, summarise
+from endpointlab.bench.plan import BEST, Async, Plan, Realtime, Serverless
+from endpointlab.bench.summary import meets
+from endpointlab.bench.targets import Connection
+from endpointlab.loadgen.client import Invocation
+from endpointlab.loadgen.console import progress_line
+from endpointlab.loadgen.runner import Progress
+from endpointlab.loadgen.shapes import Burst
+from endpointlab.results import RequestRecord
+from endpointlab.results.run_result import (
+    ConfigurationResult,
+    Environment,
+    RunResult,
+    save_run_result,
+)
+
+INTERRUPTED = "interrupted (Ctrl-C)"
+Say = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How the runner waits and reports."""
+
+    poll_s: float = 1.0  # waiter delay
+    deploy_timeout_s: float = 300.0
+    serverless_mb_per_vcpu: float = 1769.0
+    live: bool = False  # a live progress line (a terminal)
+
+
+def resource_prefix(run_dir: Path) -> str:
+    """The prefix of every resource name of a run: from its directory's absolute path, so it is
+    the same on --resume and differs between runs."""
+    return "el-" + hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:8]
+
+
+def settings_of(config: Serverless | Realtime | Async, memory_mb: int | None) -> dict[str, Any]:
+    """The configuration's settings as SageMaker names them (what the run result keeps)."""
+    production = make_variant(config, "", memory_mb)
+    flat = dict(production.get("ServerlessConfig", {}))
+    flat.update(
+        {k: v for k, v in production.items() if k in ("InstanceType", "InitialInstanceCount")}
+    )
+    return flat
+
+
+@contextmanager
+def _sheltered(say: Say) -> Iterator[None]:
+    """Ctrl-C cannot cut a teardown short (it would leave resources behind)."""
+
+    def refuse(signum: int, frame: object) -> None:
+        say("still tearing down: wait, or deleted resources will be left behind\n")
+
+    try:
+        previous = signal.signal(signal.SIGINT, refuse)
+    except ValueError:  # not the main thread: nothing to shelter from
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _meets(config: ConfigurationResult, plan: Plan) -> bool:
+    return config.total is not None and meets(config.total, plan.objective)
+
+
+def best_memory(done: Sequence[ConfigurationResult], plan: Plan) -> int | None:
+    """For ``memory_mb: best``: the smallest memory size measured that met the objective, else
+    the one with the lowest p99; None before any serverless configuration completed. Only
+    configurations that named their memory size count (not earlier 'best' ones)."""
+    chosen = {
+        c.name for c in plan.configurations if isinstance(c, Serverless) and c.memory_mb == BEST
+    }
+    measured = [
+        c
+        for c in done
+        if c.kind == "serverless"
+        and c.name not in chosen
+        and c.status in ("completed", "stopped")
+        and c.total
+        and "MemorySizeInMB" in c.settings
+    ]
+    if not measured:
+        return None
+    meeting = [c for c in measured if _meets(c, plan)]
+    if meeting:
+        return min(int(c.settings["MemorySizeInMB"]) for c in meeting)
+    ranked = sorted(
+        measured,
+        key=lambda c: (
+            c.total.latency.p99 if c.total and c.total.latency.p99 is not None else float("inf")
+        ),
+    )
+    return int(ranked[0].settings["MemorySizeInMB"])
+
+
+class Runner:
+    """Runs a plan's configurations against one connection, writing ``run_dir``."""
+
+    def __init__(
+        self,
+        plan: Plan,
+        connection: Connection,
+        run_dir: Path,
+        invocations: Sequence[Invocation],
+        model_url: str | None,
+        settings: RunSettings,
+        say: Say,
+    ) -> None:
+        self.plan = plan
+        self.connection = connection
+        self.run_dir = run_dir
+        self.invocations = invocations
+        self.model_url = model_url
+        self.settings = settings
+        self.say = say
+        self.prefix = resource_prefix(run_dir)
+
+    def run(self, environment: Environment, previous: RunResult | None = None) -> RunResult:
+        """Every configuration not already done in ``previous``; the run result (saved).
+        KeyboardInterrupt propagates once the interrupted configuration is torn down and saved."""
+        kept = {
+            c.name: c
+            for c in (previous.configurations if previous else [])
+            if not c.status_reason.startswith(INTERRUPTED)
+        }
+        result = RunResult(
+            run_id=self.run_dir.name,
+            plan_name=self.plan.name,
+            created_at=previous.created_at if previous else datetime.now(UTC).isoformat(),
+            plan=self.plan.model_dump(mode="json"),
+            environment=environment,
+            objective=self.plan.objective,
+            traffic=self.plan.traffic,
+        )
+        done: list[ConfigurationResult] = []
+        total = len(self.plan.configurations)
+        for index, config in enumerate(self.plan.configurations, start=1):
+            if config.name in kept:
+                self.say(
+                    f"[{index}/{total}] {config.name}: kept from the earlier run "
+                    f"({kept[config.name].status})\n"
+                )
+                done.append(kept[config.name])
+                continue
+            try:
+                done.append(self._configuration(index, total, config, done))
+            except _InterruptedError as interruption:
+                done.append(interruption.result)
+                self._save(result, done)
+                raise KeyboardInterrupt from None
+            self._save(result, done)
+        return self._save(result, done)
+
+    def _save(self, result: RunResult, done: list[ConfigurationResult]) -> RunResult:
+        current = result.model_copy(update={"configurations": list(done)})
+        save_run_result(current, self.run_dir)
+        rundir.write_summaries(self.run_dir, current)
+        return current
+
+    def _configuration(
+        self,
+        index: int,
+        total: int,
+        config: Serverless | Realtime | Async,
+        done: list[ConfigurationResult],
+    ) -> ConfigurationResult:
+        head = f"[{index}/{total}] {config.name}"
+        memory: int | None = None
+        if isinstance(config, Serverless) and config.memory_mb == BEST:
+            memory = best_memory(done, self.plan)
+            if memory is None:
+                self.say(f"{head}: skipped (no serverless configuration measured for 'best')\n")
+                return ConfigurationResult(
+                    name=config.name,
+                    kind=config.kind,
+                    status="skipped",
+                    status_reason="memory_mb: best needs a measured serverless configuration",
+                )
+        settings = settings_of(config, memory)
+        if isinstance(config, Async):
+            reason = "asynchronous endpoints are not yet supported by the bench runner"
+            self.say(f"{head}: skipped ({reason})\n")
+            return ConfigurationResult(
+                name=config.name,
+                kind=config.kind,
+                settings=settings,
+                status="skipped",
+                status_reason=reason,
+            )
+        shown = ", ".join(f"{k} {v}" for k, v in settings.items())
+        self.say(f"{head}: deploying {config.kind} ({shown})\n")
+        names = names_for(self.prefix, config.name, self.plan.model.model_name)
+        measured = _Measured(self, config, names, settings, memory)
+        return measured.run(head)
+
+
+class _InterruptedError(Exception):
+    def __init__(self, result: ConfigurationResult) -> None:
+        self.result = result
+
+
+class _Measured:
+    """One configuration's deploy-load-teardown."""
+
+    def __init__(
+        self,
+        runner: Runner,
+        config: Serverless | Realtime | Async,
+        names: Names,
+        settings: dict[str, Any],
+        memory: int | None,
+    ) -> None:
+        self.runner = runner
+        self.config = config
+        self.names = names
+        self.settings = settings
+        self.memory = memory
+        self.records: list[RequestRecord] = []
+        self.loads: dict[str, Load] = {}
+        self.status = "completed"
+        self.reason = ""
+
+    def run(self, head: str) -> ConfigurationResult:
+        runner, say = self.runner, self.runner.say
+        started = time.time()
+        interrupted = False
+        load_samples: list[float] = []
+        try:
+            with LoadSampler() as sampler:
+                try:
+                    self._deploy_and_load(head, started)
+                finally:
+                    load_samples = sampler.samples
+        except DeployError as error:
+            self.status, self.reason = "failed", str(error)
+            say(f"{head}: failed: {error}\n")
+        except KeyboardInterrupt:
+            interrupted = True
+            self.status, self.reason = "stopped", INTERRUPTED
+            say(f"\n{head}: {INTERRUPTED}: tearing down\n")
+        finally:
+            with _sheltered(say):
+                problems = teardown(
+                    runner.connection,
+                    self.names,
+                    poll_s=runner.settings.poll_s,
+                    timeout_s=runner.settings.deploy_timeout_s,
+                )
+                try:
+                    left = [
+                        n
+                        for n in leftovers(runner.connection, self.names.endpoint)
+                        if n.split(" ")[-1] == self.names.endpoint
+                    ]
+                except (ClientError, BotoCoreError) as error:
+                    left = [f"(cannot list what is left: {error})"]
+        for problem in [*problems, *(f"{n} left behind" for n in left)]:
+            say(f"{head}: WARNING: {problem}\n")
+        ended = time.time()
+        metrics, problem = pull_metrics(
+            runner.connection.cloudwatch, self.names.endpoint, started, ended
+        )
+        if problem:
+            say(f"{head}: {problem}\n")
+        result = self._result(load_samples, metrics)
+        if interrupted:
+            raise _InterruptedError(result)
+        return result
+
+    def _deploy_and_load(self, head: str, started: float) -> None:
+        runner, plan, say = self.runner, self.runner.plan, self.runner.say
+        deploy(
+            runner.connection,
+            self.names,
+            make_variant(self.config, self.names.model, self.memory),
+            runner.model_url,
+            plan.model.environment,
+            poll_s=runner.settings.poll_s,
+            timeout_s=runner.settings.deploy_timeout_s,
+        )
+        say(f"{head}: InService after {time.time() - started:.1f} s\n")
+        for _ in range(plan.warmup.requests):
+            self._phase("warm-up", Load(Burst(1), "warm-up", 1, None), scored=False)
+        for phase in plan.phases_of(self.config):
+            if phase.pause_before:
+                say(f"{head}: idle {phase.pause_before:g} s before {phase.name}\n")
+                pause(phase.pause_before)
+            load = load_of(phase, self.config)
+            self.loads[phase.name] = load
+            say(f"{head}: phase {phase.name} ({load.label})\n")
+            got = self._phase(phase.name, load, scored=True)
+            failed = sum(1 for r in got if not r.ok) / len(got) if got else 0.0
+            broke = breaks_objective(got, plan.objective)
+            say(
+                f"{head}: phase {phase.name}: {len(got)} requests, {failed:.1%} failed"
+                f"{', ' + broke if broke else ', meets the objective'}\n"
+            )
+            if failed > plan.stop_error_rate:
+                self.status = "stopped"
+                self.reason = (
+                    f"phase {phase.name}: {failed:.0%} of requests failed, past the "
+                    f"plan's stop_error_rate {plan.stop_error_rate:.0%}"
+                )
+                return
+            if phase.stop_on_objective and broke:
+                self.reason = f"phase {phase.name} broke the objective ({broke})"
+                return
+
+    def _phase(self, name: str, load: Load, *, scored: bool) -> list[RequestRecord]:
+        runner = self.runner
+        live = runner.settings.live and scored
+
+        def report(progress: Progress) -> None:
+            runner.say(f"\r  {self.config.name} {name}: {progress_line(progress)}")
+
+        parts = runner.run_dir / rundir.RECORDS / f".{self.config.name}.{name}.parquet"
+        try:
+            return run_phase(
+                runner.connection.runtime,
+                self.names.endpoint,
+                load,
+                runner.invocations,
+                phase=name,
+                into=self.records if scored else [],
+                max_attempts=runner.plan.max_attempts,
+                deadline_s=runner.plan.deadline,
+                parts=parts,
+                report=report if live else None,
+            )
+        finally:
+            if live:
+                runner.say("\n")
+
+    def _result(
+        self, load_samples: list[float], metrics: dict[str, list[tuple[float, float]]]
+    ) -> ConfigurationResult:
+        runner = self.runner
+        files = rundir.write_records(runner.run_dir, self.config.name, self.records)
+        rundir.write_metrics(runner.run_dir, self.config.name, metrics)
+        summaries = summarise(self.records, self.loads, None, metrics)
+        vcpus = entitled_vcpus(
+            self.config.kind,
+            self.settings,
+            serverless_mb_per_vcpu=runner.settings.serverless_mb_per_vcpu,
+        )
+        host = None
+        if vcpus is not None and runner.connection.kind == "local":
+            host = host_check(vcpus, os.cpu_count() or 1, load_samples)
+        return ConfigurationResult(
+            name=self.config.name,
+            kind=self.config.kind,
+            settings=self.settings,
+            status=self.status,  # type: ignore[arg-type]
+            status_reason=self.reason,
+            host=host,
+            phases=summaries.phases,
+            total=summaries.total,
+            timeline=summaries.timeline,
+            metrics=metrics,
+            records=files,
+        )

@@ -1,0 +1,101 @@
+"""What the runner watches besides the requests: the host's load while a configuration runs and
+the endpoint's CloudWatch metrics afterwards (through boto3, as on AWS).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import UTC, datetime
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from endpointlab.bench.deploy import VARIANT
+
+SAMPLE_EVERY_S = 1.0
+PERIOD_S = 60  # SageMaker's endpoint metrics are one-minute metrics
+# (namespace, metric, statistic): the invocation metrics and the instance utilisation.
+ENDPOINT_METRICS = (
+    ("AWS/SageMaker", "Invocations", "Sum"),
+    ("AWS/SageMaker", "Invocation4XXErrors", "Sum"),
+    ("AWS/SageMaker", "Invocation5XXErrors", "Sum"),
+    ("AWS/SageMaker", "ModelLatency", "Average"),
+    ("AWS/SageMaker", "OverheadLatency", "Average"),
+    ("AWS/SageMaker", "ModelSetupTime", "Average"),
+    ("/aws/sagemaker/Endpoints", "CPUUtilization", "Average"),
+    ("/aws/sagemaker/Endpoints", "MemoryUtilization", "Average"),
+)
+
+
+class LoadSampler:
+    """Samples the host's 1-minute load average every second on a daemon thread."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="load-sampler", daemon=True)
+
+    def _run(self) -> None:
+        while True:
+            self.samples.append(os.getloadavg()[0])
+            if self._stop.wait(SAMPLE_EVERY_S):
+                return
+
+    def __enter__(self) -> LoadSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def pull_metrics(
+    cloudwatch: Any, endpoint: str, start: float, end: float
+) -> tuple[dict[str, list[tuple[float, float]]], str]:
+    """The endpoint's metrics between ``start`` and ``end`` (Unix s), keyed ``Metric:Stat``;
+    and a one-line problem when CloudWatch could not answer ("" otherwise)."""
+    queries = [
+        {
+            "Id": f"m{index}",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": namespace,
+                    "MetricName": name,
+                    "Dimensions": [
+                        {"Name": "EndpointName", "Value": endpoint},
+                        {"Name": "VariantName", "Value": VARIANT},
+                    ],
+                },
+                "Period": PERIOD_S,
+                "Stat": stat,
+            },
+            "Label": f"{name}:{stat}",
+        }
+        for index, (namespace, name, stat) in enumerate(ENDPOINT_METRICS)
+    ]
+    first = datetime.fromtimestamp(start - start % PERIOD_S, UTC)
+    last = datetime.fromtimestamp(end - end % PERIOD_S + PERIOD_S, UTC)
+    series: dict[str, list[tuple[float, float]]] = {}
+    token: str | None = None
+    try:
+        while True:
+            page = cloudwatch.get_metric_data(
+                MetricDataQueries=queries,
+                StartTime=first,
+                EndTime=last,
+                ScanBy="TimestampAscending",
+                **({"NextToken": token} if token else {}),
+            )
+            for item in page.get("MetricDataResults", []):
+                points = zip(item.get("Timestamps", []), item.get("Values", []), strict=False)
+                series.setdefault(item["Label"], []).extend(
+                    (stamp.timestamp(), float(value)) for stamp, value in points
+                )
+            token = page.get("NextToken")
+            if not token:
+                break
+    except (ClientError, BotoCoreError) as error:
+        return series, f"CloudWatch metrics not pulled: {error}"
+    return {name: sorted(points) for name, points in series.items() if points}, ""

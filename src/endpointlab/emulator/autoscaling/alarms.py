@@ -1,0 +1,171 @@
+"""How a CloudWatch metric alarm's state follows its datapoints: pure, no clock, no IO.
+
+``evaluate`` looks at the last EvaluationPeriods periods (oldest first, None where a period has
+no data), applies TreatMissingData, and goes to ALARM when at least DatapointsToAlarm of them
+breach the threshold, to OK when fewer do, and to INSUFFICIENT_DATA when none has data
+(``missing``) or stays as it is (``ignore``). Reasons are worded as CloudWatch words them
+(``Threshold Crossed: 3 datapoints [...] were greater than the threshold (4.0).``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+
+class AlarmState(StrEnum):
+    OK = "OK"
+    ALARM = "ALARM"
+    INSUFFICIENT_DATA = "INSUFFICIENT_DATA"
+
+
+class Comparison(StrEnum):
+    GREATER_OR_EQUAL = "GreaterThanOrEqualToThreshold"
+    GREATER = "GreaterThanThreshold"
+    LESS = "LessThanThreshold"
+    LESS_OR_EQUAL = "LessThanOrEqualToThreshold"
+
+    def breaches(self, value: float, threshold: float) -> bool:
+        if self is Comparison.GREATER_OR_EQUAL:
+            return value >= threshold
+        if self is Comparison.GREATER:
+            return value > threshold
+        if self is Comparison.LESS:
+            return value < threshold
+        return value <= threshold
+
+    @property
+    def phrase(self) -> str:
+        """How a reason names the comparison: ``greater than or equal to``."""
+        return {
+            Comparison.GREATER_OR_EQUAL: "greater than or equal to",
+            Comparison.GREATER: "greater than",
+            Comparison.LESS: "less than",
+            Comparison.LESS_OR_EQUAL: "less than or equal to",
+        }[self]
+
+
+class MissingData(StrEnum):
+    MISSING = "missing"
+    IGNORE = "ignore"
+    BREACHING = "breaching"
+    NOT_BREACHING = "notBreaching"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What decides an alarm's state: threshold, comparison, M out of N, missing data."""
+
+    threshold: float
+    comparison: Comparison
+    evaluation_periods: int
+    datapoints_to_alarm: int
+    treat_missing: MissingData = MissingData.MISSING
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The state the datapoints call for (None: keep the current one), the reason and the
+    reason's data (StateReasonData, JSON)."""
+
+    state: AlarmState | None
+    reason: str
+    data: str
+
+
+Point = tuple[int, float | None]  # (period start, epoch seconds; value or None)
+
+
+def evaluate(
+    rule: Rule, points: Sequence[Point], *, statistic: str, period: int, now: float
+) -> Verdict:
+    """The verdict on ``points``: the last ``rule.evaluation_periods`` periods, oldest first."""
+    present = [(at, value) for at, value in points if value is not None]
+    data = _reason_data(rule, present, statistic=statistic, period=period, now=now)
+    fill = rule.treat_missing
+    if not present and fill in (MissingData.MISSING, MissingData.IGNORE):
+        if fill is MissingData.IGNORE:
+            return Verdict(None, "", data)
+        count = len(points)
+        return Verdict(
+            AlarmState.INSUFFICIENT_DATA,
+            f"Insufficient Data: {count} datapoint{'s were' if count != 1 else ' was'} unknown.",
+            data,
+        )
+    breaching: list[Point] = []
+    holding: list[Point] = []
+    for at, value in points:
+        if value is None:
+            if fill is MissingData.BREACHING:
+                breaching.append((at, None))
+            elif fill is MissingData.NOT_BREACHING:
+                holding.append((at, None))
+        elif rule.comparison.breaches(value, rule.threshold):
+            breaching.append((at, value))
+        else:
+            holding.append((at, value))
+    if len(breaching) >= rule.datapoints_to_alarm:
+        return Verdict(AlarmState.ALARM, _crossed(rule, breaching, len(points), alarm=True), data)
+    return Verdict(AlarmState.OK, _crossed(rule, holding, len(points), alarm=False), data)
+
+
+def newest_value(points: Sequence[Point]) -> float | None:
+    """The newest datapoint with data (what a triggered scaling policy reads)."""
+    return next((value for _, value in reversed(points) if value is not None), None)
+
+
+def _crossed(rule: Rule, chosen: Sequence[Point], total: int, *, alarm: bool) -> str:
+    count = len(chosen)
+    shown = ", ".join(_shown(at, value) for at, value in reversed(chosen))
+    verb = "was" if count == 1 else "were"
+    phrase = rule.comparison.phrase if alarm else f"not {rule.comparison.phrase}"
+    plural = "datapoint" if count == 1 else "datapoints"
+    threshold = _number(rule.threshold)
+    if rule.datapoints_to_alarm == rule.evaluation_periods or count == total:
+        return (
+            f"Threshold Crossed: {count} {plural} [{shown}] {verb} {phrase} the threshold "
+            f"({threshold})."
+        )
+    # The M-out-of-N wording (UNCONFIRMED beyond its common shape).
+    needed = rule.datapoints_to_alarm if alarm else total - rule.datapoints_to_alarm + 1
+    transition = "OK -> ALARM" if alarm else "ALARM -> OK"
+    return (
+        f"Threshold Crossed: {count} out of the last {total} datapoints [{shown}] {verb} "
+        f"{phrase} the threshold ({threshold}) (minimum {needed} "
+        f"{'datapoint' if needed == 1 else 'datapoints'} for {transition} transition)."
+    )
+
+
+def _shown(at: int, value: float | None) -> str:
+    moment = datetime.fromtimestamp(at, UTC).strftime("%d/%m/%y %H:%M:%S")
+    return f"{'missing' if value is None else _number(value)} ({moment})"
+
+
+def _number(value: float) -> str:
+    return repr(float(value))
+
+
+def _reason_data(
+    rule: Rule, present: Sequence[Point], *, statistic: str, period: int, now: float
+) -> str:
+    def iso(epoch: float) -> str:
+        return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+
+    points = [value for _, value in reversed(present)]
+    data: dict[str, object] = {
+        "version": "1.0",
+        "queryDate": iso(now),
+        "statistic": statistic,
+        "period": period,
+        "recentDatapoints": points,
+        "threshold": float(rule.threshold),
+    }
+    if present:
+        data["startDate"] = iso(present[0][0])
+        data["evaluatedDatapoints"] = [
+            {"timestamp": iso(at), "value": value} for at, value in reversed(present)
+        ]
+    return json.dumps(data, separators=(",", ":"))
