@@ -189,3 +189,11 @@ def test_service_times_scale_to_the_servers_model_latency() -> None:
     assert inputs.service.mean == pytest.approx(0.06)
     assert inputs.overhead_s == pytest.approx(0.04)
     assert inputs_from(records, "c").overhead_s == 0.0
+
+
+def test_without_traffic_real_time_does_not_scale_in() -> None:
+    # A burst, then silence: no InvocationsPerInstance datapoints, so AlarmLow never fires.
+    burst = TraceTraffic.of([0.0] * 4000 + [3600.0])
+    policy = TargetTracking(target=100, min_capacity=1, max_capacity=8)
+    rec = simulate_realtime(RealtimeSpec(4, 1, scaling=policy), burst, Constant(0.01), Constant(0))
+    assert [n for _, n in rec.capacity] == [4, 4]

@@ -117,7 +117,8 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
             elif code == TICK:
                 assert scaler is not None
                 in_service = len(serving)
-                metric = invocations / in_service if in_service else None
+                # No invocations, no datapoint: the alarms see INSUFFICIENT_DATA, nothing scales.
+                metric = invocations / in_service if in_service and invocations else None
                 invocations = 0
                 wanted = scaler.observe(t, metric, in_service)
                 current = in_service + starting
