@@ -10,7 +10,7 @@ import dataclasses
 import socket
 import sys
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import click
 
@@ -574,6 +574,58 @@ def bench(
         _fail(str(exc))
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+@main.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--traffic",
+    "traffic_file",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A phases file (YAML/JSON, as load --phases) or a CSV with a 'timestamp' "
+    "(s) or 'requests_per_minute' column.",
+)
+@click.option("--rate", type=float, default=None, help="Open loop: requests/s (with --duration).")
+@click.option("--clients", type=int, default=None, help="Closed loop: N clients (with --duration).")
+@click.option("--duration", default=None, metavar="DURATION", help="Projected time (90, 2m, 720h).")
+@click.option(
+    "--arrival", type=click.Choice(["constant", "poisson"]), default="poisson", show_default=True
+)
+@click.option(
+    "--think-time", type=float, default=0.0, help="Closed loop: seconds between requests."
+)
+@click.option("--config", "configs", multiple=True, help="Only this configuration (repeatable).")
+@click.option(
+    "--set",
+    "sets",
+    multiple=True,
+    metavar="KEY=V[,V...]",
+    help="Change a setting (MaxConcurrency=20) or sweep it (MaxConcurrency=5,10,20).",
+)
+@click.option(
+    "--retry-mode",
+    type=click.Choice(["legacy", "standard", "none"]),
+    default="legacy",
+    show_default=True,
+    help="The clients' botocore retry mode.",
+)
+@click.option("--max-attempts", type=int, default=None, help="All attempts (at least 1).")
+@click.option("--deadline", type=float, default=None, help="Caller deadline per request (s).")
+@click.option("--service-phase", default=None, help="Learn service times from this phase only.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--prices", type=click.Path(path_type=Path), help="A price file overriding ours.")
+@click.option("--out", type=click.Path(path_type=Path), help="Default: RUN_DIR/projected.")
+def project(run_dir: Path, **options: Any) -> None:
+    """Project a measured run's configurations (and --set sweeps) onto other traffic by
+    simulation; writes a run result whose figures are labelled projected."""
+    from endpointlab import projecting
+
+    try:
+        path = projecting.command(run_dir, lambda line: click.echo(line, err=True), **options)
+    except projecting.EXPECTED as error:
+        _fail(str(error))
+    click.echo(f"projected run result: {path}")
 
 
 @main.command()

@@ -15,17 +15,26 @@ PACKAGE = Path(__file__).resolve().parents[2] / "src" / "endpointlab"
 # PARKED, which must name only missing packages (test_parked_rules_wait_for_their_package): the
 # commit that adds the package moves its rule into the tables below.
 # The benchmark side never imports endpointlab.emulator.
-BENCHMARK_SIDE: tuple[str, ...] = ("results", "loadgen", "analysis", "bench", "reports")
-PURE: tuple[str, ...] = ("analysis",)  # no clock, sockets, processes, environment or AWS clients
-PARKED = {}
+BENCHMARK_SIDE: tuple[str, ...] = (
+    "results",
+    "loadgen",
+    "analysis",
+    "bench",
+    "reports",
+    "simulate",
+)
+# No clock, sockets, processes, environment or AWS clients.
+PURE: tuple[str, ...] = ("analysis", "simulate")
+PARKED: dict[str, str] = {}
 # The pipeline's packages and the only packages of ours each may import (besides itself).
 PIPELINE_ALLOWED = {
     "results": (),
     "loadgen": ("results",),
     "analysis": ("results", "catalogue"),
-    # bench -> simulate too, once it exists; bench starts the emulator only as a process.
-    "bench": ("results", "loadgen", "analysis", "models", "catalogue", "prices"),
+    # bench starts the emulator only as a process.
+    "bench": ("results", "loadgen", "analysis", "simulate", "models", "catalogue", "prices"),
     "reports": ("results", "analysis"),
+    "simulate": ("results", "analysis"),
 }
 # `results` is a leaf the analysis side also reads: the standard library, pyarrow and pydantic.
 RESULTS_THIRD_PARTY = frozenset({"pyarrow", "pydantic"})

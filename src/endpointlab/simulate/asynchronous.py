@@ -1,0 +1,125 @@
+"""Asynchronous endpoints, simulated: a durable FIFO queue in front of instances.
+
+InvokeEndpointAsync is accepted at once; the request waits in the endpoint's queue until one of
+the in-service instances' MaxConcurrentInvocationsPerInstance slots is free. A request still
+queued after RequestTTLSeconds expires (counted when its turn comes, at arrival + TTL). Scaling
+tracks ApproximateBacklogSizePerInstance and may reach zero instances; from zero, the step
+policy on HasBacklogWithoutCapacity starts one (``scaling.Scaler``). Latency is end to end:
+queue time plus processing, as the output's appearance would show it.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+
+import numpy as np
+
+from endpointlab.simulate.arrivals import Traffic
+from endpointlab.simulate.distributions import Distribution, Stream
+from endpointlab.simulate.outcome import EXPIRED, MODEL_ERROR, OUTCOME_SHIFT, Recorder
+from endpointlab.simulate.scaling import Scaler
+from endpointlab.simulate.specs import AsyncSpec
+
+INF = math.inf
+DONE, TICK, READY = 0, 2, 3
+
+
+def simulate_async(  # noqa: PLR0915 (one loop of locals: that is its speed)
+    spec: AsyncSpec,
+    traffic: Traffic,
+    service: Distribution,
+    cold: Distribution,
+    seed: int = 0,
+) -> Recorder:
+    seeds = np.random.SeedSequence(seed).spawn(3)
+    arrival_rng, service_rng, cold_rng = (np.random.default_rng(s) for s in seeds)
+    services, colds = Stream(service, service_rng), Stream(cold, cold_rng)
+    rec = Recorder()
+    at_append, lat_append, info_append = rec.at.append, rec.latency_ms.append, rec.info.append
+    timeout, ttl, slots = spec.invocation_timeout_s, spec.ttl_s, spec.per_instance
+    horizon = traffic.duration_s
+    heap: list[tuple[float, int, float, int]] = []
+    push, pop = heapq.heappush, heapq.heappop
+    queue: deque[float] = deque()
+    in_service = spec.instances
+    starting = 0
+    busy = 0
+    rec.capacity.append((0.0, in_service))
+    scaler = Scaler(spec.scaling, spec.instances) if spec.scaling else None
+    period = spec.scaling.period_s if spec.scaling else INF
+    if scaler:
+        push(heap, (period, TICK, 0.0, 0))
+    svc, si = services.batch(), 0
+    compute = 0.0
+    chunks = traffic.chunks(arrival_rng)
+    times: list[float] = []
+    ti = count = 0
+    t = 0.0
+    while True:
+        if ti == count:
+            chunk = next(chunks, None)
+            times = [INF] if chunk is None else chunk.tolist()
+            ti, count = 0, len(times)
+        next_open = times[ti]
+        if heap and heap[0][0] <= next_open:
+            t, code, arrived, word = pop(heap)
+            if code == DONE:
+                at_append(arrived)
+                lat_append((t - arrived) * 1000.0)
+                info_append(word)
+                busy -= 1
+            elif code == TICK:
+                assert scaler is not None
+                backlog = len(queue)
+                metric = backlog / in_service if in_service else None
+                wanted = scaler.observe(t, metric, in_service, backlog)
+                current = in_service + starting
+                if wanted > current:
+                    for _ in range(wanted - current):
+                        push(heap, (t + spec.provisioning_s + colds.next(), READY, 0.0, 0))
+                    starting += wanted - current
+                elif wanted < current:
+                    in_service = max(wanted, in_service - (current - wanted))
+                rec.capacity.append((t, in_service + starting))
+                if t + period < horizon or queue or busy or starting or next_open != INF:
+                    push(heap, (t + period, TICK, 0.0, 0))
+                continue
+            else:  # READY
+                starting -= 1
+                in_service += 1
+        elif next_open == INF:
+            break
+        else:
+            t = next_open
+            ti += 1
+            queue.append(t)
+        # Start what the free slots can take.
+        while queue and busy < in_service * slots:
+            arrived = queue.popleft()
+            if t - arrived > ttl:
+                at_append(arrived)
+                lat_append(ttl * 1000.0)
+                info_append(1 | EXPIRED << OUTCOME_SHIFT)
+                continue
+            try:
+                duration = svc[si]
+            except IndexError:  # the batch is spent
+                svc, si = services.batch(), 0
+                duration = svc[0]
+            si += 1
+            word = 1
+            if duration > timeout:
+                duration, word = timeout, 1 | MODEL_ERROR << OUTCOME_SHIFT
+            compute += duration
+            busy += 1
+            push(heap, (t + duration, DONE, arrived, word))
+    for arrived in queue:  # no capacity was ever coming: each expires at its TTL
+        at_append(arrived)
+        lat_append(ttl * 1000.0)
+        info_append(1 | EXPIRED << OUTCOME_SHIFT)
+    rec.compute_s = compute
+    rec.end_s = max(horizon, t)
+    rec.capacity.append((rec.end_s, in_service + starting))
+    return rec

@@ -1,0 +1,184 @@
+"""Real-time endpoints, simulated with the emulator's rules (``emulator/endpoints/realtime``).
+
+Each instance has ``workers`` slots and one FIFO queue; a request goes to the in-service
+instance with the fewest outstanding requests (the first of equals) and waits there for a free
+worker. Nothing is refused. With a target-tracking policy on InvocationsPerInstance, new
+instances serve after ``provisioning_s`` plus a model load (a cold-start draw); instances
+removed by scale-in take no new requests and stop once their queue is empty. ``overhead_s`` is
+time a client sees that holds no worker (HTTP, network), added to every latency.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections import deque
+
+import numpy as np
+
+from endpointlab.simulate.arrivals import ClosedTraffic, Traffic
+from endpointlab.simulate.distributions import Distribution, Stream
+from endpointlab.simulate.outcome import DEADLINE, MODEL_ERROR, OUTCOME_SHIFT, Recorder
+from endpointlab.simulate.scaling import Scaler
+from endpointlab.simulate.specs import ClientSpec, RealtimeSpec
+
+INF = math.inf
+DONE, SEND, TICK, READY = 0, 1, 2, 3
+
+
+def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
+    spec: RealtimeSpec,
+    traffic: Traffic,
+    service: Distribution,
+    cold: Distribution,
+    client: ClientSpec | None = None,
+    seed: int = 0,
+    overhead_s: float = 0.0,
+) -> Recorder:
+    client = client or ClientSpec()
+    seeds = np.random.SeedSequence(seed).spawn(3)
+    arrival_rng, service_rng, cold_rng = (np.random.default_rng(s) for s in seeds)
+    services, colds = Stream(service, service_rng), Stream(cold, cold_rng)
+    rec = Recorder()
+    at_append, lat_append, info_append = rec.at.append, rec.latency_ms.append, rec.info.append
+    deadline = client.deadline_s if client.deadline_s is not None else INF
+    timeout = spec.invocation_timeout_s
+    workers = spec.workers
+    closed = isinstance(traffic, ClosedTraffic)
+    think = traffic.think_s if isinstance(traffic, ClosedTraffic) else 0.0
+    horizon = traffic.duration_s
+    heap: list[tuple[float, int, float, int, int]] = []
+    push, pop = heapq.heappush, heapq.heappop
+    # Per instance: outstanding requests (its busy workers are min(outstanding, workers)) and
+    # its queue; ``serving`` lists the instances that take new requests.
+    outstanding: list[int] = []
+    queues: list[deque[float]] = []
+    serving: list[int] = []
+    draining: set[int] = set()
+    for _ in range(spec.instances):
+        serving.append(len(outstanding))
+        outstanding.append(0)
+        queues.append(deque())
+    live = spec.instances  # instances billed: starting, serving or draining
+    rec.capacity.append((0.0, live))
+    scaler = Scaler(spec.scaling, spec.instances) if spec.scaling else None
+    period = spec.scaling.period_s if spec.scaling else INF
+    if scaler:
+        push(heap, (period, TICK, 0.0, 0, 0))
+    invocations = 0
+    starting = 0
+    compute = 0.0
+    svc, si = services.batch(), 0
+    chunks = traffic.chunks(arrival_rng)
+    times: list[float] = []
+    ti = count = 0
+    several = len(serving) > 1
+    t = 0.0
+    while True:
+        if ti == count:
+            chunk = next(chunks, None)
+            times = [INF] if chunk is None else chunk.tolist()
+            ti, count = 0, len(times)
+        next_open = times[ti]
+        if heap and heap[0][0] <= next_open:
+            t, code, intended, word, index = pop(heap)
+            if code == DONE:
+                latency = t - intended + overhead_s
+                if latency > deadline:
+                    latency = deadline
+                    word = (word & 0x1FF) | DEADLINE << OUTCOME_SHIFT
+                at_append(intended)
+                lat_append(latency * 1000.0)
+                info_append(word)
+                if closed and intended + latency + think < horizon:
+                    push(heap, (intended + latency + think, SEND, 0.0, 0, 0))
+                left = outstanding[index] - 1
+                outstanding[index] = left
+                if left >= workers:  # the queue is not empty: its head takes the worker
+                    waited = queues[index].popleft()
+                    try:
+                        duration = svc[si]
+                    except IndexError:  # the batch is spent
+                        svc, si = services.batch(), 0
+                        duration = svc[0]
+                    si += 1
+                    word = 1
+                    if duration > timeout:
+                        duration, word = timeout, 1 | MODEL_ERROR << OUTCOME_SHIFT
+                    compute += duration
+                    push(heap, (t + duration, DONE, waited, word, index))
+                elif draining and not left and index in draining:
+                    draining.discard(index)
+                    live -= 1
+                    rec.capacity.append((t, live))
+                continue
+            if code == SEND:
+                intended = t
+            elif code == TICK:
+                assert scaler is not None
+                in_service = len(serving)
+                # No invocations, no datapoint: the alarms see INSUFFICIENT_DATA, nothing scales.
+                metric = invocations / in_service if in_service and invocations else None
+                invocations = 0
+                wanted = scaler.observe(t, metric, in_service)
+                current = in_service + starting
+                if wanted > current:
+                    for _ in range(wanted - current):
+                        ready = t + spec.provisioning_s + colds.next()
+                        push(heap, (ready, READY, 0.0, 0, 0))
+                    starting += wanted - current
+                    live += wanted - current
+                    rec.capacity.append((t, live))
+                elif wanted < current and in_service > 1:
+                    for index in serving[max(1, wanted) :]:
+                        if outstanding[index]:
+                            draining.add(index)
+                        else:
+                            live -= 1
+                    del serving[max(1, wanted) :]
+                    rec.capacity.append((t, live))
+                several = len(serving) > 1
+                if t + period < horizon or heap or next_open != INF:
+                    push(heap, (t + period, TICK, 0.0, 0, 0))
+                continue
+            else:  # READY
+                starting -= 1
+                serving.append(len(outstanding))
+                outstanding.append(0)
+                queues.append(deque())
+                several = True
+                continue
+        elif next_open == INF:
+            break
+        else:
+            t = intended = next_open
+            ti += 1
+        # A request arrives at t.
+        invocations += 1
+        index = serving[0]
+        if several and outstanding[index]:
+            for index in serving:  # the first idle instance is the least busy
+                if not outstanding[index]:
+                    break
+            else:
+                index = min(serving, key=outstanding.__getitem__)
+        held = outstanding[index] + 1
+        outstanding[index] = held
+        if held <= workers:
+            try:
+                duration = svc[si]
+            except IndexError:  # the batch is spent
+                svc, si = services.batch(), 0
+                duration = svc[0]
+            si += 1
+            word = 1
+            if duration > timeout:
+                duration, word = timeout, 1 | MODEL_ERROR << OUTCOME_SHIFT
+            compute += duration
+            push(heap, (t + duration, DONE, intended, word, index))
+        else:
+            queues[index].append(intended)
+    rec.compute_s = compute
+    rec.end_s = max(horizon, t)
+    rec.capacity.append((rec.end_s, live))
+    return rec

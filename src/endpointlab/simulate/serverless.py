@@ -1,0 +1,157 @@
+"""Serverless endpoints, simulated with the emulator's rules (``emulator/endpoints/serverless``).
+
+A request is admitted while fewer than MaxConcurrency are in flight, else throttled at once
+(``ThrottlingException``; the client's retry mode decides what follows). An admitted request
+takes an idle provisioned instance, else the most recently used idle on-demand one, else starts
+an instance and waits for its cold start. On-demand instances idle for the keep-warm period are
+reclaimed. ``overhead_s`` is time a client sees that holds no instance (HTTP, network), added
+to every latency. One heapq of completions and client events; arrivals are merged in from sorted
+chunks; every per-request value is a plain float or int.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+import random
+
+import numpy as np
+
+from endpointlab.simulate.arrivals import ClosedTraffic, Traffic
+from endpointlab.simulate.distributions import Distribution, Stream
+from endpointlab.simulate.outcome import (
+    COLD_BIT,
+    DEADLINE,
+    MODEL_ERROR,
+    OUTCOME_SHIFT,
+    THROTTLED,
+    Recorder,
+)
+from endpointlab.simulate.retries import Retrier
+from endpointlab.simulate.specs import ClientSpec, ServerlessSpec
+
+INF = math.inf
+DONE, SEND = 0, 1
+
+
+def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed)
+    spec: ServerlessSpec,
+    traffic: Traffic,
+    service: Distribution,
+    cold: Distribution,
+    client: ClientSpec | None = None,
+    seed: int = 0,
+    overhead_s: float = 0.0,
+) -> Recorder:
+    client = client or ClientSpec()
+    seeds = np.random.SeedSequence(seed).spawn(3)
+    arrival_rng, service_rng, cold_rng = (np.random.default_rng(s) for s in seeds)
+    services, colds = Stream(service, service_rng), Stream(cold, cold_rng)
+    retrier = Retrier(client.retry, random.Random(seed).random)
+    rec = Recorder()
+    at_append, lat_append, info_append = rec.at.append, rec.latency_ms.append, rec.info.append
+    cold_append = rec.cold_ms.append  # one per cold row, in row order
+    deadline = client.deadline_s if client.deadline_s is not None else INF
+    timeout = spec.invocation_timeout_s
+    keep_warm = spec.keep_warm_s
+    limit = spec.max_concurrency
+    closed = isinstance(traffic, ClosedTraffic)
+    think = traffic.think_s if isinstance(traffic, ClosedTraffic) else 0.0
+    horizon = traffic.duration_s
+    heap: list[tuple[float, int, float, int, float]] = []
+    push, pop = heapq.heappush, heapq.heappop
+    in_flight = 0
+    idle_provisioned = spec.provisioned_concurrency
+    idle: list[float] = []  # when each idle on-demand instance was last released
+    compute = 0.0
+    served = 0
+    reclaimed = 0
+    svc, si = services.batch(), 0
+    chunks = traffic.chunks(arrival_rng)
+    standard = retrier.standard
+    times: list[float] = []
+    ti = count = 0
+    t = 0.0
+    while True:
+        if ti == count:
+            chunk = next(chunks, None)
+            times = [INF] if chunk is None else chunk.tolist()
+            ti, count = 0, len(times)
+        next_open = times[ti]
+        if heap and heap[0][0] <= next_open:
+            t, code, intended, word, extra = pop(heap)
+            if code == DONE:  # extra: -1 on a provisioned instance, else the cold start (s)
+                in_flight -= 1
+                if extra < 0:
+                    idle_provisioned += 1
+                else:
+                    idle.append(t)
+                    if extra:
+                        cold_append(extra * 1000.0)
+                outcome = (word >> OUTCOME_SHIFT) & 7
+                latency = t - intended + overhead_s
+                if latency > deadline:
+                    latency, outcome = deadline, DEADLINE
+                    word = (word & 0x1FF) | DEADLINE << OUTCOME_SHIFT
+                at_append(intended)
+                lat_append(latency * 1000.0)
+                info_append(word)
+                if standard and outcome == 0:
+                    retrier.after_success((word & 15) > 1)
+                if closed and intended + latency + think < horizon:
+                    end = intended + latency + think
+                    push(heap, (end, SEND, end, 1, 0.0))
+                continue
+            attempt, throttles = word, int(extra)
+        elif next_open == INF:
+            break
+        else:
+            t = intended = next_open
+            ti += 1
+            attempt, throttles = 1, 0
+        # An attempt arrives at t.
+        if in_flight >= limit:
+            delay = retrier.after_throttle(attempt)
+            throttles += 1
+            if delay is None or t + delay - intended >= deadline:
+                gave_up = THROTTLED if delay is None else DEADLINE
+                latency = t - intended + overhead_s if delay is None else deadline
+                at_append(intended)
+                lat_append(latency * 1000.0)
+                info_append(attempt | throttles << 4 | gave_up << OUTCOME_SHIFT)
+                if closed and intended + latency + think < horizon:
+                    end = intended + latency + think
+                    push(heap, (end, SEND, end, 1, 0.0))
+            else:
+                push(heap, (t + delay, SEND, intended, attempt + 1, float(throttles)))
+            continue
+        in_flight += 1
+        try:
+            duration = svc[si]
+        except IndexError:  # the batch is spent
+            svc, si = services.batch(), 0
+            duration = svc[0]
+        si += 1
+        word = attempt | throttles << 4
+        if duration > timeout:
+            duration = timeout
+            word |= MODEL_ERROR << OUTCOME_SHIFT
+        compute += duration
+        served += 1
+        if idle_provisioned:
+            idle_provisioned -= 1
+            push(heap, (t + duration, DONE, intended, word, -1.0))
+            continue
+        if idle and t - idle[-1] > keep_warm:
+            reclaimed += len(idle)  # the newest is past keep-warm, so are all older ones
+            idle.clear()
+        if idle:
+            idle.pop()
+            push(heap, (t + duration, DONE, intended, word, 0.0))
+        else:
+            setup = max(colds.next(), 1e-9)
+            push(heap, (t + setup + duration, DONE, intended, word | COLD_BIT, setup))
+    rec.compute_s, rec.served = compute, served
+    rec.reclaimed = reclaimed
+    rec.end_s = max(horizon, t)
+    return rec
