@@ -9,6 +9,7 @@ from pathlib import Path
 
 from endpointlab.bench import rundir
 from endpointlab.bench.phases import load_of, summarise
+from endpointlab.bench.projection import measured_only
 from endpointlab.results.run_result import RunResult, load_run_result, save_run_result
 
 
@@ -25,7 +26,7 @@ def reanalyse(run_dir: Path, finish: Callable[[RunResult], RunResult]) -> RunRes
     plan = rundir.read_plan(run_dir)
     configs = {c.name: c for c in plan.configurations}
     redone = []
-    for config in result.configurations:
+    for config in measured_only(result.configurations):
         records = rundir.read_configuration_records(run_dir, config)
         planned = configs.get(config.name)
         loads = {p.name: load_of(p, planned) for p in plan.phases_of(planned)} if planned else {}

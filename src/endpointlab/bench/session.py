@@ -26,6 +26,7 @@ from endpointlab.bench.aws import AwsPlanError, aws_target, confirm_aws
 from endpointlab.bench.deploy import leftovers
 from endpointlab.bench.execute import INTERRUPTED, Runner, RunSettings, resource_prefix
 from endpointlab.bench.plan import Plan, PlanError, load_plan
+from endpointlab.bench.projection import with_projections
 from endpointlab.bench.reanalyse import analyse, reanalyse
 from endpointlab.bench.summary import summary_table
 from endpointlab.bench.targets import (
@@ -183,7 +184,7 @@ def run_bench(options: BenchOptions, say: Say, confirm: Confirm, show: Say) -> P
     the run directory. KeyboardInterrupt propagates after teardown."""
     if options.reanalyse is not None:
         try:
-            result = reanalyse(options.reanalyse, _finish_with(options))
+            result = reanalyse(options.reanalyse, _finish_with(options, options.reanalyse, say))
         except (RunResultError, PlanError, FileNotFoundError) as error:
             raise BenchError(str(error)) from None
         _conclude(result, options.reanalyse, show)
@@ -279,7 +280,7 @@ def _measure(
         result = _run(plan, aws, run_dir, invocations, url, settings, previous, say)
     else:
         result = _local(plan, run_dir, invocations, url, options, previous, say)
-    result = finish(result, _prices(result.environment.region, options))
+    result = _finish_with(options, run_dir, say)(result)
     result = analyse(result, run_dir)
     _conclude(result, run_dir, show)
     return run_dir
@@ -290,8 +291,16 @@ def _all_kept(plan: Plan, previous: RunResult) -> bool:
     return all(c.name in done for c in plan.configurations)
 
 
-def _finish_with(options: BenchOptions) -> Callable[[RunResult], RunResult]:
-    return lambda result: finish(result, _prices(result.environment.region, options))
+def _finish_with(
+    options: BenchOptions, run_dir: Path, say: Say
+) -> Callable[[RunResult], RunResult]:
+    """Costs, verdicts and the answer, after projecting what an oversubscribed host measured."""
+
+    def finished(result: RunResult) -> RunResult:
+        projected = with_projections(result, run_dir, say)
+        return finish(projected, _prices(result.environment.region, options))
+
+    return finished
 
 
 def _run(
