@@ -93,6 +93,18 @@ def _twin(
             )
     if not phases:
         raise ProjectionError("none of its phases can be replayed")
+    total = None
+    opens = [traffic_of(p) for p in config.phases]
+    if all(isinstance(t, OpenTraffic) for t in opens):  # replayable as one run: a real total
+        steps = tuple(step for t in opens if isinstance(t, OpenTraffic) for step in t.phases)
+        poisson = all(isinstance(t, OpenTraffic) and t.poisson for t in opens)
+        whole = Request(
+            OpenTraffic(steps, poisson), names=(config.name,), seed=SEED, phase=calm.name
+        )
+        projected = project(
+            result, lambda c: rundir.read_configuration_records(run_dir, c), whole, _workers, now
+        )
+        total = projected.configurations[0].total
     return ConfigurationResult(
         name=config.name + SUFFIX,
         kind=config.kind,
@@ -104,6 +116,7 @@ def _twin(
             f"replayed with the service times of its least loaded phase ({calm.name})"
         ),
         phases=phases,
+        total=total,
     )
 
 
