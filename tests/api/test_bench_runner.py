@@ -93,6 +93,7 @@ def test_ctrl_c_in_a_phase_tears_down_keeps_the_records_and_resumes(
     again = resumed.run(env, load_run_result(run.run_dir)).configuration("rt")
     assert (again.status, again.status_reason) == ("completed", "")
     assert [p.name for p in again.phases] == ["first", "second"]
+    assert again.timeline and {p.instances for p in again.timeline} == {1.0}  # polled
     assert load_run_result(run.run_dir).configuration("rt") == again
     assert left_of(sagemaker, run.prefix) == []
 

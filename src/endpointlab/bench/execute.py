@@ -21,10 +21,11 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpointlab.analysis.host import entitled_vcpus, host_check
+from endpointlab.analysis.summary import with_instances
 from endpointlab.bench import rundir
 from endpointlab.bench.deploy import DeployError, Names, deploy, leftovers, names_for, teardown
 from endpointlab.bench.deploy import variant as make_variant
-from endpointlab.bench.observe import LoadSampler, pull_metrics
+from endpointlab.bench.observe import InstancePoller, LoadSampler, pull_metrics
 from endpointlab.bench.phases import Load, breaks_objective, load_of, pause, run_phase, summarise
 from endpointlab.bench.plan import BEST, Async, Plan, Realtime, Serverless
 from endpointlab.bench.summary import meets
@@ -249,6 +250,7 @@ class _Measured:
         self.loads: dict[str, Load] = {}
         self.status = "completed"
         self.reason = ""
+        self.instances: list[tuple[float, float]] = []  # (Unix s, CurrentInstanceCount)
 
     def run(self, head: str) -> ConfigurationResult:
         runner, say = self.runner, self.runner.say
@@ -311,6 +313,16 @@ class _Measured:
         say(f"{head}: InService after {time.time() - started:.1f} s\n")
         for _ in range(plan.warmup.requests):
             self._phase("warm-up", Load(Burst(1), "warm-up", 1, None), scored=False)
+        if self.config.kind == "serverless":
+            self._phases(head)
+            return
+        every = runner.settings.poll_s
+        with InstancePoller(runner.connection.sagemaker, self.names.endpoint, every) as poller:
+            self.instances = poller.samples
+            self._phases(head)
+
+    def _phases(self, head: str) -> None:
+        plan, say = self.runner.plan, self.runner.say
         for phase in plan.phases_of(self.config):
             if phase.pause_before:
                 say(f"{head}: idle {phase.pause_before:g} s before {phase.name}\n")
@@ -368,6 +380,8 @@ class _Measured:
         files = rundir.write_records(runner.run_dir, self.config.name, self.records)
         rundir.write_metrics(runner.run_dir, self.config.name, metrics)
         summaries = summarise(self.records, self.loads, None, metrics)
+        start = min((r.intended_at for r in self.records), default=0.0)
+        points = with_instances(summaries.timeline, start, self.instances)
         vcpus = entitled_vcpus(
             self.config.kind,
             self.settings,
@@ -385,7 +399,7 @@ class _Measured:
             host=host,
             phases=summaries.phases,
             total=summaries.total,
-            timeline=summaries.timeline,
+            timeline=points,
             metrics=metrics,
             records=files,
         )
