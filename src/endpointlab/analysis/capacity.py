@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from itertools import pairwise
 
 from endpointlab.analysis.objective import phase_meets
 from endpointlab.results.run_result import ConfigurationResult, Objective, Traffic
@@ -37,6 +38,16 @@ def deployed_instances(config: ConfigurationResult) -> tuple[float, str]:
         return math.fsum(counts) / len(counts), "the run's mean"
     value = config.settings.get("InitialInstanceCount", 1)
     return (float(value) if isinstance(value, int | float) else 1.0), "InitialInstanceCount"
+
+
+def instance_seconds(config: ConfigurationResult) -> float | None:
+    """Instance-seconds over the timeline, each point's count held until the next point."""
+    points = [(p.t, p.instances) for p in config.timeline if p.instances is not None]
+    if not points:
+        return None
+    steps = [b[0] - a[0] for a, b in pairwise(points)]
+    last = steps[-1] if steps else 1.0
+    return math.fsum(count * step for (_, count), step in zip(points, [*steps, last], strict=True))
 
 
 def capacity(config: ConfigurationResult, objective: Objective | None) -> Capacity | None:
@@ -73,12 +84,14 @@ class Fleet:
     """An instance-based configuration's monthly cost as a function of the volume V:
     ``instances(V) x per_instance + per_request x V``, where instances(V) is ``deployed`` up
     to ``deployed x per_instance_volume`` and then one more every ``per_instance_volume``
-    requests a month (None: the deployed count whatever the volume)."""
+    requests a month (None: the deployed count whatever the volume), or, ``continuous``,
+    the instance-time a request used as run: ``max(deployed, V / per_instance_volume)``."""
 
     per_instance: float  # USD a month
     per_request: float
     deployed: float
     per_instance_volume: float | None
+    continuous: bool = False  # an autoscaled fleet: max(deployed, V / per_instance_volume)
 
 
 def break_even(fixed: float, slope: float, fleet: Fleet) -> float | None:
@@ -89,7 +102,8 @@ def break_even(fixed: float, slope: float, fleet: Fleet) -> float | None:
     h, d, n0, u = fleet.per_instance, fleet.per_request, fleet.deployed, fleet.per_instance_volume
     if slope <= d:
         return None
-    if u is None or u <= 0:
+    if u is None or u <= 0 or (fleet.continuous and slope * u > h + d * u):
+        # Flat, or flat then rising more slowly than serverless: they cross on the flat part.
         crossing = (n0 * h - fixed) / (slope - d)
         return crossing if crossing > 0 else None
     if slope * u <= h + d * u:

@@ -29,16 +29,15 @@ How the figures are made (on-demand prices; free tiers, savings plans, storage, 
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 
 from endpointlab.analysis.capacity import (
     Fleet,
     break_even,
     capacity,
     deployed_instances,
+    instance_seconds,
     instances_for,
     volume_rate,
 )
@@ -218,16 +217,6 @@ def _serverless_cost(
     )
 
 
-def _instance_seconds(config: ConfigurationResult) -> float | None:
-    """Instance-seconds over the timeline, each point's count held until the next point."""
-    points = [(p.t, p.instances) for p in config.timeline if p.instances is not None]
-    if not points:
-        return None
-    steps = [b[0] - a[0] for a, b in pairwise(points)]
-    last = steps[-1] if steps else 1.0
-    return math.fsum(count * step for (_, count), step in zip(points, [*steps, last], strict=True))
-
-
 def _fleet(
     config: ConfigurationResult,
     traffic: Traffic | None,
@@ -242,6 +231,11 @@ def _fleet(
     deployed, _ = deployed_instances(config)
     carried = capacity(config, objective)
     per_volume = None
+    used, summary = instance_seconds(config), overall(config)
+    if _autoscaled(config) and used and summary is not None and summary.requests > 0:
+        hours = used / summary.requests / 3600.0  # instance-hours a request
+        least = _count(config, "MinInstanceCount", 1)
+        return Fleet(found[1].usd * HOURS_PER_MONTH, data, least, HOURS_PER_MONTH / hours, True)
     if carried is not None:
         unit_rate, _ = volume_rate(traffic or Traffic(requests_per_month=1.0), 1.0)
         per_volume = carried.per_instance_rps / unit_rate if unit_rate > 0 else None
@@ -264,7 +258,7 @@ def _instance_cost(
     summary = overall(config)
     deployed, where = deployed_instances(config)
     hourly = price.usd * deployed
-    used = _instance_seconds(config) if config.kind == "async" else None
+    used = instance_seconds(config) if config.kind == "async" or _autoscaled(config) else None
     instances: float | None = None
     if used is not None and summary is not None and summary.requests > 0:
         per_request_instance = used / summary.requests * price.usd / 3600.0
@@ -276,9 +270,10 @@ def _instance_cost(
             floor_monthly=least * price.usd * HOURS_PER_MONTH,
             variable_from_floor=per_request_instance,
         )
+        how = "under its autoscaling policy" if _autoscaled(config) else "(time at zero free)"
         basis = (
-            f"{used / summary.requests:.3f} instance-seconds per request as run (time at zero "
-            f"instances free), at least {least:g} instances all month"
+            f"{used / summary.requests:.3f} instance-seconds per request as run {how}, at "
+            f"least {least:g} instances all month"
         )
         at_capacity: float | None = per_request_instance + data
         unpriced_traffic = "; per invocation as run"
@@ -317,6 +312,11 @@ def _instance_cost(
         basis=f"{basis}; {data_basis}",
         price_source="; ".join(cited),
     )
+
+
+def _autoscaled(config: ConfigurationResult) -> bool:
+    """A real-time configuration run under an autoscaling policy: priced as it scaled."""
+    return config.kind == "realtime" and "MaxInstanceCount" in config.settings
 
 
 def _count(config: ConfigurationResult, key: str, default: float) -> float:

@@ -35,6 +35,8 @@ def settings_text(config: ConfigurationResult) -> str:
         return ", ".join([config.kind, *parts])
     count = s.get("InitialInstanceCount", 1)
     text = f"{config.kind}, {count} x {s.get('InstanceType', '?')}"
+    if "MaxInstanceCount" in s:
+        text += f" autoscaled from {s.get('MinInstanceCount', 1)} to {s['MaxInstanceCount']}"
     needed = config.cost.instances if config.cost is not None else None
     if needed is not None and isinstance(count, int | float) and needed > count:
         text += f", scaled to {needed:g} to carry the expected traffic"

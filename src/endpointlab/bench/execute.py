@@ -22,8 +22,17 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from endpointlab.analysis.host import entitled_vcpus, host_check
 from endpointlab.analysis.summary import with_instances
-from endpointlab.bench import rundir
-from endpointlab.bench.deploy import DeployError, Names, deploy, leftovers, names_for, teardown
+from endpointlab.bench import rundir, scaling
+from endpointlab.bench.deploy import (
+    VARIANT,
+    DeployError,
+    Names,
+    deploy,
+    leftovers,
+    names_for,
+    settings_of,
+    teardown,
+)
 from endpointlab.bench.deploy import variant as make_variant
 from endpointlab.bench.observe import InstancePoller, LoadSampler, pull_metrics
 from endpointlab.bench.phases import Load, breaks_objective, load_of, pause, run_phase, summarise
@@ -60,16 +69,6 @@ def resource_prefix(run_dir: Path) -> str:
     """The prefix of every resource name of a run: from its directory's absolute path, so it is
     the same on --resume and differs between runs."""
     return "el-" + hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:8]
-
-
-def settings_of(config: Serverless | Realtime | Async, memory_mb: int | None) -> dict[str, Any]:
-    """The configuration's settings as SageMaker names them (what the run result keeps)."""
-    production = make_variant(config, "", memory_mb)
-    flat = dict(production.get("ServerlessConfig", {}))
-    flat.update(
-        {k: v for k, v in production.items() if k in ("InstanceType", "InitialInstanceCount")}
-    )
-    return flat
 
 
 @contextmanager
@@ -251,6 +250,7 @@ class _Measured:
         self.status = "completed"
         self.reason = ""
         self.instances: list[tuple[float, float]] = []  # (Unix s, CurrentInstanceCount)
+        self.scaled = ""  # the scalable target's resource id, once registered
 
     def run(self, head: str) -> ConfigurationResult:
         runner, say = self.runner, self.runner.say
@@ -272,7 +272,9 @@ class _Measured:
             say(f"\n{head}: {INTERRUPTED}: tearing down\n")
         finally:
             with _sheltered(say):
-                problems = teardown(
+                client = runner.connection.autoscaling
+                problems = scaling.detach(client, self.scaled) if self.scaled else []
+                problems += teardown(
                     runner.connection,
                     self.names,
                     poll_s=runner.settings.poll_s,
@@ -286,6 +288,7 @@ class _Measured:
                     ]
                 except (ClientError, BotoCoreError) as error:
                     left = [f"(cannot list what is left: {error})"]
+                left += scaling.left(client, self.scaled) if self.scaled else []
         for problem in [*problems, *(f"{n} left behind" for n in left)]:
             say(f"{head}: WARNING: {problem}\n")
         ended = time.time()
@@ -311,6 +314,11 @@ class _Measured:
             timeout_s=runner.settings.deploy_timeout_s,
         )
         say(f"{head}: InService after {time.time() - started:.1f} s\n")
+        if isinstance(self.config, Realtime) and self.config.autoscaling is not None:
+            self.scaled = scaling.resource_id(self.names.endpoint, VARIANT)
+            client = runner.connection.autoscaling
+            if problem := scaling.attach(client, self.scaled, self.config.autoscaling):
+                raise DeployError(problem)
         for _ in range(plan.warmup.requests):
             self._phase("warm-up", Load(Burst(1), "warm-up", 1, None), scored=False)
         if self.config.kind == "serverless":

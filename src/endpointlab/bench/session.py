@@ -342,6 +342,8 @@ def _local(
                 "The plan asks for AWS-like provisioning times, which this emulator lacks: "
                 "the run used instant provisioning\n"
             )
+    if plan.scaling_clock != 1:
+        extra += ["--scaling-clock", f"{plan.scaling_clock:g}"]
     roots = [Path(url).parent] if url is not None and not url.startswith("s3://") else []
     # The record store's first write initialises pyarrow (seconds): do it while serve starts.
     warm = run_dir / rundir.RECORDS / ".warm-up.parquet"
