@@ -7,6 +7,7 @@ types, rates, durations) are the plans' choices, written out here as a plan file
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from endpointlab.bench.plan import Plan
@@ -95,19 +96,35 @@ def _realtime(quick: bool) -> dict[str, Any]:
 
 def _compare(quick: bool) -> dict[str, Any]:
     duration = "5s" if quick else "60s"
+    # MaxConcurrency that covers the peak: requests in flight at the peak rate if each took the
+    # objective's latency (Little's law).
+    concurrency = math.ceil(TRAFFIC["peak_rps"] * OBJECTIVE["latency_ms"] / 1e3)
+    memories = (1024, 2048) if quick else (1024, 2048, 3072)
+    types = (
+        ("ml.t2.medium", "ml.c5.large") if quick else ("ml.t2.medium", "ml.c5.large", "ml.m5.large")
+    )
     return {
         "name": "compare" + ("-quick" if quick else ""),
-        "description": "The same traffic on a serverless and a real-time configuration, ending "
-        "in one recommendation.",
+        "description": "The same traffic on a short search of each kind (serverless memory "
+        "sizes at a MaxConcurrency that covers the peak, the cheapest instance types), ending "
+        "in one recommendation between the best of each kind.",
         "warmup": {"requests": 3},
         "configurations": [
             {
-                "name": "serverless-2048",
+                "name": f"serverless-{m}",
                 "kind": "serverless",
-                "memory_mb": 2048,
-                "max_concurrency": 4,
-            },
-            {"name": "realtime-c5-large", "kind": "realtime", "instance_type": "ml.c5.large"},
+                "memory_mb": m,
+                "max_concurrency": concurrency,
+            }
+            for m in memories
+        ]
+        + [
+            {
+                "name": "realtime-" + t.removeprefix("ml.").replace(".", "-"),
+                "kind": "realtime",
+                "instance_type": t,
+            }
+            for t in types
         ],
         "phases": [
             {"name": "steady", "rate": 5, "duration": duration},
