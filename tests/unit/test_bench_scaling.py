@@ -148,3 +148,16 @@ def test_an_autoscaled_configuration_is_priced_by_the_instance_time_it_used() ->
     assert "under its autoscaling policy" in busy.basis
     quiet = configuration_cost(config, Traffic(requests_per_month=1e3), prices)
     assert quiet.per_month_usd == pytest.approx(0.1 * HOURS_PER_MONTH)  # min_instances all month
+
+
+def test_the_realtime_plan_ends_with_an_autoscaled_ramp_on_a_compressed_clock() -> None:
+    from endpointlab.bench.builtin import builtin_plan
+
+    for quick, clock, target in ((True, 60.0, 5.0), (False, 10.0, 30.0)):
+        plan = builtin_plan("realtime", quick, {"artifact": "model.tar.gz"})
+        last = plan.configurations[-1]
+        assert plan.scaling_clock == clock
+        assert last.kind == "realtime" and last.autoscaling is not None
+        # 5 invocations a second per instance, summed over the clock's alarm period
+        assert last.autoscaling.target_invocations_per_instance == target
+        assert last.phases is not None and last.phases[0].rate == (2, 20)

@@ -71,7 +71,9 @@ def _realtime(quick: bool) -> dict[str, Any]:
     return {
         "name": "realtime" + ("-quick" if quick else ""),
         "description": "Real-time: each instance type under a stepped open-loop load until the "
-        "objective or the error rate breaks (the maximum sustained rate, latency there).",
+        "objective or the error rate breaks (the maximum sustained rate, latency there), then "
+        "ml.c5.large under a target-tracking autoscaling policy and a ramp, on a compressed "
+        "scaling clock.",
         "warmup": {"requests": 3},
         "configurations": [
             {
@@ -81,7 +83,9 @@ def _realtime(quick: bool) -> dict[str, Any]:
                 "instance_count": 1,
             }
             for t in types
-        ],
+        ]
+        + [_autoscaled(quick)],
+        "scaling_clock": SCALING_CLOCK[quick],
         "phases": [
             {
                 "name": f"rate-{r}",
@@ -91,6 +95,28 @@ def _realtime(quick: bool) -> dict[str, Any]:
             }
             for r in rates
         ],
+    }
+
+
+SCALING_CLOCK = {True: 60.0, False: 10.0}  # a 60 s alarm period lasts 1 s (quick) or 6 s
+
+
+def _autoscaled(quick: bool) -> dict[str, Any]:
+    """ml.c5.large from 1 to 4 instances, tracking 5 invocations a second per instance (the
+    target is a sum over an alarm period, which the scaling clock shortens), under a ramp."""
+    period_s = 60.0 / SCALING_CLOCK[quick]
+    return {
+        "name": "c5-large-autoscaled",
+        "kind": "realtime",
+        "instance_type": "ml.c5.large",
+        "autoscaling": {
+            "min_instances": 1,
+            "max_instances": 4,
+            "target_invocations_per_instance": 5 * period_s,
+            "scale_in_cooldown": 300,
+            "scale_out_cooldown": 5 * period_s,
+        },
+        "phases": [{"name": "ramp", "rate": [2, 20], "duration": "20s" if quick else "180s"}],
     }
 
 
