@@ -161,3 +161,12 @@ def test_the_realtime_plan_ends_with_an_autoscaled_ramp_on_a_compressed_clock() 
         # 5 invocations a second per instance, summed over the clock's alarm period
         assert last.autoscaling.target_invocations_per_instance == target
         assert last.phases is not None and last.phases[0].rate == (2, 20)
+
+
+def test_the_aws_estimate_bounds_an_autoscaled_configuration_by_its_maximum() -> None:
+    from endpointlab.bench.estimate import DEPLOY_ALLOWANCE_S, estimate
+
+    prices = PriceTable(region="us-east-1", prices={"instance.ml.c5.large": Price(0.1)})
+    (line,) = estimate(parse_plan(PLAN.format(count=1, low=1)), prices).lines
+    assert line.what == "4 x ml.c5.large for 16 min (its autoscaling maximum)"
+    assert line.usd == pytest.approx(4 * 0.1 * (30 + DEPLOY_ALLOWANCE_S) / 3600)
