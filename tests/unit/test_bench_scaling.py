@@ -3,15 +3,18 @@ the call sequence and the teardown) and the cost of a configuration as it scaled
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from botocore.stub import Stubber
+from click.testing import CliRunner
 
 from endpointlab.analysis.cost import HOURS_PER_MONTH, Price, PriceTable, configuration_cost
 from endpointlab.bench import scaling
 from endpointlab.bench.plan import PlanError, parse_plan
+from endpointlab.cli import main
 from endpointlab.results.run_result import Traffic
 from tests.unit.analysis_records import configuration
 
@@ -168,5 +171,26 @@ def test_the_aws_estimate_bounds_an_autoscaled_configuration_by_its_maximum() ->
 
     prices = PriceTable(region="us-east-1", prices={"instance.ml.c5.large": Price(0.1)})
     (line,) = estimate(parse_plan(PLAN.format(count=1, low=1)), prices).lines
-    assert line.what == "4 x ml.c5.large for 16 min (its autoscaling maximum)"
+    assert line.what == "4 x ml.c5.large for 16 min (autoscaling max)"
     assert line.usd == pytest.approx(4 * 0.1 * (30 + DEPLOY_ALLOWANCE_S) / 3600)
+
+
+def test_on_aws_the_plan_says_its_scaling_clock_is_the_emulators(tmp_path: Path) -> None:
+    from tests.unit.test_bench_aws import IMAGE, MODEL, ROLE
+
+    (tmp_path / "args.jsonl").write_text('{"Body": "1,2", "ContentType": "text/csv"}\n')
+    env = {
+        "AWS_ACCESS_KEY_ID": "AKIDEXAMPLE",
+        "AWS_SECRET_ACCESS_KEY": "secret",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    }
+    arguments = ["bench", "realtime", "--quick", "--target", "aws", "--model", MODEL]
+    arguments += ["--invoke-args", str(tmp_path / "args.jsonl"), "--out", str(tmp_path / "r")]
+    arguments += ["--role-arn", ROLE, "--image", IMAGE, "--max-cost", "0.001"]
+    outcome = CliRunner().invoke(main, arguments, env=env)
+    assert outcome.exit_code == 2, outcome.output
+    assert "scaling_clock 60 applies to the local emulator: on AWS scaling runs at" in (
+        outcome.output
+    )
+    assert "4 x ml.c5.large for 15 min (autoscaling max)" in outcome.output

@@ -79,7 +79,7 @@ def estimate(plan: Plan, prices: PriceTable) -> Estimate:
             Line(
                 config.name,
                 f"{count} x {config.instance_type} for {life_s / 60:.0f} min"
-                + (" (its autoscaling maximum)" if scaling is not None else ""),
+                + (" (autoscaling max)" if scaling is not None else ""),
                 found[1].usd * hours if found is not None else None,
             )
         )

@@ -215,6 +215,11 @@ def run_bench(options: BenchOptions, say: Say, confirm: Confirm, show: Say) -> P
         raise BenchError(str(error)) from None
     except AwsPlanError as error:
         raise BenchError(str(error)) from None
+    if aws is not None and plan.scaling_clock != 1:
+        say(
+            f"The plan's scaling_clock {plan.scaling_clock:g} applies to the local emulator: on "
+            "AWS scaling runs at AWS's pace, against targets set for the compressed clock\n"
+        )
     rundir.write_plan(
         run_dir,
         plan.model_copy(
