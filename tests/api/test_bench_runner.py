@@ -12,6 +12,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from endpointlab.bench.execute import INTERRUPTED, Runner, RunSettings, resource_prefix
@@ -28,7 +29,10 @@ name: teardown
 model: {{artifact: {artifact}}}
 objective: {{latency_ms: 1000}}
 configurations:
-  - {{name: rt, kind: realtime, instance_type: ml.c5.large}}
+  - name: rt
+    kind: realtime
+    instance_type: ml.c5.large
+    autoscaling: {{max_instances: 2, target_invocations_per_instance: 1000}}
 phases:
   - {{name: first, clients: 1, duration: 0.5}}
   - {{name: second, clients: 2, duration: 2}}
@@ -50,7 +54,18 @@ def runner(tmp_path: Path, url: str, artifact: Path, say: Callable[[str], None])
 
 
 def left_of(sagemaker: Any, prefix: str) -> list[str]:
+    scaling = boto3.client(
+        "application-autoscaling",
+        endpoint_url=sagemaker.meta.endpoint_url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+    targets = scaling.describe_scalable_targets(ServiceNamespace="sagemaker")["ScalableTargets"]
+    policies = scaling.describe_scaling_policies(ServiceNamespace="sagemaker")["ScalingPolicies"]
     return [
+        *(t["ResourceId"] for t in targets if prefix in t["ResourceId"]),
+        *(p["PolicyName"] for p in policies if prefix in p["ResourceId"]),
         *(e["EndpointName"] for e in sagemaker.list_endpoints(NameContains=prefix)["Endpoints"]),
         *(
             c["EndpointConfigName"]
@@ -71,14 +86,19 @@ def worker_pids(runtime: Any, endpoint: str) -> set[int]:
 def test_ctrl_c_in_a_phase_tears_down_keeps_the_records_and_resumes(
     tmp_path: Path, emulator_url: str, probe: Path, sagemaker: Any
 ) -> None:
+    registered: list[str] = []
+
     def say(text: str) -> None:
         if "phase second (" in text:  # Ctrl-C half a second into the second phase
+            registered.extend(left_of(sagemaker, run.prefix))
             threading.Timer(0.5, os.kill, (os.getpid(), signal.SIGINT)).start()
 
     run = runner(tmp_path, emulator_url, probe, say)
     env = environment("local", "us-east-1", "instant")
     with pytest.raises(KeyboardInterrupt):
         run.run(env)
+    endpoint = f"endpoint/{run.prefix}-rt/variant/AllTraffic"
+    assert {endpoint, "endpointlab-invocations"} <= set(registered)  # autoscaling was set up
     assert left_of(sagemaker, resource_prefix(run.run_dir)) == []
     saved = load_run_result(run.run_dir).configuration("rt")
     assert saved.status == "stopped" and saved.status_reason == INTERRUPTED
@@ -93,6 +113,7 @@ def test_ctrl_c_in_a_phase_tears_down_keeps_the_records_and_resumes(
     again = resumed.run(env, load_run_result(run.run_dir)).configuration("rt")
     assert (again.status, again.status_reason) == ("completed", "")
     assert [p.name for p in again.phases] == ["first", "second"]
+    assert again.timeline and {p.instances for p in again.timeline} == {1.0}  # polled
     assert load_run_result(run.run_dir).configuration("rt") == again
     assert left_of(sagemaker, run.prefix) == []
 

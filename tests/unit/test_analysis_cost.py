@@ -76,7 +76,7 @@ def test_provisioned_concurrency_bills_the_month_and_its_share_of_requests() -> 
     assert "50%" in cost.basis
 
 
-def test_realtime_bills_instance_hours_whatever_the_volume() -> None:
+def test_realtime_without_an_objective_prices_the_deployed_count_whatever_the_volume() -> None:
     config = configuration(
         "rt", "realtime", {"InstanceType": "ml.m5.large", "InitialInstanceCount": 2}
     )
@@ -86,6 +86,7 @@ def test_realtime_bills_instance_hours_whatever_the_volume() -> None:
         assert cost.per_month_usd == pytest.approx(0.23 * HOURS_PER_MONTH)
         assert cost.per_invocation_usd == pytest.approx(0.23 * HOURS_PER_MONTH / volume)
     assert "InitialInstanceCount" in cost.basis
+    assert "no capacity figure (no objective given)" in cost.basis
 
 
 def test_realtime_uses_the_measured_instance_count_when_the_run_scaled() -> None:

@@ -113,3 +113,20 @@ def test_builtin_plans_are_valid_and_round_trip(name: str, quick: bool) -> None:
     )
     # --quick keeps each plan's load to about a minute (deployments come on top).
     assert (seconds <= 60) if quick else (seconds > 60)
+
+
+def test_the_compare_plan_searches_each_kind_under_the_same_traffic() -> None:
+    plan = builtin_plan("compare", True, {"artifact": "model.tar.gz"})
+    kinds = [
+        (c.kind, getattr(c, "memory_mb", None) or getattr(c, "instance_type", None))
+        for c in plan.configurations
+    ]
+    assert kinds == [
+        ("serverless", 1024),
+        ("serverless", 2048),
+        ("realtime", "ml.t2.medium"),
+        ("realtime", "ml.c5.large"),
+    ]
+    # MaxConcurrency covers the peak: 10/s, each request taking up to the objective's 250 ms
+    assert {getattr(c, "max_concurrency", 3) for c in plan.configurations} == {3}
+    assert all(c.phases is None for c in plan.configurations) and len(plan.phases) == 2

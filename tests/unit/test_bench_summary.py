@@ -86,13 +86,18 @@ def test_the_table_has_a_row_per_configuration_and_its_notes() -> None:
         created_at="2026-12-07T00:00:00+00:00",
         environment=env,
         objective=OBJECTIVE,
-        configurations=[config("sl", [phase("s", 40)], MemorySizeInMB=1024), failed],
+        configurations=[
+            config("sl", [phase("s", 40)], MemorySizeInMB=1024),
+            failed,
+            config("auto", [phase("r", 40)], InstanceType="ml.c5.large", MaxInstanceCount=4),
+        ],
     )
     lines = summary_table(result).splitlines()
     assert lines[0] == "p: objective p99 <= 100 ms, errors <= 1.0%"
     assert lines[2].split()[:6] == ["sl", "serverless", "1024", "MB,", "conc", "1"]
     assert lines[3].split()[:4] == ["c5", "realtime", "failed", "-"]
-    assert lines[4] == "  c5: endpoint c5: no capacity"
+    assert lines[4].split()[:4] == ["auto", "realtime", "1-4", "x"]  # autoscaled: its range
+    assert lines[5] == "  c5: endpoint c5: no capacity"
 
 
 def test_utilisation_is_the_mean_of_the_pulled_series() -> None:

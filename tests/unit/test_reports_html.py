@@ -170,3 +170,20 @@ def test_the_objective_stays_in_view_when_every_latency_is_above_it() -> None:
     assert plot is not None
     plotted = [y for r in plot.model.renderers for y in r.data_source.data.get("y", [])]
     assert min(plotted) == run.objective.latency_ms  # the automatic y range reaches the line
+
+
+def test_the_cost_plot_says_when_there_is_no_break_even() -> None:
+    from endpointlab.reports.figures import monthly_cost
+    from tests.report_runs import compare_run
+
+    run = compare_run()
+    assert run.comparison is not None
+    crossing = monthly_cost(run)
+    assert crossing is not None and "the red line is the break-even volume" in crossing.caption
+    never = run.model_copy(
+        update={
+            "comparison": run.comparison.model_copy(update={"break_even_requests_per_month": None})
+        }
+    )
+    plot = monthly_cost(never)
+    assert plot is not None and plot.caption.startswith("No break-even between")

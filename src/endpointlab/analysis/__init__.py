@@ -20,13 +20,13 @@ def finish(result: RunResult, prices: PriceTable) -> RunResult:
     configs = [
         config.model_copy(
             update={
-                "cost": configuration_cost(config, result.traffic, prices),
+                "cost": configuration_cost(config, result.traffic, prices, result.objective),
                 "meets_objective": evaluate(config, result.objective, result.traffic).meets,
             }
         )
         for config in result.configurations
     ]
-    comparison = compare_costs(configs, result.traffic, prices)
+    comparison = compare_costs(configs, result.traffic, prices, result.objective)
     return result.model_copy(
         update={
             "configurations": configs,

@@ -12,31 +12,41 @@ How the figures are made (on-demand prices; free tiers, savings plans, storage, 
   Provisioned concurrency (``ProvisionedConcurrency``) bills its units for the whole month, and
   the invocations it serves (the share PC / peak concurrency, or all when the peak is not given)
   at its lower duration rate.
-- Real-time: instance-hours, 730 a month, times the instances (the mean of the run's timeline
-  ``instances`` when recorded, else ``InitialInstanceCount``), whatever the volume, plus data
-  processed. It assumes those instances carry the volume: the recommendation checks the peak.
+- Real-time: instance-hours, 730 a month, times the instances that carry the volume
+  (``analysis.capacity``: the volume's peak, or mean, rate over what one instance carried within
+  the objective, never fewer than the deployed count: the run's timeline mean, else
+  ``InitialInstanceCount``), plus data processed. Without an objective, or when no phase met
+  it, there is no capacity figure: the deployed count is priced and the basis says so.
 - Asynchronous: the instance-seconds the run used per request (its timeline ``instances``
   integrated: time scaled to zero costs nothing) times the monthly requests, never below
   ``MinInstanceCount`` instances all month; without an instance timeline, as real-time.
 - Per invocation, per 1M and per month are at the expected traffic; without one, instance kinds
   are priced fully used at the run's throughput and no monthly figure is given.
-- Break-even: the monthly volume where the cheapest serverless configuration that meets the
-  objective costs what the cheapest real-time one that meets it costs; the savings table gives
-  every priced configuration's monthly cost by volume.
+- Break-even: the monthly volume above which the cheapest real-time configuration that meets
+  the objective (scaled out as the volume grows) never costs more than the cheapest serverless
+  one that meets it; the savings table gives every priced configuration's monthly cost by volume.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from itertools import pairwise
 
+from endpointlab.analysis.capacity import (
+    Fleet,
+    break_even,
+    capacity,
+    deployed_instances,
+    instance_seconds,
+    instances_for,
+    volume_rate,
+)
 from endpointlab.results.run_result import (
     ConfigurationResult,
     Cost,
     CostComparison,
     CostPoint,
+    Objective,
     PhaseSummary,
     Traffic,
 )
@@ -152,12 +162,16 @@ def _finish(
 
 
 def configuration_cost(
-    config: ConfigurationResult, traffic: Traffic | None, prices: PriceTable
+    config: ConfigurationResult,
+    traffic: Traffic | None,
+    prices: PriceTable,
+    objective: Objective | None = None,
 ) -> Cost:
-    """The cost of ``config`` at ``traffic``'s monthly volume (see the module's notes)."""
+    """The cost of ``config`` at ``traffic``'s monthly volume (see the module's notes); the
+    ``objective`` gives instance-based kinds their capacity."""
     if config.kind == "serverless":
         return _serverless_cost(config, traffic, prices)
-    return _instance_cost(config, traffic, prices)
+    return _instance_cost(config, traffic, prices, objective)
 
 
 def _serverless_cost(
@@ -203,23 +217,36 @@ def _serverless_cost(
     )
 
 
-def _mean_instances(config: ConfigurationResult) -> float | None:
-    counts = [p.instances for p in config.timeline if p.instances is not None]
-    return math.fsum(counts) / len(counts) if counts else None
-
-
-def _instance_seconds(config: ConfigurationResult) -> float | None:
-    """Instance-seconds over the timeline, each point's count held until the next point."""
-    points = [(p.t, p.instances) for p in config.timeline if p.instances is not None]
-    if not points:
+def _fleet(
+    config: ConfigurationResult,
+    traffic: Traffic | None,
+    prices: PriceTable,
+    objective: Objective | None,
+) -> Fleet | None:
+    """The monthly cost line of a real-time configuration (None: no price)."""
+    found = prices.instance(config.kind, str(config.settings.get("InstanceType", "")))
+    if found is None:
         return None
-    steps = [b[0] - a[0] for a, b in pairwise(points)]
-    last = steps[-1] if steps else 1.0
-    return math.fsum(count * step for (_, count), step in zip(points, [*steps, last], strict=True))
+    data, _ = _data_per_invocation(traffic, prices, [])
+    deployed, _ = deployed_instances(config)
+    carried = capacity(config, objective)
+    per_volume = None
+    used, summary = instance_seconds(config), overall(config)
+    if _autoscaled(config) and used and summary is not None and summary.requests > 0:
+        hours = used / summary.requests / 3600.0  # instance-hours a request
+        least = _count(config, "MinInstanceCount", 1)
+        return Fleet(found[1].usd * HOURS_PER_MONTH, data, least, HOURS_PER_MONTH / hours, True)
+    if carried is not None:
+        unit_rate, _ = volume_rate(traffic or Traffic(requests_per_month=1.0), 1.0)
+        per_volume = carried.per_instance_rps / unit_rate if unit_rate > 0 else None
+    return Fleet(found[1].usd * HOURS_PER_MONTH, data, deployed, per_volume)
 
 
 def _instance_cost(
-    config: ConfigurationResult, traffic: Traffic | None, prices: PriceTable
+    config: ConfigurationResult,
+    traffic: Traffic | None,
+    prices: PriceTable,
+    objective: Objective | None,
 ) -> Cost:
     instance_type = str(config.settings.get("InstanceType", ""))
     found = prices.instance(config.kind, instance_type)
@@ -229,11 +256,10 @@ def _instance_cost(
     cited = [price.cite(item)]
     data, data_basis = _data_per_invocation(traffic, prices, cited)
     summary = overall(config)
-    measured = _mean_instances(config)
-    instances = measured if measured is not None else _count(config, "InitialInstanceCount", 1)
-    hourly = price.usd * instances
-    where = "the run's mean" if measured is not None else "InitialInstanceCount"
-    used = _instance_seconds(config) if config.kind == "async" else None
+    deployed, where = deployed_instances(config)
+    hourly = price.usd * deployed
+    used = instance_seconds(config) if config.kind == "async" or _autoscaled(config) else None
+    instances: float | None = None
     if used is not None and summary is not None and summary.requests > 0:
         per_request_instance = used / summary.requests * price.usd / 3600.0
         least = _count(config, "MinInstanceCount", 0)
@@ -244,15 +270,33 @@ def _instance_cost(
             floor_monthly=least * price.usd * HOURS_PER_MONTH,
             variable_from_floor=per_request_instance,
         )
+        how = "under its autoscaling policy" if _autoscaled(config) else "(time at zero free)"
         basis = (
-            f"{used / summary.requests:.3f} instance-seconds per request as run (time at zero "
-            f"instances free), at least {least:g} instances all month"
+            f"{used / summary.requests:.3f} instance-seconds per request as run {how}, at "
+            f"least {least:g} instances all month"
         )
         at_capacity: float | None = per_request_instance + data
         unpriced_traffic = "; per invocation as run"
     else:
+        carried = capacity(config, objective)
+        if traffic is not None:
+            rate, rate_basis = volume_rate(traffic, traffic.requests_per_month)
+            instances = instances_for(rate, carried, deployed)
+            hourly = price.usd * instances
         monthly, per_invocation = _finish(hourly * HOURS_PER_MONTH, data, traffic)
-        basis = f"{instances:g} x {instance_type} ({where}) for {HOURS_PER_MONTH:g} h a month"
+        basis = f"{hourly / price.usd:g} x {instance_type} for {HOURS_PER_MONTH:g} h a month"
+        if carried is None:
+            why = "no objective given" if objective is None else "it met the objective in no phase"
+            basis += (
+                f" ({where}): no capacity figure ({why}), so the {deployed:g} deployed "
+                "instances are priced whatever the volume"
+            )
+        elif traffic is not None:
+            basis += (
+                f" to carry {rate_basis} at {carried.per_instance_rps:.3g}/s per instance "
+                f"(measured within the objective in phase {carried.phase}), never fewer than "
+                f"the {deployed:g} deployed ({where})"
+            )
         rate = summary.throughput_per_s if summary is not None else 0.0
         at_capacity = hourly / (rate * 3600.0) + data if rate > 0 else None
         unpriced_traffic = "; per invocation fully used at the run's throughput"
@@ -264,9 +308,15 @@ def _instance_cost(
         per_invocation_usd=per_invocation,
         per_million_usd=per_invocation * 1e6 if per_invocation is not None else None,
         per_month_usd=monthly,
+        instances=instances,
         basis=f"{basis}; {data_basis}",
         price_source="; ".join(cited),
     )
+
+
+def _autoscaled(config: ConfigurationResult) -> bool:
+    """A real-time configuration run under an autoscaling policy: priced as it scaled."""
+    return config.kind == "realtime" and "MaxInstanceCount" in config.settings
 
 
 def _count(config: ConfigurationResult, key: str, default: float) -> float:
@@ -274,13 +324,24 @@ def _count(config: ConfigurationResult, key: str, default: float) -> float:
     return float(value) if isinstance(value, int | float) else default
 
 
+def _at(traffic: Traffic | None, volume: float) -> Traffic:
+    """``traffic`` at another volume: its peak keeps its ratio to the volume."""
+    if traffic is None:
+        return Traffic(requests_per_month=volume)
+    peak = traffic.peak_rps
+    if peak is not None and traffic.requests_per_month > 0:
+        peak = peak * volume / traffic.requests_per_month
+    return traffic.model_copy(update={"requests_per_month": volume, "peak_rps": peak})
+
+
 def _monthly(
-    config: ConfigurationResult, traffic: Traffic | None, prices: PriceTable, volume: float
+    config: ConfigurationResult,
+    traffic: Traffic | None,
+    prices: PriceTable,
+    volume: float,
+    objective: Objective | None = None,
 ) -> float | None:
-    at = (traffic or Traffic(requests_per_month=volume)).model_copy(
-        update={"requests_per_month": volume}
-    )
-    return configuration_cost(config, at, prices).per_month_usd
+    return configuration_cost(config, _at(traffic, volume), prices, objective).per_month_usd
 
 
 def _eligible(configs: Sequence[ConfigurationResult], kind: str) -> list[ConfigurationResult]:
@@ -293,48 +354,54 @@ def _cheapest(
     traffic: Traffic | None,
     prices: PriceTable,
     volume: float,
+    objective: Objective | None,
 ) -> tuple[ConfigurationResult, float] | None:
-    priced = [(c, _monthly(c, traffic, prices, volume)) for c in configs]
+    priced = [(c, _monthly(c, traffic, prices, volume, objective)) for c in configs]
     costed = [(c, m) for c, m in priced if m is not None]
     return min(costed, key=lambda pair: pair[1], default=None)
 
 
 def compare_costs(
-    configs: Sequence[ConfigurationResult], traffic: Traffic | None, prices: PriceTable
+    configs: Sequence[ConfigurationResult],
+    traffic: Traffic | None,
+    prices: PriceTable,
+    objective: Objective | None = None,
 ) -> CostComparison:
     """Serverless against real-time by monthly volume: the break-even and a savings table.
 
     The break-even is between the cheapest serverless and the cheapest real-time configuration
-    (at the expected traffic) that meet the objective; None when either is missing or one is
-    cheaper at every volume. Both costs are straight lines in the volume, so it is exact.
+    (at the expected traffic) that meet the objective: the volume above which the real-time one,
+    scaled out to carry the volume, never costs more; None when either is missing, when
+    serverless is never cheaper or when it stays cheaper at every volume. Serverless is a
+    straight line in the volume and the real-time fleet a staircase of them, so it is exact.
     """
     volume = traffic.requests_per_month if traffic is not None else 1e6
-    serverless = _cheapest(_eligible(configs, "serverless"), traffic, prices, volume)
-    realtime = _cheapest(_eligible(configs, "realtime"), traffic, prices, volume)
-    break_even: float | None = None
+    serverless = _cheapest(_eligible(configs, "serverless"), traffic, prices, volume, objective)
+    realtime = _cheapest(_eligible(configs, "realtime"), traffic, prices, volume, objective)
+    break_even_at: float | None = None
     between: list[str] = []
     if serverless is not None and realtime is not None:
         between = [serverless[0].name, realtime[0].name]
-        lines = []
-        for config, _ in (serverless, realtime):
-            at_zero = _monthly(config, traffic, prices, 0.0) or 0.0
-            at_million = _monthly(config, traffic, prices, 1e6) or 0.0
-            lines.append((at_zero, (at_million - at_zero) / 1e6))
-        (fixed_s, slope_s), (fixed_r, slope_r) = lines
-        if slope_s != slope_r:
-            crossing = (fixed_r - fixed_s) / (slope_s - slope_r)
-            break_even = crossing if crossing > 0 else None
+        at_zero = _monthly(serverless[0], traffic, prices, 0.0) or 0.0
+        at_million = _monthly(serverless[0], traffic, prices, 1e6) or 0.0
+        fleet = _fleet(realtime[0], traffic, prices, objective)
+        if fleet is not None:
+            break_even_at = break_even(at_zero, (at_million - at_zero) / 1e6, fleet)
     volumes = set(SAVINGS_VOLUMES)
     if traffic is not None:
         volumes.add(traffic.requests_per_month)
-    if break_even is not None:
-        volumes.add(break_even)
+    if break_even_at is not None:
+        volumes.add(break_even_at)
     savings = []
     for at in sorted(volumes):
-        usd = {c.name: m for c in configs if (m := _monthly(c, traffic, prices, at)) is not None}
+        usd = {
+            c.name: m
+            for c in configs
+            if (m := _monthly(c, traffic, prices, at, objective)) is not None
+        }
         savings.append(CostPoint(requests_per_month=at, usd=usd))
     return CostComparison(
-        break_even_requests_per_month=break_even,
+        break_even_requests_per_month=break_even_at,
         between=between,
         savings=savings,
         region=prices.region,

@@ -34,7 +34,13 @@ def settings_text(config: ConfigurationResult) -> str:
             parts.append(f"provisioned concurrency {s['ProvisionedConcurrency']}")
         return ", ".join([config.kind, *parts])
     count = s.get("InitialInstanceCount", 1)
-    return f"{config.kind}, {count} x {s.get('InstanceType', '?')}"
+    text = f"{config.kind}, {count} x {s.get('InstanceType', '?')}"
+    if "MaxInstanceCount" in s:
+        text += f" autoscaled from {s.get('MinInstanceCount', 1)} to {s['MaxInstanceCount']}"
+    needed = config.cost.instances if config.cost is not None else None
+    if needed is not None and isinstance(count, int | float) and needed > count:
+        text += f", scaled to {needed:g} to carry the expected traffic"
+    return text
 
 
 def _price(config: ConfigurationResult, traffic: Traffic | None) -> float | None:

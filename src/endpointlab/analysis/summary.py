@@ -214,3 +214,23 @@ def timeline(
             )
         )
     return points
+
+
+def with_instances(
+    points: Sequence[TimelinePoint],
+    start: float,
+    samples: Sequence[tuple[float, float]],
+    step_s: float = 1.0,
+) -> list[TimelinePoint]:
+    """``points`` (a timeline from ``start``) with ``instances``: the last of the (Unix s,
+    count) ``samples`` taken by the end of each interval (the first sample before any)."""
+    ordered = sorted(samples)
+    if not ordered:
+        return list(points)
+    filled = []
+    for point in points:
+        end = start + point.t + step_s
+        taken = [count for at, count in ordered if at <= end]
+        count = taken[-1] if taken else ordered[0][1]
+        filled.append(point.model_copy(update={"instances": count}))
+    return filled

@@ -7,6 +7,7 @@ types, rates, durations) are the plans' choices, written out here as a plan file
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from endpointlab.bench.plan import Plan
@@ -70,7 +71,9 @@ def _realtime(quick: bool) -> dict[str, Any]:
     return {
         "name": "realtime" + ("-quick" if quick else ""),
         "description": "Real-time: each instance type under a stepped open-loop load until the "
-        "objective or the error rate breaks (the maximum sustained rate, latency there).",
+        "objective or the error rate breaks (the maximum sustained rate, latency there), then "
+        "ml.c5.large under a target-tracking autoscaling policy and a ramp, on a compressed "
+        "scaling clock.",
         "warmup": {"requests": 3},
         "configurations": [
             {
@@ -80,7 +83,9 @@ def _realtime(quick: bool) -> dict[str, Any]:
                 "instance_count": 1,
             }
             for t in types
-        ],
+        ]
+        + [_autoscaled(quick)],
+        "scaling_clock": SCALING_CLOCK[quick],
         "phases": [
             {
                 "name": f"rate-{r}",
@@ -93,21 +98,59 @@ def _realtime(quick: bool) -> dict[str, Any]:
     }
 
 
+SCALING_CLOCK = {True: 60.0, False: 10.0}  # a 60 s alarm period lasts 1 s (quick) or 6 s
+
+
+def _autoscaled(quick: bool) -> dict[str, Any]:
+    """ml.c5.large from 1 to 4 instances, tracking 5 invocations a second per instance (the
+    target is a sum over an alarm period, which the scaling clock shortens), under a ramp."""
+    period_s = 60.0 / SCALING_CLOCK[quick]
+    return {
+        "name": "c5-large-autoscaled",
+        "kind": "realtime",
+        "instance_type": "ml.c5.large",
+        "autoscaling": {
+            "min_instances": 1,
+            "max_instances": 4,
+            "target_invocations_per_instance": 5 * period_s,
+            "scale_in_cooldown": 300,
+            "scale_out_cooldown": 5 * period_s,
+        },
+        "phases": [{"name": "ramp", "rate": [2, 20], "duration": "20s" if quick else "180s"}],
+    }
+
+
 def _compare(quick: bool) -> dict[str, Any]:
     duration = "5s" if quick else "60s"
+    # MaxConcurrency that covers the peak: requests in flight at the peak rate if each took the
+    # objective's latency (Little's law).
+    concurrency = math.ceil(TRAFFIC["peak_rps"] * OBJECTIVE["latency_ms"] / 1e3)
+    memories = (1024, 2048) if quick else (1024, 2048, 3072)
+    types = (
+        ("ml.t2.medium", "ml.c5.large") if quick else ("ml.t2.medium", "ml.c5.large", "ml.m5.large")
+    )
     return {
         "name": "compare" + ("-quick" if quick else ""),
-        "description": "The same traffic on a serverless and a real-time configuration, ending "
-        "in one recommendation.",
+        "description": "The same traffic on a short search of each kind (serverless memory "
+        "sizes at a MaxConcurrency that covers the peak, the cheapest instance types), ending "
+        "in one recommendation between the best of each kind.",
         "warmup": {"requests": 3},
         "configurations": [
             {
-                "name": "serverless-2048",
+                "name": f"serverless-{m}",
                 "kind": "serverless",
-                "memory_mb": 2048,
-                "max_concurrency": 4,
-            },
-            {"name": "realtime-c5-large", "kind": "realtime", "instance_type": "ml.c5.large"},
+                "memory_mb": m,
+                "max_concurrency": concurrency,
+            }
+            for m in memories
+        ]
+        + [
+            {
+                "name": "realtime-" + t.removeprefix("ml.").replace(".", "-"),
+                "kind": "realtime",
+                "instance_type": t,
+            }
+            for t in types
         ],
         "phases": [
             {"name": "steady", "rate": 5, "duration": duration},

@@ -60,6 +60,22 @@ def variant(
     }
 
 
+def settings_of(config: Serverless | Realtime | Async, memory_mb: int | None) -> dict[str, Any]:
+    """The configuration's settings as SageMaker names them (what the run result keeps)."""
+    production = variant(config, "", memory_mb)
+    flat = dict(production.get("ServerlessConfig", {}))
+    flat.update(
+        {k: v for k, v in production.items() if k in ("InstanceType", "InitialInstanceCount")}
+    )
+    if isinstance(config, Realtime) and (scaling := config.autoscaling) is not None:
+        flat.update(
+            MinInstanceCount=scaling.min_instances,
+            MaxInstanceCount=scaling.max_instances,
+            TargetInvocationsPerInstance=scaling.target_invocations_per_instance,
+        )
+    return flat
+
+
 def _reason(error: Exception) -> str:
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Message") or error)

@@ -2,9 +2,9 @@
 to show, to confirm and to hold under ``--max-cost``.
 
 Instances bill from creation to deletion: each configuration's phases, its pauses and warm-up
-plus ``DEPLOY_ALLOWANCE_S`` for provisioning and teardown. Serverless bills compute while
-requests run: at most MaxConcurrency environments busy for the whole of every phase (plus
-provisioned concurrency for the configuration's whole life).
+plus ``DEPLOY_ALLOWANCE_S`` for provisioning and teardown, at its autoscaling maximum if any.
+Serverless bills compute while requests run: at most MaxConcurrency environments busy for the
+whole of every phase (plus provisioned concurrency for the configuration's whole life).
 """
 
 from __future__ import annotations
@@ -72,11 +72,14 @@ def estimate(plan: Plan, prices: PriceTable) -> Estimate:
                 )
             continue
         found = prices.instance(config.kind, config.instance_type)
-        hours = life_s / 3600.0 * config.instance_count
+        scaling = config.autoscaling if isinstance(config, Realtime) else None
+        count = scaling.max_instances if scaling is not None else config.instance_count
+        hours = life_s / 3600.0 * count
         lines.append(
             Line(
                 config.name,
-                f"{config.instance_count} x {config.instance_type} for {life_s / 60:.0f} min",
+                f"{count} x {config.instance_type} for {life_s / 60:.0f} min"
+                + (" (autoscaling max)" if scaling is not None else ""),
                 found[1].usd * hours if found is not None else None,
             )
         )

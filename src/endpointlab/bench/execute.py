@@ -21,10 +21,20 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from endpointlab.analysis.host import entitled_vcpus, host_check
-from endpointlab.bench import rundir
-from endpointlab.bench.deploy import DeployError, Names, deploy, leftovers, names_for, teardown
+from endpointlab.analysis.summary import with_instances
+from endpointlab.bench import rundir, scaling
+from endpointlab.bench.deploy import (
+    VARIANT,
+    DeployError,
+    Names,
+    deploy,
+    leftovers,
+    names_for,
+    settings_of,
+    teardown,
+)
 from endpointlab.bench.deploy import variant as make_variant
-from endpointlab.bench.observe import LoadSampler, pull_metrics
+from endpointlab.bench.observe import InstancePoller, LoadSampler, pull_metrics
 from endpointlab.bench.phases import Load, breaks_objective, load_of, pause, run_phase, summarise
 from endpointlab.bench.plan import BEST, Async, Plan, Realtime, Serverless
 from endpointlab.bench.summary import meets
@@ -59,16 +69,6 @@ def resource_prefix(run_dir: Path) -> str:
     """The prefix of every resource name of a run: from its directory's absolute path, so it is
     the same on --resume and differs between runs."""
     return "el-" + hashlib.sha256(str(run_dir.resolve()).encode()).hexdigest()[:8]
-
-
-def settings_of(config: Serverless | Realtime | Async, memory_mb: int | None) -> dict[str, Any]:
-    """The configuration's settings as SageMaker names them (what the run result keeps)."""
-    production = make_variant(config, "", memory_mb)
-    flat = dict(production.get("ServerlessConfig", {}))
-    flat.update(
-        {k: v for k, v in production.items() if k in ("InstanceType", "InitialInstanceCount")}
-    )
-    return flat
 
 
 @contextmanager
@@ -249,6 +249,8 @@ class _Measured:
         self.loads: dict[str, Load] = {}
         self.status = "completed"
         self.reason = ""
+        self.instances: list[tuple[float, float]] = []  # (Unix s, CurrentInstanceCount)
+        self.scaled = ""  # the scalable target's resource id, once registered
 
     def run(self, head: str) -> ConfigurationResult:
         runner, say = self.runner, self.runner.say
@@ -270,7 +272,9 @@ class _Measured:
             say(f"\n{head}: {INTERRUPTED}: tearing down\n")
         finally:
             with _sheltered(say):
-                problems = teardown(
+                client = runner.connection.autoscaling
+                problems = scaling.detach(client, self.scaled) if self.scaled else []
+                problems += teardown(
                     runner.connection,
                     self.names,
                     poll_s=runner.settings.poll_s,
@@ -284,6 +288,7 @@ class _Measured:
                     ]
                 except (ClientError, BotoCoreError) as error:
                     left = [f"(cannot list what is left: {error})"]
+                left += scaling.left(client, self.scaled) if self.scaled else []
         for problem in [*problems, *(f"{n} left behind" for n in left)]:
             say(f"{head}: WARNING: {problem}\n")
         ended = time.time()
@@ -309,8 +314,23 @@ class _Measured:
             timeout_s=runner.settings.deploy_timeout_s,
         )
         say(f"{head}: InService after {time.time() - started:.1f} s\n")
+        if isinstance(self.config, Realtime) and self.config.autoscaling is not None:
+            self.scaled = scaling.resource_id(self.names.endpoint, VARIANT)
+            client = runner.connection.autoscaling
+            if problem := scaling.attach(client, self.scaled, self.config.autoscaling):
+                raise DeployError(problem)
         for _ in range(plan.warmup.requests):
             self._phase("warm-up", Load(Burst(1), "warm-up", 1, None), scored=False)
+        if self.config.kind == "serverless":
+            self._phases(head)
+            return
+        every = runner.settings.poll_s
+        with InstancePoller(runner.connection.sagemaker, self.names.endpoint, every) as poller:
+            self.instances = poller.samples
+            self._phases(head)
+
+    def _phases(self, head: str) -> None:
+        plan, say = self.runner.plan, self.runner.say
         for phase in plan.phases_of(self.config):
             if phase.pause_before:
                 say(f"{head}: idle {phase.pause_before:g} s before {phase.name}\n")
@@ -368,6 +388,8 @@ class _Measured:
         files = rundir.write_records(runner.run_dir, self.config.name, self.records)
         rundir.write_metrics(runner.run_dir, self.config.name, metrics)
         summaries = summarise(self.records, self.loads, None, metrics)
+        start = min((r.intended_at for r in self.records), default=0.0)
+        points = with_instances(summaries.timeline, start, self.instances)
         vcpus = entitled_vcpus(
             self.config.kind,
             self.settings,
@@ -385,7 +407,7 @@ class _Measured:
             host=host,
             phases=summaries.phases,
             total=summaries.total,
-            timeline=summaries.timeline,
+            timeline=points,
             metrics=metrics,
             records=files,
         )

@@ -1,11 +1,13 @@
-"""What the runner watches besides the requests: the host's load while a configuration runs and
-the endpoint's CloudWatch metrics afterwards (through boto3, as on AWS).
+"""What the runner watches besides the requests: the host's load and the endpoint's instance
+count (DescribeEndpoint) while a configuration runs, and the endpoint's CloudWatch metrics
+afterwards (through boto3, as on AWS).
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +51,43 @@ class LoadSampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
+
+
+class InstancePoller:
+    """Polls DescribeEndpoint every ``every_s`` on a daemon thread while the phases run:
+    ``samples`` holds (Unix s, the variant's CurrentInstanceCount); a poll that fails or finds
+    no count (a serverless variant has none) adds nothing."""
+
+    def __init__(self, sagemaker: Any, endpoint: str, every_s: float) -> None:
+        self.samples: list[tuple[float, float]] = []
+        self._sagemaker, self._endpoint, self._every_s = sagemaker, endpoint, every_s
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="instance-poller", daemon=True)
+
+    def _poll(self) -> None:
+        try:
+            described = self._sagemaker.describe_endpoint(EndpointName=self._endpoint)
+        except (ClientError, BotoCoreError):
+            return
+        for variant in described.get("ProductionVariants", []):
+            count = variant.get("CurrentInstanceCount")
+            if variant.get("VariantName") == VARIANT and count is not None:
+                self.samples.append((time.time(), float(count)))
+
+    def _run(self) -> None:
+        while True:
+            self._poll()
+            if self._stop.wait(self._every_s):
+                return
+
+    def __enter__(self) -> InstancePoller:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._poll()  # the count as the phases ended
 
 
 def pull_metrics(

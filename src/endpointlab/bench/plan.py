@@ -142,10 +142,40 @@ class Serverless(_Configuration):
         return self
 
 
+class Autoscaling(_Strict):
+    """A target-tracking policy on SageMakerVariantInvocationsPerInstance (per minute, as AWS
+    counts it) between min_instances and max_instances."""
+
+    min_instances: int = Field(default=1, ge=1)
+    max_instances: int = Field(ge=1)
+    target_invocations_per_instance: float = Field(gt=0)
+    scale_in_cooldown: float = 300.0
+    scale_out_cooldown: float = 300.0
+
+    @field_validator("scale_in_cooldown", "scale_out_cooldown", mode="before")
+    @classmethod
+    def _cooldown(cls, value: Any) -> Any:
+        return value if value == 0 else _seconds(value, "cooldown")
+
+    @model_validator(mode="after")
+    def _range(self) -> Autoscaling:
+        if self.min_instances > self.max_instances:
+            raise ValueError("min_instances cannot exceed max_instances")
+        return self
+
+
 class Realtime(_Configuration):
     kind: Literal["realtime"]
     instance_type: str = Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
     instance_count: int = Field(default=1, ge=1)
+    autoscaling: Autoscaling | None = None
+
+    @model_validator(mode="after")
+    def _within(self) -> Realtime:
+        scaling = self.autoscaling
+        if scaling and not scaling.min_instances <= self.instance_count <= scaling.max_instances:
+            raise ValueError("instance_count must lie between min_instances and max_instances")
+        return self
 
 
 class Async(_Configuration):
@@ -182,6 +212,8 @@ class Plan(_Strict):
     deadline: float | None = Field(default=None, gt=0)  # caller deadline per request (s)
     # attempts per request (retries + 1); None: botocore's default (legacy mode, as boto3's)
     max_attempts: int | None = Field(default=None, ge=1)
+    # the local emulator's --scaling-clock: alarm periods and cooldowns run this many times faster
+    scaling_clock: float = Field(default=1.0, ge=1, le=3600)
     configurations: list[Configuration] = Field(min_length=1)
     phases: list[Phase] = Field(default_factory=list)
 

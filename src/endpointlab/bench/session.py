@@ -216,6 +216,11 @@ def run_bench(options: BenchOptions, say: Say, confirm: Confirm, show: Say) -> P
         raise BenchError(str(error)) from None
     except AwsPlanError as error:
         raise BenchError(str(error)) from None
+    if aws is not None and plan.scaling_clock != 1:
+        say(
+            f"The plan's scaling_clock {plan.scaling_clock:g} applies to the local emulator: on "
+            "AWS scaling runs at AWS's pace, against targets set for the compressed clock\n"
+        )
     rundir.write_plan(
         run_dir,
         plan.model_copy(
@@ -351,6 +356,8 @@ def _local(
                 "The plan asks for AWS-like provisioning times, which this emulator lacks: "
                 "the run used instant provisioning\n"
             )
+    if plan.scaling_clock != 1:
+        extra += ["--scaling-clock", f"{plan.scaling_clock:g}"]
     roots = [Path(url).parent] if url is not None and not url.startswith("s3://") else []
     # The record store's first write initialises pyarrow (seconds): do it while serve starts.
     warm = run_dir / rundir.RECORDS / ".warm-up.parquet"

@@ -62,6 +62,9 @@ def _settings(config: ConfigurationResult) -> str:
         if settings.get("ProvisionedConcurrency"):
             text += f", PC {settings['ProvisionedConcurrency']}"
         return text
+    if "MaxInstanceCount" in settings and "InstanceType" in settings:
+        low, high = settings.get("MinInstanceCount", 1), settings["MaxInstanceCount"]
+        return f"{low}-{high} x {settings['InstanceType']}"
     if "InstanceType" in settings:
         return f"{settings.get('InitialInstanceCount', 1)} x {settings['InstanceType']}"
     return " ".join(str(v) for v in settings.values())

@@ -64,6 +64,7 @@ class Connection:
     role_arn: str
     image: str
     provisioning: str  # what the emulator was told ("instant", "aws"); "aws" on AWS itself
+    autoscaling: Any = None  # Application Auto Scaling
 
 
 def local_connection(url: str, provisioning: str) -> Connection:
@@ -80,6 +81,9 @@ def local_connection(url: str, provisioning: str) -> Connection:
         role_arn=LOCAL_ROLE,
         image=LOCAL_IMAGE,
         provisioning=provisioning,
+        autoscaling=session.client(
+            "application-autoscaling", endpoint_url=url, config=_CONTROL_CONFIG
+        ),
     )
 
 
@@ -107,6 +111,7 @@ def aws_connection(session: Any, role_arn: str, image: str) -> Connection:
         role_arn=role_arn,
         image=image,
         provisioning="aws",
+        autoscaling=session.client("application-autoscaling", config=_CONTROL_CONFIG),
     )
 
 

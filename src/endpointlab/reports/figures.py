@@ -253,9 +253,15 @@ def monthly_cost(result: RunResult) -> Plot | None:
             ("cost", "@y{$0,0.00}/month"),
         ],
     )
+    pair = " and ".join(comparison.between) or "the options"
+    even = (
+        f"Between {pair}: the red line is the break-even volume"
+        if comparison.break_even_requests_per_month is not None
+        else f"No break-even between {pair}"
+    )
     caption = (
-        f"Between {' and '.join(comparison.between) or 'the options'}: the red line is the "
-        "break-even volume, the grey dotted line the expected traffic. "
+        f"{even}; the grey dotted line is the expected traffic. Real-time costs are for the "
+        "instances each volume needs at the rate one instance carried within the objective. "
         f"Prices: {comparison.price_source or 'not stated'} ({comparison.region})."
     )
     return Plot("monthly-cost", "Cost against volume", caption, finish(fig))

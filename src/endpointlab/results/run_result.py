@@ -150,6 +150,7 @@ class Cost(_Model):
     per_invocation_usd: float | None = None
     per_million_usd: float | None = None
     per_month_usd: float | None = None  # at the run's expected traffic
+    instances: float | None = None  # instance-based kinds: the instances priced at the traffic
     basis: str = ""
     price_source: str = ""
 
