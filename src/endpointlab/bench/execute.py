@@ -39,6 +39,7 @@ from endpointlab.bench.phases import Load, breaks_objective, load_of, pause, run
 from endpointlab.bench.plan import BEST, Async, Plan, Realtime, Serverless
 from endpointlab.bench.summary import meets
 from endpointlab.bench.targets import Connection
+from endpointlab.config import DEFAULT_SERVERLESS_MB_PER_VCPU
 from endpointlab.loadgen.client import Invocation
 from endpointlab.loadgen.console import progress_line
 from endpointlab.loadgen.runner import Progress
@@ -61,7 +62,7 @@ class RunSettings:
 
     poll_s: float = 1.0  # waiter delay
     deploy_timeout_s: float = 300.0
-    serverless_mb_per_vcpu: float = 1769.0
+    serverless_mb_per_vcpu: float = DEFAULT_SERVERLESS_MB_PER_VCPU
     live: bool = False  # a live progress line (a terminal)
 
 

@@ -36,6 +36,7 @@ from endpointlab.bench.targets import (
     local_connection,
     serve_supports,
 )
+from endpointlab.config import DEFAULT_SERVERLESS_MB_PER_VCPU
 from endpointlab.loadgen.client import Invocation
 from endpointlab.loadgen.control import SAMPLE_FILE, PreflightError, load_invocations
 from endpointlab.models.examples import build_examples
@@ -72,7 +73,7 @@ class BenchOptions:
     prices: Path | None = None
     live: bool = False
     examples_dir: Path = Path("build/examples")
-    serverless_mb_per_vcpu: float = 1769.0
+    serverless_mb_per_vcpu: float = DEFAULT_SERVERLESS_MB_PER_VCPU
 
 
 Say = Callable[[str], None]
