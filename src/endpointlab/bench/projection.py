@@ -5,7 +5,8 @@ configuration entitled to more CPU than the host has (or measured while the host
 shows pessimistic latencies and throttles. For each such configuration bench replays its phases
 in the simulator (what ``endpointlab project`` runs), fed by the service times of its least
 loaded phase, and adds the answer beside the measured one as ``<name> (projected)``, labelled
-projected wherever it is shown. The measured configuration stays as it was measured.
+projected wherever it is shown; its server-side times (what serverless bills) are the measured
+ones. The measured configuration stays as it was measured.
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def _twin(
     calm = min((p for p in config.phases if p.successes), key=_load, default=None)
     if calm is None:
         raise ProjectionError("no phase with a successful request to take service times from")
+    # Server-side times (what serverless bills): the calmest phase's, else the measured total's.
+    server = calm.server or (config.total.server if config.total is not None else {})
     phases: list[PhaseSummary] = []
     for phase in config.phases:
         traffic = traffic_of(phase)
@@ -88,6 +91,7 @@ def _twin(
                         "shape": phase.shape,
                         "clients": phase.clients,
                         "rate_per_s": phase.rate_per_s,
+                        "server": server,
                     }
                 )
             )
@@ -104,7 +108,9 @@ def _twin(
         projected = project(
             result, lambda c: rundir.read_configuration_records(run_dir, c), whole, _workers, now
         )
-        total = projected.configurations[0].total
+        whole_total = projected.configurations[0].total
+        if whole_total is not None:
+            total = whole_total.model_copy(update={"server": server})
     return ConfigurationResult(
         name=config.name + SUFFIX,
         kind=config.kind,
