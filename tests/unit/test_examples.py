@@ -145,9 +145,11 @@ def test_image_classifier_names_fresh_images_well_above_chance(
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(360)  # two trainings: several minutes on a loaded shared host
 def test_building_twice_gives_identical_archives_and_requests(
     built: dict[str, BuiltExample], tmp_path: Path
 ) -> None:
+    """One fresh build of every example, in the reverse order, against the cached build."""
     again = build_examples(tmp_path, names=list(reversed(NAMES)))
     assert [example.name for example in again] == list(reversed(NAMES))
     for example in again:
