@@ -212,10 +212,6 @@ def serve(
     server per --data-dir. Ctrl-C stops it and every worker; endpoints come back InService at
     the next start.
     """
-    from endpointlab.emulator.control.schema import StateVersionError
-    from endpointlab.emulator.server import run_emulator
-    from endpointlab.emulator.workers.memory_limit import MemoryLimits
-
     try:
         settings = EmulatorSettings.from_env(
             host=host,
@@ -245,6 +241,11 @@ def serve(
         )
     except SettingsError as exc:
         _fail(str(exc))
+    # Imported once the flags are known good: a usage error needs none of the emulator.
+    from endpointlab.emulator.control.schema import StateVersionError
+    from endpointlab.emulator.server import run_emulator
+    from endpointlab.emulator.workers.memory_limit import MemoryLimits
+
     wildcard = settings.host in ("0.0.0.0", "::")
 
     def announce(url: str) -> None:
