@@ -66,8 +66,9 @@ def main(control_fd: int) -> None:
 
 def _host_gone(control_fd: int) -> bool:
     """Whether the host has closed its end of the control socket (a request waiting: no)."""
-    readable, _, _ = select.select([control_fd], [], [], 0)
-    if not readable:
+    poller = select.poll()  # not select.select: the descriptor may be past 1023
+    poller.register(control_fd, select.POLLIN)
+    if not poller.poll(0):
         return False
     with socket.socket(fileno=os.dup(control_fd)) as control:
         try:
