@@ -69,13 +69,20 @@ def header_of(request_line: str, **headers: str) -> bytes:
     return ("\r\n".join(lines) + "\r\n\r\n").encode()
 
 
-@pytest.fixture
-def strict_server(serve: Callable[..., ServeProcess], tmp_path: Path) -> Iterator[ServeProcess]:
+@pytest.fixture(scope="module")
+def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServeProcess]:
+    """One server with 2 s header and body timeouts for the tests that only open connections to
+    it: each checks its own connections (and descriptors relative to its start)."""
+    root = tmp_path_factory.mktemp("strict")
+    (root / "logs").mkdir()
     flags = ("--header-timeout", TIMEOUT, "--body-timeout", TIMEOUT, "--keep-alive", "30")
-    server = serve(tmp_path / "data", *flags)
+    server = ServeProcess(root / "data", root / "logs", flags)
     server.start()
-    yield server
-    assert server.stop() == 0
+    try:
+        yield server
+        assert server.stop() == 0
+    finally:
+        server.kill()  # only if it is still running
 
 
 def test_slow_clients_are_cut_off_while_a_normal_client_is_served(

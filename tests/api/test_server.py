@@ -93,3 +93,22 @@ def test_a_busy_port_is_a_one_line_usage_error(tmp_path: Path) -> None:
     assert finished.returncode == 2
     assert finished.stderr.startswith(f"endpointlab: error: cannot serve on 127.0.0.1:{port}")
     assert len(finished.stderr.strip().splitlines()) == 1
+
+
+def test_a_bad_flag_is_refused_before_the_emulator_is_even_imported(tmp_path: Path) -> None:
+    """A usage error answers at once: none of the emulator (uvicorn, botocore's models, the
+    worker host) is imported to refuse a flag."""
+    code = (
+        "import sys\n"
+        "from endpointlab.cli import main\n"
+        "try:\n"
+        "    main(['serve', '--port', '0', '--model-root', '/nowhere/at/all'])\n"
+        "finally:\n"
+        "    print(sorted(m for m in sys.modules if m.startswith('endpointlab.emulator')))\n"
+    )
+    finished = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert finished.returncode == 2
+    assert finished.stderr.startswith("endpointlab: error: --model-root /nowhere/at/all")
+    assert finished.stdout.strip() == "[]"

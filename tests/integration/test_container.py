@@ -6,6 +6,7 @@ port, driven over HTTP with ``http.client``; every test stops what it starts and
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import os
@@ -124,6 +125,38 @@ def behaviour(behaviour_archive: Path) -> Iterator[ContainerProcess]:
         workers = _children(container.pid)
         container.stop()
         _assert_gone(workers)
+
+
+@contextlib.contextmanager
+def _shared(archive: Path, **sagemaker: str) -> Iterator[ContainerProcess]:
+    """A container for a module's tests that leave it as they found it; orphans checked at the
+    end (the workers it started with and those running then)."""
+    container = ContainerProcess(archive, _env(**sagemaker)).start()
+    workers: list[int] = []
+    try:
+        container.wait_ready(120)
+        workers.extend(_children(container.pid))
+        yield container
+    finally:
+        workers.extend(_children(container.pid))
+        container.stop()
+        _assert_gone(workers)
+
+
+@pytest.fixture(scope="module")
+def one_second_timeout(behaviour_archive: Path) -> Iterator[ContainerProcess]:
+    """One worker, a one-second request timeout: each test kills the worker and ends once its
+    replacement has answered."""
+    with _shared(behaviour_archive, SAGEMAKER_MODEL_SERVER_TIMEOUT="1") as container:
+        yield container
+
+
+@pytest.fixture(scope="module")
+def rtb_ctr(examples_dir: Path) -> Iterator[ContainerProcess]:
+    """The rtb-ctr example on two workers, for the tests that only send it requests."""
+    archive = examples_dir / "rtb-ctr" / "model.tar.gz"
+    with _shared(archive, SAGEMAKER_MODEL_SERVER_WORKERS="2") as container:
+        yield container
 
 
 # --- helpers --------------------------------------------------------------------------------
@@ -246,10 +279,10 @@ def test_several_workers_share_the_port(behaviour: ContainerProcess) -> None:
 
 
 def test_a_request_over_the_timeout_gets_500_and_its_worker_is_replaced(
-    start: Any, behaviour_archive: Path
+    one_second_timeout: ContainerProcess,
 ) -> None:
-    container = start(behaviour_archive, SAGEMAKER_MODEL_SERVER_TIMEOUT="1")
-    (old,) = container.worker_pids()
+    container = one_second_timeout
+    (old,) = _wait_for_workers(container, 1, exclude=set())
     began = time.monotonic()
     status, _, body = _invoke(container.url, {"action": "sleep", "seconds": 30})
     assert time.monotonic() - began < 10
@@ -261,10 +294,10 @@ def test_a_request_over_the_timeout_gets_500_and_its_worker_is_replaced(
 
 @pytest.mark.slow
 def test_a_worker_stuck_in_native_code_holding_the_gil_is_killed_and_replaced(
-    start: Any, behaviour_archive: Path
+    one_second_timeout: ContainerProcess,
 ) -> None:
-    container = start(behaviour_archive, SAGEMAKER_MODEL_SERVER_TIMEOUT="1")
-    (old,) = container.worker_pids()
+    container = one_second_timeout
+    (old,) = _wait_for_workers(container, 1, exclude=set())
     with pytest.raises((ConnectionError, http.client.HTTPException, TimeoutError)):
         _invoke(container.url, {"action": "hog"})  # the worker cannot even answer: it is killed
     (new,) = _wait_for_workers(container, 1, exclude={old})
@@ -369,10 +402,14 @@ def _extract(examples_dir: Path, name: str, tmp_path: Path) -> Path:
 @pytest.mark.timeout(900)
 @pytest.mark.parametrize(("name", "limit"), [("rtb-ctr", None), ("image-classifier", 5)])
 def test_example_models_answer_exactly_what_the_handler_answers_in_process(
-    start: Any, examples_dir: Path, tmp_path: Path, name: str, limit: int | None
+    request: pytest.FixtureRequest, examples_dir: Path, tmp_path: Path, name: str, limit: int | None
 ) -> None:
     handler = load_handler(_extract(examples_dir, name, tmp_path), {}, 1)
-    container = start(examples_dir / name / "model.tar.gz", SAGEMAKER_MODEL_SERVER_WORKERS="2")
+    if name == "rtb-ctr":
+        container: ContainerProcess = request.getfixturevalue("rtb_ctr")
+    else:
+        start = request.getfixturevalue("start")
+        container = start(examples_dir / name / "model.tar.gz", SAGEMAKER_MODEL_SERVER_WORKERS="2")
     for args in _sample_requests(examples_dir, name)[:limit]:
         headers = {"Content-Type": args["ContentType"]}
         if "Accept" in args:
@@ -389,9 +426,9 @@ def test_example_models_answer_exactly_what_the_handler_answers_in_process(
 @pytest.mark.slow
 @pytest.mark.timeout(900)
 def test_rtb_ctr_answers_bad_requests_as_the_xgboost_container(
-    start: Any, examples_dir: Path
+    rtb_ctr: ContainerProcess, examples_dir: Path
 ) -> None:
-    container = start(examples_dir / "rtb-ctr" / "model.tar.gz")
+    container = rtb_ctr
     status, _, body = _request(
         container.url, "POST", "/invocations", b"\x89PNG", headers={"Content-Type": "image/png"}
     )

@@ -144,18 +144,6 @@ def test_image_classifier_names_fresh_images_well_above_chance(
     assert set(predicted.tolist()) == set(range(len(CLASS_NAMES)))
 
 
-@pytest.mark.slow
-def test_building_twice_gives_identical_archives_and_requests(
-    built: dict[str, BuiltExample], tmp_path: Path
-) -> None:
-    again = build_examples(tmp_path, names=list(reversed(NAMES)))
-    assert [example.name for example in again] == list(reversed(NAMES))
-    for example in again:
-        first = built[example.name]
-        assert example.archive.read_bytes() == first.archive.read_bytes()
-        assert example.invoke_args.read_bytes() == first.invoke_args.read_bytes()
-
-
 def test_unknown_example_name_is_a_value_error_listing_the_known_names(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no-such-model") as raised:
         build_examples(tmp_path, names=["rtb-ctr", "no-such-model"])

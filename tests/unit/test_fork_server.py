@@ -1,7 +1,8 @@
 """The fork server (workers/fork/zygote.py, forking.py) through WorkerHost: a worker gets its
 spec and environment, its exit code is reported as multiprocessing reported it (SystemExit's
 code, minus the signal that killed it), a fork server that died is replaced, a cancelled start
-harms nothing else and leaves no worker behind, and descriptors past 1023 work."""
+harms nothing else and leaves no worker behind, descriptors past 1023 work, and a fork server
+stopped (or whose host died) before it served ends without finishing its imports."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import asyncio
 import os
 import resource
 import signal
+import socket
+import subprocess
+import sys
 import textwrap
 import time
 from collections.abc import Iterator
@@ -43,6 +47,7 @@ def transform_fn(model, data, content_type, accept):
 """
 
 SETTINGS = RealtimeSettings()
+ZYGOTE_MAIN = "from endpointlab.emulator.workers.zygote import main; main({fd})"
 HOST = WorkerHost()
 
 
@@ -262,3 +267,49 @@ def test_a_host_owns_its_fork_server_and_nothing_starts_at_import() -> None:
     assert WorkerHost().fork_server is not host.fork_server
     host.close()
     assert process.poll() is not None  # stopped by its owner, and reaped
+
+
+@pytest.mark.parametrize("past_1023", [False, True])
+def test_a_fork_server_whose_host_is_gone_stops_before_its_imports(past_1023: bool) -> None:
+    """A host that crashed while its fork server was starting: the fork server ends between
+    two imports, without loading the model libraries or warming up (whatever its descriptor)."""
+    ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    ours.close()  # the host is gone before the fork server starts
+    fd = theirs.fileno()
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if past_1023:
+        if hard < 1200:
+            pytest.skip(f"this process may open only {hard} descriptors")
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, 1200), hard))
+        fd = os.dup2(theirs.fileno(), 1100)
+    report = "import atexit, sys; atexit.register(lambda: print(sorted(set(sys.modules) & LIBS)))"
+    libraries = {"xgboost", "onnxruntime", "sklearn", "joblib"}
+    code = f"{report.replace('LIBS', repr(libraries))}; {ZYGOTE_MAIN.format(fd=fd)}"
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            pass_fds=[fd],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+    finally:
+        if fd != theirs.fileno():
+            os.close(fd)
+        theirs.close()
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+def test_a_fork_server_asked_for_no_worker_is_stopped_at_once() -> None:
+    """Stopping a host whose fork server never forked (an emulator stopped while idle) ends the
+    fork server with SIGTERM: it is not left to finish its imports first."""
+    host = WorkerHost()
+    host.warm_up()
+    process = host.fork_server._process
+    assert process is not None
+    host.close()
+    # 0: its SIGTERM handler ran mid-import; -SIGTERM: the signal came before the handler was set.
+    assert process.returncode in (0, -signal.SIGTERM)

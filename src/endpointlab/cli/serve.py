@@ -242,9 +242,6 @@ def serve(
     the next start.
     """
     from endpointlab.emulator import provisioning as delays
-    from endpointlab.emulator.control.schema import StateVersionError
-    from endpointlab.emulator.server import run_emulator
-    from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
 
     try:
         settings = EmulatorSettings.from_env(
@@ -280,6 +277,11 @@ def serve(
         settings = dataclasses.replace(settings, provisioning=modelled)
     except SettingsError as exc:
         _fail(str(exc))
+    # Imported once the flags are known good: a usage error needs none of the emulator.
+    from endpointlab.emulator.control.schema import StateVersionError
+    from endpointlab.emulator.server import run_emulator
+    from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
+
     wildcard = settings.host in ("0.0.0.0", "::")
 
     def announce(url: str) -> None:

@@ -64,6 +64,7 @@ class ForkServer:
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
+        self._fork_requested = False
 
     def close(self) -> None:
         """Stop the fork server (its owner does, at shutdown): it exits at end of stream, its
@@ -71,6 +72,9 @@ class ForkServer:
         a hang."""
         control, process = self._control, self._process
         self._control = self._process = None
+        if process is not None and not self._fork_requested:
+            # Never asked to fork, so no worker below it: stop it even mid-import, at once.
+            process.terminate()
         if control is not None:
             with contextlib.suppress(OSError):
                 control.shutdown(socket.SHUT_RDWR)
@@ -101,6 +105,7 @@ class ForkServer:
             raise ValueError("the worker's socket is closed")
         with self._lock:
             control = self._ensure_running()
+            self._fork_requested = True
             try:
                 socket.send_fds(control, [b"f"], [worker_sock.fileno()])
                 reply, fds, _, _ = socket.recv_fds(control, PID.size, 1)

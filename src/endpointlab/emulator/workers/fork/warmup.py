@@ -16,6 +16,7 @@ import importlib
 import sys
 import tempfile
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 PRELOAD = (
@@ -34,11 +35,15 @@ _FEATURES = 4
 _ROW = ",".join(["1.5"] * _FEATURES)
 
 
-def preload() -> None:
-    """Import the libraries every worker needs (a missing optional one is skipped)."""
+def preload(stop: Callable[[], bool] = lambda: False) -> bool:
+    """Import the libraries every worker needs (a missing optional one is skipped); False when
+    ``stop()`` said to give up between two imports."""
     for name in PRELOAD:
+        if stop():
+            return False
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
+    return True
 
 
 def warm_up() -> None:

@@ -43,8 +43,13 @@ def main(control_fd: int) -> None:
     """The fork server's life: preload, warm up, then fork on request until the host is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group; the host decides
     become_subreaper()
-    preload()
+    # Until it serves, SIGTERM (a host stopping before any fork) ends it cleanly, even mid-import,
+    # and a host that is gone (crashed) ends it between two imports.
+    signal.signal(signal.SIGTERM, _exit_at_once)
+    if not preload(stop=lambda: _host_gone(control_fd)):
+        return
     warm_up()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     # Objects that exist now are never collected again: no collection, in the fork server or in
     # a worker, walks them and writes to their GC headers (which would copy their pages into
     # the worker). A worker whose model makes many objects may run a full collection.
@@ -57,6 +62,25 @@ def main(control_fd: int) -> None:
         # The emulator is gone (or stopped every worker it wanted): nothing below may outlive it.
         signal.signal(signal.SIGCHLD, signal.SIG_DFL)
         kill_descendants()
+
+
+def _host_gone(control_fd: int) -> bool:
+    """Whether the host has closed its end of the control socket (a request waiting: no)."""
+    poller = select.poll()  # not select.select: the descriptor may be past 1023
+    poller.register(control_fd, select.POLLIN)
+    if not poller.poll(0):
+        return False
+    with socket.socket(fileno=os.dup(control_fd)) as control:
+        try:
+            return not control.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return False
+        except OSError:
+            return True
+
+
+def _exit_at_once(signum: int, frame: object) -> NoReturn:
+    raise SystemExit(0)
 
 
 def _serve(control: socket.socket) -> None:
