@@ -47,7 +47,7 @@ def transform_fn(model, data, content_type, accept):
 """
 
 SETTINGS = RealtimeSettings()
-ZYGOTE_MAIN = "from endpointlab.emulator.workers.zygote import main; main({fd})"
+ZYGOTE_MAIN = "from endpointlab.emulator.workers.fork.zygote import main; main({fd})"
 HOST = WorkerHost()
 
 
