@@ -65,11 +65,16 @@ def test_a_plan_runs_end_to_end_and_leaves_nothing_behind(
     for name in ("run-result.json", "plan.yaml", "environment.json", "summaries.csv"):
         assert (run_dir / name).is_file(), name
     result = load_run_result(run_dir)
-    assert [(c.name, c.kind, c.status) for c in result.configurations] == [
+    measured = [c for c in result.configurations if c.origin == "measured"]
+    assert [(c.name, c.kind, c.status) for c in measured] == [
         ("sl", "serverless", "completed"),
         ("rt", "realtime", "completed"),
     ]
-    for config in result.configurations:
+    # A configuration measured on an oversubscribed host (this one is shared) gets a projected
+    # twin beside it, and only such a one.
+    twins = [c.name for c in result.configurations if c.origin == "projected"]
+    assert twins == [f"{c.name} (projected)" for c in measured if c.host and c.host.oversubscribed]
+    for config in measured:
         assert [p.name for p in config.phases] == ["closed", "open"]
         assert config.total is not None and config.total.successes == config.total.requests > 0
         assert config.host is not None and config.host.host_cores >= 1
@@ -79,7 +84,8 @@ def test_a_plan_runs_end_to_end_and_leaves_nothing_behind(
         assert (run_dir / "metrics" / f"{config.name}.json").is_file()
     assert result.configuration("sl").settings == {"MemorySizeInMB": 1024, "MaxConcurrency": 2}
     # The summary table and the recommendation end the output.
-    assert "configuration  kind" in done.stdout and "Recommendation: " in done.stdout
+    assert re.search(r"^configuration +kind", done.stdout, re.M)
+    assert "Recommendation: " in done.stdout
     assert done.stdout.strip().endswith(f"run directory: {run_dir}")
     # The emulator it started: gone with its workers, its port free, its data dir removed.
     log = (run_dir / "emulator.log").read_text()
