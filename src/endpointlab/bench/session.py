@@ -83,8 +83,6 @@ def _resolve_plan(options: BenchOptions, say: Say) -> tuple[Plan, Path | None]:
     ref = options.plan
     if ref is None:
         raise BenchError(f"name a plan file or a built-in plan ({', '.join(builtin.NAMES)})")
-    if ref == "async":
-        raise BenchError(builtin.ASYNC_NOT_YET)
     if ref in builtin.BUILDERS:
         model: dict[str, str] = {}
         if options.model is not None:
@@ -203,8 +201,6 @@ def run_bench(options: BenchOptions, say: Say, confirm: Confirm, show: Say) -> P
         run_dir = options.out or rundir.default_run_dir(plan.name, datetime.now(UTC))
         if run_dir.exists() and any(run_dir.iterdir()):
             raise BenchError(f"{run_dir} is not empty: choose another --out, or --resume it")
-    if plan.kinds() == {"async"}:
-        raise BenchError(builtin.ASYNC_NOT_YET)
     url, args = _model_files(plan, base, options)
     if url is not None and plan.model.artifact != url:
         plan = plan.model_copy(update={"model": plan.model.model_copy(update={"artifact": url})})
@@ -342,6 +338,8 @@ def _local(
                 "The plan asks for AWS-like provisioning times, which this emulator lacks: "
                 "the run used instant provisioning\n"
             )
+    if plan.scaling_clock != 1:
+        extra += ["--scaling-clock", f"{plan.scaling_clock:g}"]
     roots = [Path(url).parent] if url is not None and not url.startswith("s3://") else []
     # The record store's first write initialises pyarrow (seconds): do it while serve starts.
     warm = run_dir / rundir.RECORDS / ".warm-up.parquet"

@@ -24,7 +24,7 @@ from botocore.session import get_session
 
 from endpointlab.loadgen.client import DEADLINE_CODE, Invocation, Result, RuntimeClient, Target
 from endpointlab.loadgen.http import ConnectionPool, Response, TransportError
-from endpointlab.loadgen.retries import SERVICE, RetrySettings
+from endpointlab.loadgen.retries import SERVICE, RetrySettings, operation_model
 from endpointlab.loadgen.signing import Signer
 
 OUTPUT_HEADER = "x-amzn-sagemaker-outputlocation"
@@ -66,6 +66,22 @@ def async_invocation(args: Mapping[str, Any]) -> Invocation:
     body = raw.encode() if isinstance(raw, str) else json.dumps(raw).encode()
     headers = tuple((members[k], str(v)) for k, v in args.items() if k in members)
     return Invocation(body, headers, hashlib.sha256(body).hexdigest())
+
+
+def as_async(invocation: Invocation) -> Invocation:
+    """An InvokeEndpoint request (its body inline) as the same InvokeEndpointAsync request."""
+    sync = {
+        member.serialization["name"].lower(): name
+        for name, member in operation_model().input_shape.members.items()
+        if member.serialization.get("location") == "header"
+    }
+    members = _async_header_members()
+    headers = tuple(
+        (members[sync[k.lower()]], v)
+        for k, v in invocation.headers
+        if sync.get(k.lower()) in members
+    )
+    return Invocation(invocation.body, headers, invocation.payload_hash)
 
 
 def s3_endpoint_url(target: Target) -> str:
