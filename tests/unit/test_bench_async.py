@@ -51,6 +51,7 @@ def test_the_quick_async_plan_scales_from_zero_with_a_compressed_clock() -> None
     assert isinstance(config, Async)
     assert (config.min_instances, config.instance_count) == (0, 2)
     assert plan.scaling_clock == 60 and plan.deadline == 120
+    assert plan.objective.latency_ms == 60_000  # send to answer, queue included
     assert [p.requests for p in plan.phases] == [40]
     assert settings_of(config, None) == {
         "InstanceType": "ml.c5.large", "InitialInstanceCount": 2,
