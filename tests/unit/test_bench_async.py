@@ -4,19 +4,27 @@ the figures computed from synthetic records and watched instance counts with kno
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from endpointlab.bench import asynchronous
+from endpointlab.bench import asynchronous, rundir
 from endpointlab.bench.builtin import builtin_plan
 from endpointlab.bench.deploy import Names
 from endpointlab.bench.execute import settings_of
 from endpointlab.bench.plan import Async
+from endpointlab.bench.reanalyse import reanalyse
 from endpointlab.loadgen.async_client import as_async
 from endpointlab.loadgen.client import Invocation
 from endpointlab.results import RequestRecord
-from endpointlab.results.run_result import TimelinePoint
+from endpointlab.results.run_result import (
+    ConfigurationResult,
+    Environment,
+    RunResult,
+    TimelinePoint,
+    save_run_result,
+)
 
 
 def record(
@@ -94,3 +102,32 @@ def test_invoke_endpoint_arguments_become_async_ones() -> None:
     assert dict(converted.headers) == {
         "X-Amzn-SageMaker-Content-Type": "text/csv", "X-Amzn-SageMaker-Accept": "a/b",
     }  # fmt: skip
+
+
+def test_reanalysing_an_async_run_keeps_the_instances_and_backlog_it_watched(
+    tmp_path: Path,
+) -> None:
+    plan = builtin_plan("async", True, {"artifact": "model.tar.gz"})
+    [config] = plan.configurations
+    start = min(r.intended_at for r in RECORDS)
+    points = asynchronous.with_instances_and_backlog(
+        [TimelinePoint(t=float(t)) for t in range(7)], start, RECORDS, SAMPLES
+    )
+    rundir.write_plan(tmp_path, plan)
+    files = rundir.write_records(tmp_path, config.name, RECORDS)
+    environment = Environment(
+        endpointlab_version="0", python="3", platform="linux", machine="x", cpu_count=2
+    )
+    result = RunResult(
+        run_id="r", plan_name=plan.name, created_at="2026-12-07T18:00:00+00:00",
+        environment=environment, objective=plan.objective,
+        configurations=[ConfigurationResult(
+            name=config.name, kind="async", timeline=points, records=files,
+            asynchronous=asynchronous.figures(RECORDS, SAMPLES),
+        )],
+    )  # fmt: skip
+    save_run_result(result, tmp_path)
+    [again] = reanalyse(tmp_path, lambda r: r).configurations
+    assert [p.instances for p in again.timeline] == [p.instances for p in points]
+    assert [p.backlog for p in again.timeline] == [p.backlog for p in points]
+    assert again.asynchronous == result.configurations[0].asynchronous
