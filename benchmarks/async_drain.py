@@ -9,10 +9,16 @@ Starts ``endpointlab serve`` and, on the ``image-classifier`` example (ONNX CNN,
 2. the queue's overhead per request: the one-instance drain time per request (requests run one
    at a time, each read from S3, its answer written to S3 and notified) against 500 InvokeEndpoint
    calls one after another to a real-time endpoint of one instance with one worker.
-Scale-from-zero time under Application Auto Scaling is not measured here yet (the autoscaler is
-being built separately). The server is not pinned: two instances need both cores.
+3. scale from zero through AWS's recipe with the scaling clock compressed (``serve
+   --scaling-clock``, default 60x: an alarm period of 60 s lasts 1 s): an async endpoint at zero
+   instances, registered with MinCapacity 0, a StepScaling policy (+1) on an alarm over
+   HasBacklogWithoutCapacity (2 of 2 periods >= 1); one InvokeEndpointAsync, then the time to
+   DescribeEndpoint showing InService with one instance and to its output in S3. The alarm's
+   periods are compressed; the instance start and model load are measured (no provisioning
+   delay is modelled).
+The server is not pinned: two instances need both cores.
 
-    uv run python benchmarks/async_drain.py [--requests 500]
+    uv run python benchmarks/async_drain.py [--requests 500] [--scaling-clock 60]
 """
 
 from __future__ import annotations
@@ -42,11 +48,12 @@ ONE_WORKER = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
 
 
 @contextlib.contextmanager
-def serve(data_dir: Path) -> Iterator[str]:
+def serve(data_dir: Path, scaling_clock: float) -> Iterator[str]:
     data_dir.mkdir(parents=True)
     log = data_dir / "serve.log"
     command = [sys.executable, "-m", "endpointlab", "serve", "--port", "0"]
     command += ["--data-dir", str(data_dir), "--model-root", str(data_dir.parent)]
+    command += ["--scaling-clock", f"{scaling_clock:g}"]
     with log.open("wb") as out:
         process = subprocess.Popen(command, stdout=out, stderr=out)
     try:
@@ -165,9 +172,61 @@ def direct(url: str, name: str, requests: int, body: dict[str, str]) -> float:
     return (time.perf_counter() - began) / requests
 
 
+def from_zero(url: str, name: str, body: dict[str, str]) -> tuple[float, float]:
+    """Seconds from InvokeEndpointAsync at zero instances to InService with one instance, and
+    to the request's output in S3, through the step-scaling-on-alarm recipe."""
+    sm, rt = client(url, "sagemaker"), client(url, "sagemaker-runtime")
+    aas, cw, s3 = (
+        client(url, "application-autoscaling"),
+        client(url, "cloudwatch"),
+        client(url, "s3"),
+    )
+    scale(sm, name, 0)
+    target = {"ServiceNamespace": "sagemaker", "ResourceId": f"endpoint/{name}/variant/AllTraffic",
+              "ScalableDimension": "sagemaker:variant:DesiredInstanceCount"}  # fmt: skip
+    aas.register_scalable_target(**target, MinCapacity=0, MaxCapacity=2)
+    policy = aas.put_scaling_policy(
+        **target, PolicyName="from-zero", PolicyType="StepScaling",
+        StepScalingPolicyConfiguration={
+            "AdjustmentType": "ChangeInCapacity", "MetricAggregationType": "Average",
+            "Cooldown": 300,
+            "StepAdjustments": [{"MetricIntervalLowerBound": 0, "ScalingAdjustment": 1}],
+        },
+    )  # fmt: skip
+    cw.put_metric_alarm(
+        AlarmName=f"{name}-has-backlog", MetricName="HasBacklogWithoutCapacity",
+        Namespace="AWS/SageMaker", Dimensions=[{"Name": "EndpointName", "Value": name}],
+        Statistic="Average", Period=60, EvaluationPeriods=2, DatapointsToAlarm=2, Threshold=1,
+        ComparisonOperator="GreaterThanOrEqualToThreshold", TreatMissingData="missing",
+        AlarmActions=[policy["PolicyARN"]],
+    )  # fmt: skip
+    began = time.monotonic()
+    reply = rt.invoke_endpoint_async(
+        EndpointName=name, InputLocation=f"s3://{BUCKET}/input.json",
+        ContentType=body["ContentType"],
+    )  # fmt: skip
+    key = reply["OutputLocation"].removeprefix(f"s3://{BUCKET}/")
+    in_service = answered = None
+    while answered is None or in_service is None:
+        if time.monotonic() - began > 600:
+            raise SystemExit(f"{name} did not scale out from zero within 10 minutes")
+        if in_service is None:
+            described = sm.describe_endpoint(EndpointName=name)
+            current = described["ProductionVariants"][0]["CurrentInstanceCount"]
+            if described["EndpointStatus"] == "InService" and current == 1:
+                in_service = time.monotonic() - began
+        if answered is None:
+            found = s3.list_objects_v2(Bucket=BUCKET, Prefix=key).get("KeyCount", 0)
+            if found:
+                answered = time.monotonic() - began
+        time.sleep(0.02)  # polling as a client watching the endpoint and S3 does
+    return in_service, answered
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=500)
+    parser.add_argument("--scaling-clock", type=float, default=60.0)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="async-drain-") as temp:
         root = Path(temp)
@@ -176,16 +235,18 @@ def main() -> None:
         request = json.loads(lines[0])
         body = {"Body": request["Body"], "ContentType": request["ContentType"]}
         data_dir = root / "data"
-        with serve(data_dir) as url:
+        with serve(data_dir, args.scaling_clock) as url:
             sm, s3 = client(url, "sagemaker"), client(url, "s3")
             s3.create_bucket(Bucket=BUCKET)
             s3.put_object(Bucket=BUCKET, Key="input.json", Body=body["Body"].encode())
             deploy(sm, "drain-1", example.archive, 1, asynchronous=True)
             deploy(sm, "drain-2", example.archive, 2, asynchronous=True)
             deploy(sm, "direct", example.archive, 1, asynchronous=False)
+            deploy(sm, "from-zero", example.archive, 1, asynchronous=True)
             one = drain(url, data_dir, "drain-1", 1, args.requests, body)
             two = drain(url, data_dir, "drain-2", 2, args.requests, body)
             per_direct = direct(url, "direct", args.requests, body)
+            ready, answered = from_zero(url, "from-zero", body)
     per_queued = one / args.requests
     print(f"async drain of {args.requests} queued image-classifier requests")
     print(f"  1 instance : {one:7.2f} s ({args.requests / one:6.1f} req/s)")
@@ -196,6 +257,11 @@ def main() -> None:
     print(f"  async (S3 in, S3 out, notified): {per_queued * 1e3:7.2f} ms")
     print(f"  direct InvokeEndpoint (boto3)  : {per_direct * 1e3:7.2f} ms")
     print(f"  overhead                       : {(per_queued - per_direct) * 1e3:7.2f} ms")
+
+    clock = f"{args.scaling_clock:g}x"
+    print(f"scale from zero (step scaling on HasBacklogWithoutCapacity, scaling clock {clock})")
+    print(f"  InvokeEndpointAsync -> InService with 1 instance: {ready:7.2f} s")
+    print(f"  InvokeEndpointAsync -> output in S3             : {answered:7.2f} s")
 
 
 if __name__ == "__main__":

@@ -15,15 +15,6 @@ def bench(*args: str) -> tuple[int, str]:
     return outcome.exit_code, outcome.output
 
 
-def test_bench_async_says_it_needs_asynchronous_endpoints() -> None:
-    code, output = bench("async", "--quick")
-    assert code == 2
-    assert output == (
-        "endpointlab: error: 'bench async' needs asynchronous endpoints in the emulator, "
-        "which this version lacks\n"
-    )
-
-
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -103,7 +103,9 @@ def test_the_csv_has_the_issue_columns_in_order(tmp_path: Path) -> None:
     write_csv([record(1), record(2, cold_start=True, body_response='a,"b"\nc')], out)
     with out.open(newline="") as handle:
         rows = list(csv.reader(handle))
-    assert rows[0] == [c.strip() for c in ISSUE_COLUMNS.split(",")]
+    issue = [c.strip() for c in ISSUE_COLUMNS.split(",")]
+    # The issue's columns first, in its order; the async ones (load --async) after them.
+    assert rows[0] == [*issue, "submit_ms", "output_ms", "async_outcome"]
     assert tuple(rows[0]) == CSV_COLUMNS
     assert rows[1][CSV_COLUMNS.index("cold_start")] == ""
     assert rows[2][CSV_COLUMNS.index("cold_start")] == "True"
@@ -116,6 +118,19 @@ def test_parquet_keeps_every_field(tmp_path: Path) -> None:
     write_parquet(records, out)
     assert read_records(out) == records
     assert "throttled_attempts" in pq.read_schema(out).names
+    asynchronous = [record(3, submit_ms=4.5, output_ms=120.0, async_outcome="Completed")]
+    write_parquet(asynchronous, out)
+    assert read_records(out) == asynchronous
+
+
+def test_records_written_before_the_async_fields_read_back_without_them(tmp_path: Path) -> None:
+    out = tmp_path / "old.parquet"
+    write_parquet([record(1)], out)
+    table = pq.read_table(out)
+    pq.write_table(table.drop(["submit_ms", "output_ms", "async_outcome"]), out)
+    [old] = read_records(out)
+    assert old == record(1)
+    assert (old.submit_ms, old.output_ms, old.async_outcome) == (None, None, None)
 
 
 def test_the_writer_streams_parts_and_merges_them(tmp_path: Path) -> None:

@@ -73,6 +73,8 @@ def settings_of(config: Serverless | Realtime | Async, memory_mb: int | None) ->
             MaxInstanceCount=scaling.max_instances,
             TargetInvocationsPerInstance=scaling.target_invocations_per_instance,
         )
+    if isinstance(config, Async):  # scaled between these by the plan's policy
+        flat.update(MinInstanceCount=config.min_instances, MaxInstanceCount=config.instance_count)
     return flat
 
 
@@ -91,6 +93,7 @@ def deploy(
     *,
     poll_s: float,
     timeout_s: float,
+    async_config: dict[str, Any] | None = None,
 ) -> None:
     """Create the model (unless it exists), the endpoint config and the endpoint; wait for
     InService with boto3's waiter. DeployError with AWS's FailureReason if it fails."""
@@ -105,8 +108,11 @@ def deploy(
                 ExecutionRoleArn=connection.role_arn,
                 PrimaryContainer=container,
             )
+        extra = {"AsyncInferenceConfig": async_config} if async_config else {}
         sagemaker.create_endpoint_config(
-            EndpointConfigName=names.endpoint_config, ProductionVariants=[production_variant]
+            EndpointConfigName=names.endpoint_config,
+            ProductionVariants=[production_variant],
+            **extra,
         )
         sagemaker.create_endpoint(
             EndpointName=names.endpoint, EndpointConfigName=names.endpoint_config

@@ -22,7 +22,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from endpointlab.analysis.host import entitled_vcpus, host_check
 from endpointlab.analysis.summary import with_instances
-from endpointlab.bench import rundir, scaling
+from endpointlab.bench import asynchronous, rundir, scaling
 from endpointlab.bench.deploy import (
     VARIANT,
     DeployError,
@@ -40,6 +40,7 @@ from endpointlab.bench.plan import BEST, Async, Plan, Realtime, Serverless
 from endpointlab.bench.summary import meets
 from endpointlab.bench.targets import Connection
 from endpointlab.config import DEFAULT_SERVERLESS_MB_PER_VCPU
+from endpointlab.loadgen.async_client import as_async
 from endpointlab.loadgen.client import Invocation
 from endpointlab.loadgen.console import progress_line
 from endpointlab.loadgen.runner import Progress
@@ -208,16 +209,6 @@ class Runner:
                     status_reason="memory_mb: best needs a measured serverless configuration",
                 )
         settings = settings_of(config, memory)
-        if isinstance(config, Async):
-            reason = "asynchronous endpoints are not yet supported by the bench runner"
-            self.say(f"{head}: skipped ({reason})\n")
-            return ConfigurationResult(
-                name=config.name,
-                kind=config.kind,
-                settings=settings,
-                status="skipped",
-                status_reason=reason,
-            )
         shown = ", ".join(f"{k} {v}" for k, v in settings.items())
         self.say(f"{head}: deploying {config.kind} ({shown})\n")
         names = names_for(self.prefix, config.name, self.plan.model.model_name)
@@ -252,6 +243,7 @@ class _Measured:
         self.reason = ""
         self.instances: list[tuple[float, float]] = []  # (Unix s, CurrentInstanceCount)
         self.scaled = ""  # the scalable target's resource id, once registered
+        self.samples: list[tuple[float, int]] = []  # async: the watched instance counts
 
     def run(self, head: str) -> ConfigurationResult:
         runner, say = self.runner, self.runner.say
@@ -275,6 +267,8 @@ class _Measured:
             with _sheltered(say):
                 client = runner.connection.autoscaling
                 problems = scaling.detach(client, self.scaled) if self.scaled else []
+                if isinstance(self.config, Async):
+                    problems += asynchronous.cleanup(runner.connection, self.names)
                 problems += teardown(
                     runner.connection,
                     self.names,
@@ -299,31 +293,61 @@ class _Measured:
         if problem:
             say(f"{head}: {problem}\n")
         result = self._result(load_samples, metrics)
+        if result.asynchronous:
+            say(f"{head}: {asynchronous.describe(result.asynchronous)}\n")
         if interrupted:
             raise _InterruptedError(result)
         return result
 
     def _deploy_and_load(self, head: str, started: float) -> None:
         runner, plan, say = self.runner, self.runner.plan, self.runner.say
+        config = self.config
+        async_config = None
+        if isinstance(config, Async):
+            asynchronous.create_bucket(runner.connection, self.names)
+            async_config = asynchronous.inference_config(self.names, config)
         deploy(
             runner.connection,
             self.names,
-            make_variant(self.config, self.names.model, self.memory),
+            make_variant(config, self.names.model, self.memory),
             runner.model_url,
             plan.model.environment,
             poll_s=runner.settings.poll_s,
             timeout_s=runner.settings.deploy_timeout_s,
+            async_config=async_config,
         )
         say(f"{head}: InService after {time.time() - started:.1f} s\n")
-        if isinstance(self.config, Realtime) and self.config.autoscaling is not None:
+        if isinstance(config, Realtime) and config.autoscaling is not None:
             self.scaled = scaling.resource_id(self.names.endpoint, VARIANT)
             client = runner.connection.autoscaling
-            if problem := scaling.attach(client, self.scaled, self.config.autoscaling):
+            if problem := scaling.attach(client, self.scaled, config.autoscaling):
                 raise DeployError(problem)
+        if not isinstance(config, Async):
+            self._load(head)
+            return
+        asynchronous.scaling_policy(runner.connection, self.names, config)
+        if config.min_instances == 0:
+            say(f"{head}: waiting for the scaling policy to take it to zero instances\n")
+            if not asynchronous.wait_for_instances(
+                runner.connection,
+                self.names.endpoint,
+                0,
+                runner.settings.deploy_timeout_s,
+                min(runner.settings.poll_s, 0.25),
+            ):
+                raise DeployError(f"{self.names.endpoint} did not scale in to zero instances")
+        with asynchronous.InstanceWatcher(runner.connection, self.names.endpoint) as watcher:
+            try:
+                self._load(head)
+            finally:
+                self.samples = watcher.samples
+
+    def _load(self, head: str) -> None:
+        runner, plan = self.runner, self.runner.plan
         for _ in range(plan.warmup.requests):
             self._phase("warm-up", Load(Burst(1), "warm-up", 1, None), scored=False)
-        if self.config.kind == "serverless":
-            self._phases(head)
+        if self.config.kind == "serverless" or isinstance(self.config, Async):
+            self._phases(head)  # an async run's instances are watched around its load
             return
         every = runner.settings.poll_s
         with InstancePoller(runner.connection.sagemaker, self.names.endpoint, every) as poller:
@@ -365,18 +389,27 @@ class _Measured:
             runner.say(f"\r  {self.config.name} {name}: {progress_line(progress)}")
 
         parts = runner.run_dir / rundir.RECORDS / f".{self.config.name}.{name}.parquet"
+        config, client, invocations = self.config, None, runner.invocations
+        deadline = runner.plan.deadline
+        if isinstance(config, Async):
+            client = asynchronous.client(
+                runner.connection, self.names.endpoint, runner.plan.max_attempts
+            )
+            invocations = [as_async(i) for i in invocations]
+            deadline = config.deadline or deadline
         try:
             return run_phase(
                 runner.connection.runtime,
                 self.names.endpoint,
                 load,
-                runner.invocations,
+                invocations,
                 phase=name,
                 into=self.records if scored else [],
                 max_attempts=runner.plan.max_attempts,
-                deadline_s=runner.plan.deadline,
+                deadline_s=deadline,
                 parts=parts,
                 report=report if live else None,
+                client=client,
             )
         finally:
             if live:
@@ -391,6 +424,12 @@ class _Measured:
         summaries = summarise(self.records, self.loads, None, metrics)
         start = min((r.intended_at for r in self.records), default=0.0)
         points = with_instances(summaries.timeline, start, self.instances)
+        figures = None
+        if isinstance(self.config, Async) and self.records:
+            points = asynchronous.with_instances_and_backlog(
+                points, start, self.records, self.samples
+            )
+            figures = asynchronous.figures(self.records, self.samples)
         vcpus = entitled_vcpus(
             self.config.kind,
             self.settings,
@@ -411,4 +450,5 @@ class _Measured:
             timeline=points,
             metrics=metrics,
             records=files,
+            asynchronous=figures,
         )

@@ -69,11 +69,12 @@ def run_phase(
     deadline_s: float | None,
     parts: Path,
     report: Callable[[Progress], None] | None,
+    client: RuntimeClient | None = None,
 ) -> list[RequestRecord]:
     """Run one phase; its records, labelled with the phase and numbered on from ``into``'s,
     are appended to ``into`` (also when Ctrl-C ends the phase early) and returned."""
     retry = RetrySettings(RetryMode.LEGACY, max_attempts)
-    client = RuntimeClient(target, endpoint, retry)
+    client = client or RuntimeClient(target, endpoint, retry)
     writer = RecordWriter(parts)
     first = len(into) + 1
     try:

@@ -179,12 +179,14 @@ class Realtime(_Configuration):
 
 
 class Async(_Configuration):
-    """Ready for asynchronous endpoints (the emulator adds them): accepted, not yet run."""
+    """An asynchronous endpoint scaled between ``min_instances`` and ``instance_count`` by AWS's
+    scale-to-zero recipe (target tracking on the backlog per instance, ``backlog_target``)."""
 
     kind: Literal["async"]
     instance_type: str = Field(pattern=r"^ml\.[a-z0-9]+\.[a-z0-9]+$")
     instance_count: int = Field(default=1, ge=1)
     min_instances: int = Field(default=0, ge=0)
+    backlog_target: float = Field(default=5.0, gt=0)
     max_concurrent_invocations_per_instance: int | None = Field(default=None, ge=1, le=1000)
     deadline: float | None = None  # a caller's deadline per request (s): later results are lost
 
@@ -210,10 +212,10 @@ class Plan(_Strict):
     warmup: Warmup = Warmup()
     stop_error_rate: float = Field(default=0.5, gt=0, le=1)  # stop a configuration past this
     deadline: float | None = Field(default=None, gt=0)  # caller deadline per request (s)
+    # local target: the emulator's scaling clock (serve --scaling-clock; 60: a minute a second)
+    scaling_clock: float = Field(default=1.0, ge=1, le=3600)
     # attempts per request (retries + 1); None: botocore's default (legacy mode, as boto3's)
     max_attempts: int | None = Field(default=None, ge=1)
-    # the local emulator's --scaling-clock: alarm periods and cooldowns run this many times faster
-    scaling_clock: float = Field(default=1.0, ge=1, le=3600)
     configurations: list[Configuration] = Field(min_length=1)
     phases: list[Phase] = Field(default_factory=list)
 

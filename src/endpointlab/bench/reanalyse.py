@@ -31,12 +31,22 @@ def reanalyse(run_dir: Path, finish: Callable[[RunResult], RunResult]) -> RunRes
         planned = configs.get(config.name)
         loads = {p.name: load_of(p, planned) for p in plan.phases_of(planned)} if planned else {}
         summaries = summarise(records, loads, None, config.metrics)
+        # Instances and backlog were observed during the run (not in the records): kept.
+        observed = {p.t: p for p in config.timeline}
+        timeline = [
+            p.model_copy(
+                update={"instances": observed[p.t].instances, "backlog": observed[p.t].backlog}
+            )
+            if p.t in observed
+            else p
+            for p in summaries.timeline
+        ]
         redone.append(
             config.model_copy(
                 update={
                     "phases": summaries.phases,
                     "total": summaries.total,
-                    "timeline": summaries.timeline,
+                    "timeline": timeline,
                     "cost": None,
                     "meets_objective": None,
                 }

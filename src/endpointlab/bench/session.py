@@ -85,8 +85,6 @@ def _resolve_plan(options: BenchOptions, say: Say) -> tuple[Plan, Path | None]:
     ref = options.plan
     if ref is None:
         raise BenchError(f"name a plan file or a built-in plan ({', '.join(builtin.NAMES)})")
-    if ref == "async":
-        raise BenchError(builtin.ASYNC_NOT_YET)
     if ref in builtin.BUILDERS:
         model: dict[str, str] = {}
         if options.model is not None:
@@ -205,8 +203,6 @@ def run_bench(options: BenchOptions, say: Say, confirm: Confirm, show: Say) -> P
         run_dir = options.out or rundir.default_run_dir(plan.name, datetime.now(UTC))
         if run_dir.exists() and any(run_dir.iterdir()):
             raise BenchError(f"{run_dir} is not empty: choose another --out, or --resume it")
-    if plan.kinds() == {"async"}:
-        raise BenchError(builtin.ASYNC_NOT_YET)
     url, args = _model_files(plan, base, options)
     if url is not None and plan.model.artifact != url:
         plan = plan.model_copy(update={"model": plan.model.model_copy(update={"artifact": url})})

@@ -64,7 +64,8 @@ class Connection:
     role_arn: str
     image: str
     provisioning: str  # what the emulator was told ("instant", "aws"); "aws" on AWS itself
-    autoscaling: Any = None  # Application Auto Scaling
+    s3: Any = None  # async configurations: their output bucket
+    autoscaling: Any = None  # Application Auto Scaling (autoscaled and async configurations)
 
 
 def local_connection(url: str, provisioning: str) -> Connection:
@@ -81,6 +82,7 @@ def local_connection(url: str, provisioning: str) -> Connection:
         role_arn=LOCAL_ROLE,
         image=LOCAL_IMAGE,
         provisioning=provisioning,
+        s3=session.client("s3", endpoint_url=url, config=_CONTROL_CONFIG),
         autoscaling=session.client(
             "application-autoscaling", endpoint_url=url, config=_CONTROL_CONFIG
         ),
@@ -111,6 +113,7 @@ def aws_connection(session: Any, role_arn: str, image: str) -> Connection:
         role_arn=role_arn,
         image=image,
         provisioning="aws",
+        s3=session.client("s3", config=_CONTROL_CONFIG),
         autoscaling=session.client("application-autoscaling", config=_CONTROL_CONFIG),
     )
 

@@ -73,6 +73,13 @@ from endpointlab.config import (
     "for large runs (1,000+ clients or requests/s), else 1. No live progress with N > 1.",
 )
 @click.option("--progress/--no-progress", default=None, help="Live progress (default: on a tty).")
+@click.option(
+    "--async",
+    "asynchronous",
+    is_flag=True,
+    help="InvokeEndpointAsync, then poll S3 for each answer (--invoke-args: its arguments).",
+)
+@click.option("--poll-interval", type=float, default=0.2, show_default=True, help="With --async.")
 def load(
     endpoint: str,
     requests: int | None,
@@ -94,18 +101,27 @@ def load(
     outs: tuple[Path, ...],
     processes: int | None,
     progress: bool | None,
+    asynchronous: bool,
+    poll_interval: float,
 ) -> None:
     """Drive a traffic shape at an endpoint through the SageMaker runtime API, record every
     request and print a summary.
 
     One shape: -n N (burst), --clients N --duration D (closed loop), --rate R --duration D
-    (open loop) or --phases FILE. Requests are SigV4-signed with the standard AWS credential
-    chain and sent to AWS_ENDPOINT_URL when set.
+    (open loop) or --phases FILE. With --async each request is an InvokeEndpointAsync whose
+    answer is polled for in S3 until found or --deadline. Requests are SigV4-signed with the
+    standard AWS credential chain and sent to AWS_ENDPOINT_URL when set.
     """
     from botocore.exceptions import BotoCoreError
 
     from endpointlab.loadgen import console, control, shapes
+    from endpointlab.loadgen.async_client import (
+        AsyncRuntimeClient,
+        async_invocation,
+        s3_endpoint_url,
+    )
     from endpointlab.loadgen.client import (
+        Invocation,
         RuntimeClient,
         TargetError,
         resolve_retries,
@@ -126,6 +142,8 @@ def load(
         _fail("--deadline must be a positive number of seconds")
     if processes is not None and processes < 1:
         _fail("--processes must be at least 1")
+    if not poll_interval > 0:
+        _fail("--poll-interval must be a positive number of seconds")
     if not (connect_timeout > 0 and read_timeout > 0):
         _fail("--connect-timeout and --read-timeout must be positive")
     for out in outs:
@@ -135,7 +153,7 @@ def load(
             _fail(f"--out {out}: the directory {out.parent} does not exist")
     try:
         target = resolve_target(region)
-        described = control.check_endpoint(target, endpoint)
+        described = control.check_endpoint(target, endpoint, asynchronous=asynchronous)
         if invoke_args is None:
             invoke_args = control.sample_requests(target, described)
             if invoke_args is None:
@@ -144,11 +162,19 @@ def load(
                     f"{control.INVOKE_ARGS_HINT}"
                 )
             click.echo(f"Sending the example model's sample requests from {invoke_args}", err=True)
-        invocations = control.load_invocations(invoke_args)
+        invocations = control.load_invocations(
+            invoke_args, async_invocation if asynchronous else Invocation.from_args
+        )
+        s3_url = s3_endpoint_url(target) if asynchronous else ""
     except (TargetError, control.PreflightError, BotoCoreError) as exc:
         _fail(str(exc))
 
     def make_client() -> RuntimeClient:
+        if asynchronous:
+            return AsyncRuntimeClient(
+                target, endpoint, retry, s3_url=s3_url, poll_s=poll_interval,
+                connect_timeout=connect_timeout, read_timeout=read_timeout,
+            )  # fmt: skip
         return RuntimeClient(
             target, endpoint, retry, connect_timeout=connect_timeout, read_timeout=read_timeout
         )

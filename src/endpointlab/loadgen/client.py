@@ -125,6 +125,10 @@ class Result:
     throttled_attempts: int
     throttled: bool
     headers: dict[str, str] = field(default_factory=dict)
+    # InvokeEndpointAsync (async_client.py): the submit's latency, acceptance to answer, outcome.
+    submit_ms: float | None = None
+    output_ms: float | None = None
+    async_outcome: str | None = None
 
     @property
     def ok(self) -> bool:

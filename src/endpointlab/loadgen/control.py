@@ -8,6 +8,7 @@ arguments) or, for an endpoint serving a built example model, the ``invoke_args.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -41,8 +42,9 @@ def control_client(target: Target) -> Any:
     )
 
 
-def check_endpoint(target: Target, name: str) -> Any:
-    """DescribeEndpoint's answer, if ``name`` is InService; else a one-line PreflightError."""
+def check_endpoint(target: Target, name: str, *, asynchronous: bool = False) -> Any:
+    """DescribeEndpoint's answer, if ``name`` is InService and ``asynchronous`` (has an
+    AsyncInferenceConfig) as the caller says; else a one-line PreflightError."""
     sagemaker = control_client(target)
     try:
         described = sagemaker.describe_endpoint(EndpointName=name)
@@ -54,6 +56,10 @@ def check_endpoint(target: Target, name: str) -> Any:
     status = described.get("EndpointStatus")
     if status != "InService":
         raise PreflightError(f"endpoint {name!r} is {status}, not InService")
+    if asynchronous and "AsyncInferenceConfig" not in described:
+        raise PreflightError(f"endpoint {name!r} is not asynchronous: drop --async")
+    if not asynchronous and "AsyncInferenceConfig" in described:
+        raise PreflightError(f"endpoint {name!r} is asynchronous: add --async")
     return described
 
 
@@ -79,8 +85,11 @@ def sample_requests(target: Target, described: Any) -> Path | None:
     return None
 
 
-def load_invocations(path: Path) -> list[Invocation]:
-    """Invocations from a JSON-lines file (or one JSON list) of InvokeEndpoint arguments."""
+def load_invocations(
+    path: Path, parse: Callable[[Mapping[str, Any]], Invocation] = Invocation.from_args
+) -> list[Invocation]:
+    """Invocations from a JSON-lines file (or one JSON list) of InvokeEndpoint arguments
+    (``parse``: of InvokeEndpointAsync arguments, ``async_client.async_invocation``)."""
     try:
         text = path.read_text()
     except OSError as exc:
@@ -98,6 +107,6 @@ def load_invocations(path: Path) -> list[Invocation]:
     if not items or not all(isinstance(item, dict) for item in items):
         raise PreflightError(f"{path} holds no InvokeEndpoint arguments; {INVOKE_ARGS_HINT}")
     try:
-        return [Invocation.from_args(item) for item in items]
+        return [parse(item) for item in items]
     except ValueError as exc:
         raise PreflightError(f"{path}: {exc}") from None

@@ -130,6 +130,9 @@ class _Run:
             response_bytes=len(result.body),
             throttled_attempts=result.throttled_attempts,
             cold_start_ms=_float_or_none(cold),
+            submit_ms=result.submit_ms,
+            output_ms=result.output_ms,
+            async_outcome=result.async_outcome,
         )
         self.writer.add(record)
         counters = self.counters

@@ -1,7 +1,8 @@
 """One logical request as the load engine saw it, and the columns it is saved under.
 
 The CSV keeps the classic false-clients columns first, in their order, then the engine's own;
-Parquet holds every field (the CSV's plus ``throttled_attempts`` and ``cold_start_ms``).
+Parquet holds every field (the CSV's plus ``throttled_attempts`` and ``cold_start_ms``); the
+async fields come last in both.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ CSV_COLUMNS = (
     "phase",
     "request_bytes",
     "response_bytes",
+    "submit_ms",
+    "output_ms",
+    "async_outcome",
 )
 
 
@@ -40,7 +44,11 @@ class RequestRecord:
     ``sent_at`` are Unix times in seconds; ``elapsed_time`` (s) and ``service_ms`` run from the
     actual first send, ``latency_ms`` from the intended send time. ``throttled`` says the
     request ended throttled; ``throttled_attempts`` counts its throttled attempts.
-    ``cold_start`` is None when the endpoint does not say.
+    ``cold_start`` is None when the endpoint does not say. An InvokeEndpointAsync request
+    (``load --async``) also has ``submit_ms`` (the submit's latency), ``output_ms`` (from its
+    acceptance to its answer found in S3: queue and processing) and ``async_outcome``
+    (Completed, Failed, or DeadlineExceeded: no answer before the caller's deadline); they are
+    None for other requests.
     """
 
     execution_number: int
@@ -63,6 +71,9 @@ class RequestRecord:
     response_bytes: int
     throttled_attempts: int = 0
     cold_start_ms: float | None = None
+    submit_ms: float | None = None
+    output_ms: float | None = None
+    async_outcome: str | None = None
 
     @property
     def ok(self) -> bool:

@@ -172,6 +172,8 @@ class ConfigurationResult(_Model):
     cost: Cost | None = None
     meets_objective: bool | None = None
     records: list[str] = Field(default_factory=list)  # raw record files, relative to the run dir
+    # async configurations: drain_s, scale_from_zero_s, lost_to_deadline... (bench/asynchronous)
+    asynchronous: dict[str, float | None] | None = None
 
 
 class CostPoint(_Model):

@@ -42,6 +42,9 @@ SCHEMA = pa.schema(
         ("response_bytes", pa.int64()),
         ("throttled_attempts", pa.int32()),
         ("cold_start_ms", pa.float64()),
+        ("submit_ms", pa.float64()),
+        ("output_ms", pa.float64()),
+        ("async_outcome", pa.string()),
     ]
 )
 assert tuple(SCHEMA.names) == FIELD_NAMES
@@ -137,7 +140,9 @@ def read_records(path: Path) -> list[RequestRecord]:
         raise FileNotFoundError(f"no records at {path}")
     records: list[RequestRecord] = []
     for file in files:
-        rows = pq.read_table(file).select(list(FIELD_NAMES)).to_pylist()
+        table = pq.read_table(file)
+        # Files written before the async fields existed lack them: they default to None.
+        rows = table.select([n for n in FIELD_NAMES if n in table.column_names]).to_pylist()
         records.extend(RequestRecord(**row) for row in rows)
     records.sort(key=lambda r: r.execution_number)
     return records

@@ -271,7 +271,8 @@ class RealtimeVariant:
         self._memory_limits = memory_limits or MemoryLimits(None)
         self._host = host
         self._settings = settings or RealtimeSettings()
-        self._initial = variant.initial_instance_count or 1
+        count = variant.initial_instance_count
+        self._initial = 1 if count is None else count  # 0: an async variant restored at zero
         self._workers = workers_per_instance(package, kind.vcpus)
         self._spec = WorkerSpec(
             model_dir=str(package.model_dir),

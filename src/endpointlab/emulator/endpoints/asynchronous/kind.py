@@ -45,6 +45,7 @@ class AsyncKind(EndpointKind):
     max_payload_bytes = RealtimeKind.max_payload_bytes  # of a container's answer
     instance_metrics = False
     operation = "InvokeEndpointAsync"
+    min_capacity = 0  # requests wait in the queue at zero instances (facts §4.3, §7.1)
 
     def __init__(self, context: KindContext) -> None:
         super().__init__(context)
@@ -76,6 +77,13 @@ class AsyncKind(EndpointKind):
     @staticmethod
     def wrong_operation(endpoint: str, operation: str) -> ServiceError:
         return errors.ASYNC_ONLY_ENDPOINT(endpoint=endpoint, operation=operation)
+
+    @staticmethod
+    def retained(variant: Variant, state: VariantState, properties: frozenset[str]) -> Variant:
+        # Zero is a count an async variant runs at (scaled in), kept like any other.
+        if "DesiredInstanceCount" not in properties:
+            return variant
+        return replace(variant, initial_instance_count=state.desired_instance_count)
 
     def _shared(self) -> AsyncServices:
         if self._services is None:
