@@ -14,10 +14,8 @@ import heapq
 import math
 from collections import deque
 
-import numpy as np
-
 from endpointlab.simulate.arrivals import Traffic
-from endpointlab.simulate.distributions import Distribution, Stream
+from endpointlab.simulate.distributions import Distribution, seeded_streams
 from endpointlab.simulate.outcome import EXPIRED, MODEL_ERROR, OUTCOME_SHIFT, Recorder
 from endpointlab.simulate.scaling import Scaler
 from endpointlab.simulate.specs import AsyncSpec
@@ -33,9 +31,7 @@ def simulate_async(  # noqa: PLR0915 (one loop of locals: that is its speed)
     cold: Distribution,
     seed: int = 0,
 ) -> Recorder:
-    seeds = np.random.SeedSequence(seed).spawn(3)
-    arrival_rng, service_rng, cold_rng = (np.random.default_rng(s) for s in seeds)
-    services, colds = Stream(service, service_rng), Stream(cold, cold_rng)
+    arrival_rng, services, colds = seeded_streams(seed, service, cold)
     rec = Recorder()
     at_append, lat_append, info_append = rec.at.append, rec.latency_ms.append, rec.info.append
     timeout, ttl, slots = spec.invocation_timeout_s, spec.ttl_s, spec.per_instance

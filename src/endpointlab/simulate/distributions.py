@@ -99,3 +99,13 @@ class Stream:
         rest = self._buffer[self._at :]
         self._at = len(self._buffer)
         return rest
+
+
+def seeded_streams(
+    seed: int, service: Distribution, cold: Distribution
+) -> tuple[np.random.Generator, Stream, Stream]:
+    """One run's independent random streams: arrivals, service times, cold starts."""
+    arrivals, services, colds = (
+        np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(3)
+    )
+    return arrivals, Stream(service, services), Stream(cold, colds)

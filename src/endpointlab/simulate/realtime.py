@@ -14,10 +14,8 @@ import heapq
 import math
 from collections import deque
 
-import numpy as np
-
 from endpointlab.simulate.arrivals import ClosedTraffic, Traffic
-from endpointlab.simulate.distributions import Distribution, Stream
+from endpointlab.simulate.distributions import Distribution, seeded_streams
 from endpointlab.simulate.outcome import DEADLINE, MODEL_ERROR, OUTCOME_SHIFT, Recorder
 from endpointlab.simulate.scaling import Scaler
 from endpointlab.simulate.specs import ClientSpec, RealtimeSpec
@@ -36,9 +34,7 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
     overhead_s: float = 0.0,
 ) -> Recorder:
     client = client or ClientSpec()
-    seeds = np.random.SeedSequence(seed).spawn(3)
-    arrival_rng, service_rng, cold_rng = (np.random.default_rng(s) for s in seeds)
-    services, colds = Stream(service, service_rng), Stream(cold, cold_rng)
+    arrival_rng, services, colds = seeded_streams(seed, service, cold)
     rec = Recorder()
     at_append, lat_append, info_append = rec.at.append, rec.latency_ms.append, rec.info.append
     deadline = client.deadline_s if client.deadline_s is not None else INF

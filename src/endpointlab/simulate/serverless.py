@@ -15,10 +15,8 @@ import heapq
 import math
 import random
 
-import numpy as np
-
 from endpointlab.simulate.arrivals import ClosedTraffic, Traffic
-from endpointlab.simulate.distributions import Distribution, Stream
+from endpointlab.simulate.distributions import Distribution, seeded_streams
 from endpointlab.simulate.outcome import (
     COLD_BIT,
     DEADLINE,
@@ -44,9 +42,7 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
     overhead_s: float = 0.0,
 ) -> Recorder:
     client = client or ClientSpec()
-    seeds = np.random.SeedSequence(seed).spawn(3)
-    arrival_rng, service_rng, cold_rng = (np.random.default_rng(s) for s in seeds)
-    services, colds = Stream(service, service_rng), Stream(cold, cold_rng)
+    arrival_rng, services, colds = seeded_streams(seed, service, cold)
     retrier = Retrier(client.retry, random.Random(seed).random)
     rec = Recorder()
     at_append, lat_append, info_append = rec.at.append, rec.latency_ms.append, rec.info.append
