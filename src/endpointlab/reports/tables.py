@@ -69,7 +69,8 @@ def flags(config: ConfigurationResult) -> list[str]:
 
 def label(config: ConfigurationResult) -> str:
     """The configuration's name as legends show it: projected ones say so."""
-    return f"{config.name} (projected)" if config.origin == "projected" else config.name
+    projected = config.origin == "projected" and not config.name.endswith("(projected)")
+    return f"{config.name} (projected)" if projected else config.name
 
 
 def warnings(result: RunResult) -> list[str]:
