@@ -6,8 +6,6 @@ The local target's emulator is stopped, and nothing of it may be left, whatever 
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import signal
 import socket
 from collections.abc import Callable, Iterator
@@ -167,26 +165,16 @@ def _prices(region: str, options: BenchOptions) -> PriceTable:
         raise BenchError(str(error)) from None
 
 
-def _render(run_dir: Path, say: Say) -> None:
-    """``endpointlab.reports.render(run_dir)`` when the reports package is installed."""
-    if importlib.util.find_spec("endpointlab.reports") is None:
-        return
-    reports = importlib.import_module("endpointlab.reports")
-    render = getattr(reports, "render", None)
-    if render is not None:
-        render(run_dir)
-        say(f"report: {run_dir / 'report.html'}\n")
-
-
 def run_bench(options: BenchOptions, say: Say, confirm: Confirm, show: Say) -> Path:
     """Run the command: progress through ``say``, the summary and the answer through ``show``;
-    the run directory. KeyboardInterrupt propagates after teardown."""
+    the run directory (the command renders its report). KeyboardInterrupt propagates after
+    teardown."""
     if options.reanalyse is not None:
         try:
             result = reanalyse(options.reanalyse, _finish_with(options, options.reanalyse, say))
         except (RunResultError, PlanError, FileNotFoundError) as error:
             raise BenchError(str(error)) from None
-        _conclude(result, options.reanalyse, show)
+        _conclude(result, show)
         return options.reanalyse
     previous: RunResult | None = None
     if options.resume is not None:
@@ -284,7 +272,7 @@ def _measure(
         result = _local(plan, run_dir, invocations, url, options, previous, say)
     result = _finish_with(options, run_dir, say)(result)
     result = analyse(result, run_dir)
-    _conclude(result, run_dir, show)
+    _conclude(result, show)
     return run_dir
 
 
@@ -406,7 +394,5 @@ def _port_free(port: int) -> bool:
     return True
 
 
-def _conclude(result: RunResult, run_dir: Path, show: Say) -> None:
+def _conclude(result: RunResult, show: Say) -> None:
     show(summary_table(result) + "\n")
-    _render(run_dir, show)
-    show(f"run directory: {run_dir}\n")

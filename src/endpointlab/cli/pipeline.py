@@ -54,6 +54,7 @@ def bench(
     the objective. Writes a run directory; --resume or --reanalyse one instead."""
     from endpointlab.bench.plan import PlanError
     from endpointlab.bench.session import BenchError, BenchOptions, run_bench
+    from endpointlab.reports import render
 
     if sum(x is not None for x in (plan, resume, reanalyse)) != 1:
         _fail("give one of PLAN, --resume RUN_DIR or --reanalyse RUN_DIR")
@@ -77,7 +78,7 @@ def bench(
         serverless_mb_per_vcpu=DEFAULT_SERVERLESS_MB_PER_VCPU,
     )
     try:
-        run_bench(
+        run_dir = run_bench(
             options,
             lambda text: click.echo(text, nl=False, err=True),
             lambda question: click.confirm(question, err=True),
@@ -87,6 +88,8 @@ def bench(
         _fail(str(exc))
     except KeyboardInterrupt:
         sys.exit(130)
+    click.echo(f"report: {render(run_dir)}")
+    click.echo(f"run directory: {run_dir}")
 
 
 @main.command()
