@@ -14,6 +14,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -130,7 +131,8 @@ def fork_server_children() -> set[int]:
 
 
 def settle(expected: set[int], timeout_s: float = 10) -> set[int]:
-    """The fork server's children once they are ``expected`` (or the deadline passes)."""
+    """The fork server's children once they are ``expected`` (or the deadline passes); run it
+    in a thread so the event loop can run the callbacks that stop abandoned workers."""
     deadline = time.monotonic() + timeout_s
     while (children := fork_server_children()) != expected and time.monotonic() < deadline:
         time.sleep(0.05)  # waiting for abandoned workers to exit, not simulating work
@@ -166,7 +168,7 @@ def test_cancelled_spawns_harm_no_other_worker_and_leave_none_behind(model_dir: 
             assert "cancelled" in outcomes
             assert HOST.fork_server._process is not None
             assert HOST.fork_server._process.pid == fork_server
-            assert settle({kept.pid}) == {kept.pid}
+            assert await asyncio.to_thread(settle, {kept.pid}) == {kept.pid}
             result = await kept.call(InvocationRequest(b"x", "text/plain", None), 30)
             assert result.reply is not None, result.failure
         finally:
@@ -190,7 +192,39 @@ def test_a_spawn_cancelled_while_the_model_loads_stops_its_worker(model_dir: str
         loading.cancel()
         with pytest.raises(asyncio.CancelledError):
             await loading
-        assert settle(before) == before
+        assert await asyncio.to_thread(settle, before) == before
+
+    asyncio.run(main())
+
+
+def test_a_spawn_cancelled_between_fork_and_handshake_stops_its_worker(model_dir: str) -> None:
+    """Cancelled after the worker got its spec but before the spawn's thread returned: the
+    worker is loading its model and would not read the closed socket for 30 s."""
+
+    async def main() -> None:
+        host = HOST
+        host.warm_up()
+        before = fork_server_children()
+        forked = threading.Event()
+        release = threading.Event()
+
+        def hold(pid: int) -> None:
+            forked.set()
+            release.wait(30)
+
+        loading = asyncio.create_task(
+            host.spawn(
+                WorkerSpec(model_dir, {"LOAD_DELAY_S": "30"}),
+                ready_timeout_s=60,
+                on_started=hold,
+            )
+        )
+        assert await asyncio.to_thread(forked.wait, 30), "the worker never started"
+        loading.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await loading
+        release.set()
+        assert await asyncio.to_thread(settle, before) == before
 
     asyncio.run(main())
 

@@ -189,9 +189,15 @@ class WorkerHost:
             return process
 
         def close_once_started(task: asyncio.Future[ForkedProcess]) -> None:
-            parent.close()  # a worker already forked sees end of stream and exits
-            if not task.cancelled():
-                task.exception()  # retrieved: the spawn was cancelled, nobody else will
+            parent.close()  # a worker still reading its spec sees end of stream and exits
+            if task.cancelled() or task.exception() is not None:
+                return  # (the exception is retrieved: the spawn was cancelled, nobody else will)
+            # A worker that already has its spec is loading the model and would read the end
+            # of stream only once loaded (minutes, for a big model): kill it now.
+            process = task.result()
+            if process.is_alive():
+                with contextlib.suppress(OSError):
+                    os.kill(process.pid, signal.SIGKILL)
 
         started = time.perf_counter()
         starting = asyncio.ensure_future(asyncio.to_thread(start))
