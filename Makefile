@@ -32,7 +32,7 @@ typecheck: .venv/.synced
 
 # The full suite on two processes, a test file to each at a time (module fixtures stay shared).
 unit: .venv/.synced
-	$(UV) run --frozen pytest -n 2 --dist loadfile
+	$(UV) run --frozen pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 test: lint typecheck unit
 
