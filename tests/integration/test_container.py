@@ -225,6 +225,18 @@ def test_ping_answers_200_with_an_empty_body(behaviour: ContainerProcess) -> Non
     assert (status, body) == (200, b"")
 
 
+def _maps(pid: int) -> str:
+    return Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_the_supervisor_imports_only_the_libraries_its_model_needs(
+    behaviour: ContainerProcess, rtb_ctr: ContainerProcess
+) -> None:
+    """The behaviour model imports no ML library; rtb-ctr is an XGBoost model file."""
+    assert "libxgboost" not in _maps(behaviour.pid)
+    assert "libxgboost" in _maps(rtb_ctr.pid)
+
+
 def test_unknown_path_is_404_and_wrong_method_is_405(behaviour: ContainerProcess) -> None:
     assert behaviour.url is not None
     status, _, body = _request(behaviour.url, "GET", "/models")

@@ -100,6 +100,14 @@ def find_model_file(model_dir: Path) -> Path:
     return candidates[0]
 
 
+def find_model_kind(model_dir: Path) -> str | None:
+    """The kind ("onnx", "xgboost", "pickle") of ``model_dir``'s single model file, or None."""
+    try:
+        return _model_kind(find_model_file(model_dir))
+    except (ArtifactError, OSError):
+        return None
+
+
 def _model_kind(path: Path) -> str | None:
     suffix = path.suffix.lower()
     if suffix in ONNX_SUFFIXES:

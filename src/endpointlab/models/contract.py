@@ -295,13 +295,3 @@ def _parameter_count(function: Callable[..., Any]) -> int | None:
         return len(inspect.signature(function).parameters)
     except (TypeError, ValueError):  # builtins without a signature: call without context
         return None
-
-
-def preload_libraries() -> None:
-    """Import the heavy libraries a model may need, so forked workers inherit them ready."""
-    import joblib  # noqa: F401
-    import numpy  # noqa: F401
-    import onnxruntime  # noqa: F401
-    import sklearn.ensemble
-    import sklearn.linear_model  # noqa: F401
-    import xgboost  # noqa: F401

@@ -64,9 +64,9 @@ def run_container(
             except ArtifactError as exc:
                 message = " ".join(str(exc).split())  # some tarfile errors span several lines
                 raise ArtifactError(message) from exc
-            from endpointlab.models.contract import preload_libraries
+            from endpointlab.models.preload import preload
 
-            preload_libraries()
+            preload(model_dir, settings.environment)
             target = _http_worker(model_dir, settings, sock, late, max_payload)
             # Keep the collector off the preloaded objects, so workers do not copy their pages.
             gc.freeze()
