@@ -452,6 +452,9 @@ def running_emulator(settings: EmulatorSettings) -> Iterator[str]:
 
 # --- the real `endpointlab serve` ---------------------------------------------------------------
 
+# For a server whose tests deploy only models that import no ML library: its fork server need
+# not spend seconds importing XGBoost, scikit-learn and onnxruntime (``serve --preload``).
+LIGHT = ("--preload", "numpy")
 LISTENING = "endpointlab emulator listening on "
 
 

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from tests.api.support import INSTANCE, ROLE, ServeProcess, client, handler_archive
+from tests.api.support import INSTANCE, LIGHT, ROLE, ServeProcess, client, handler_archive
 
 REQUESTS = 200
 BUCKET = "durable"
@@ -51,7 +51,7 @@ def test_kill_9_with_requests_queued_and_in_flight_loses_and_duplicates_nothing(
 ) -> None:
     runs = tmp_path / "runs.log"
     archive = handler_archive(tmp_path / "model", SOURCE.format(log=str(runs)))
-    server = serve(tmp_path / "data")
+    server = serve(tmp_path / "data", *LIGHT)
     url = server.start()
     sm, rt, s3 = (client(name, url) for name in ("sagemaker", "sagemaker-runtime", "s3"))
     s3.create_bucket(Bucket=BUCKET)

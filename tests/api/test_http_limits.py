@@ -17,7 +17,7 @@ from urllib.parse import urlparse
 import psutil
 import pytest
 
-from tests.api.support import ServeProcess, client
+from tests.api.support import LIGHT, ServeProcess, client
 
 SLOW = 120  # clients of each kind: a few hundred in all
 TIMEOUT = "2"  # the test servers' header and body timeouts, in seconds
@@ -75,7 +75,10 @@ def strict_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServePro
     it: each checks its own connections (and descriptors relative to its start)."""
     root = tmp_path_factory.mktemp("strict")
     (root / "logs").mkdir()
-    flags = ("--header-timeout", TIMEOUT, "--body-timeout", TIMEOUT, "--keep-alive", "30")
+    flags = (
+        *("--header-timeout", TIMEOUT, "--body-timeout", TIMEOUT, "--keep-alive", "30"),
+        *LIGHT,
+    )
     server = ServeProcess(root / "data", root / "logs", flags)
     server.start()
     try:
@@ -188,7 +191,7 @@ def test_a_header_past_64_kib_is_refused_and_a_large_one_below_is_served(
 def test_connections_past_the_cap_are_answered_503(
     serve: Callable[..., ServeProcess], tmp_path: Path
 ) -> None:
-    server = serve(tmp_path / "data", "--max-connections", "20")
+    server = serve(tmp_path / "data", "--max-connections", "20", *LIGHT)
     url = server.start()
     host, port = address(url)
     with connections(url, 20, b""):

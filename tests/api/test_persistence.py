@@ -17,6 +17,7 @@ from botocore.exceptions import ClientError, WaiterError
 
 from tests.api.support import (
     FAILING_LOAD_SOURCE,
+    LIGHT,
     Deployer,
     Example,
     ServeProcess,
@@ -154,10 +155,10 @@ def test_a_restart_brings_every_endpoint_back_and_loses_nothing(
 
 
 def test_a_crash_mid_create_or_update_leaves_everything_usable_and_deletable(
-    serve: Callable[[Path], ServeProcess], tmp_path: Path, probe: Path
+    serve: Callable[..., ServeProcess], tmp_path: Path, probe: Path
 ) -> None:
     data = tmp_path / "data"
-    server = serve(data)
+    server = serve(data, *LIGHT)
     sagemaker = client("sagemaker", server.start())
     deployer = Deployer(sagemaker)
     updated = deployer.deploy(probe)
@@ -173,7 +174,7 @@ def test_a_crash_mid_create_or_update_leaves_everything_usable_and_deletable(
     assert statuses == {created: "Creating", updated.endpoint: "Updating"}
     server.kill()  # SIGKILL while the new workers load; kill() checks they die too
 
-    server = serve(data)
+    server = serve(data, *LIGHT)
     url = server.start()
     sagemaker = client("sagemaker", url)
     runtime = client("sagemaker-runtime", url)
@@ -195,9 +196,9 @@ def test_a_crash_mid_create_or_update_leaves_everything_usable_and_deletable(
 
 
 def test_a_crashed_servers_workers_exit_at_once(
-    serve: Callable[[Path], ServeProcess], tmp_path: Path
+    serve: Callable[..., ServeProcess], tmp_path: Path
 ) -> None:
-    server = serve(tmp_path / "data")
+    server = serve(tmp_path / "data", *LIGHT)
     sagemaker = client("sagemaker", server.start())
     Deployer(sagemaker).deploy(
         probe_archive(tmp_path / "slow", "slow", load_delay_s=5.0), wait=False

@@ -16,6 +16,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
 from tests.api.support import (
+    LIGHT,
     Deployer,
     ServeProcess,
     client,
@@ -96,13 +97,13 @@ def _pids(path: Path, count: int) -> list[int]:
 
 
 def test_sigint_stops_the_server_and_every_process_its_models_started(
-    serve: Callable[[Path], ServeProcess], tmp_path: Path
+    serve: Callable[..., ServeProcess], tmp_path: Path
 ) -> None:
     detached_pids = tmp_path / "detached.pids"
     stubborn_pids = tmp_path / "stubborn.pids"
     detaching = handler_archive(tmp_path / "a", DETACHING_SOURCE.format(pids=str(detached_pids)))
     stubborn = handler_archive(tmp_path / "b", STUBBORN_SOURCE.format(pids=str(stubborn_pids)))
-    server = serve(tmp_path / "data")
+    server = serve(tmp_path / "data", *LIGHT)
     url = server.start()
     assert server.process is not None
     # The start-up banner says how instance memory is held (workers/fork/memory_limit.py).

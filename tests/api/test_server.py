@@ -13,12 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+import psutil
 import pytest
 from botocore.config import Config
 
 from endpointlab.models.artifact import extract_model_archive
 from endpointlab.models.contract import InvocationRequest, load_handler
 from tests.api.support import (
+    LIGHT,
     Deployer,
     Example,
     ServeProcess,
@@ -29,10 +31,10 @@ from tests.api.support import (
 
 
 def test_serve_runs_a_model_and_stops_cleanly_on_ctrl_c(
-    serve: Callable[[Path], ServeProcess], tmp_path: Path, probe: Path
+    serve: Callable[..., ServeProcess], tmp_path: Path, probe: Path
 ) -> None:
     """(SIGTERM is how the persistence tests stop it.)"""
-    server = serve(tmp_path / "data")
+    server = serve(tmp_path / "data", *LIGHT)
     url = server.start()
     assert url.startswith("http://127.0.0.1:")
     output = server.output()
@@ -43,6 +45,10 @@ def test_serve_runs_a_model_and_stops_cleanly_on_ctrl_c(
     deployment = deployer.deploy(probe)
     pid = invoke_json(client("sagemaker-runtime", url), deployment.endpoint)["pid"]
     assert pid in descendants(server.process.pid if server.process else None)
+    # --preload numpy: the fork server (the worker's parent) imported no XGBoost, and the model
+    # runs all the same.
+    fork_server = psutil.Process(pid).ppid()
+    assert "libxgboost" not in Path(f"/proc/{fork_server}/maps").read_text()
 
     assert server.stop(signal.SIGINT) == 0  # stop() also checks that no worker is left behind
     assert (tmp_path / "data" / "state.sqlite3").exists()
@@ -95,14 +101,24 @@ def test_a_busy_port_is_a_one_line_usage_error(tmp_path: Path) -> None:
     assert len(finished.stderr.strip().splitlines()) == 1
 
 
-def test_a_bad_flag_is_refused_before_the_emulator_is_even_imported(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("flags", "error"),
+    [
+        (["--model-root", "/nowhere/at/all"], "--model-root /nowhere/at/all"),
+        (["--preload", "numpy,no_such_library"], "--preload: no module named 'no_such_library'"),
+        (["--preload", "numpy,3d"], "--preload: '3d' is not a module name"),
+    ],
+)
+def test_a_bad_flag_is_refused_before_the_emulator_is_even_imported(
+    flags: list[str], error: str
+) -> None:
     """A usage error answers at once: none of the emulator (uvicorn, botocore's models, the
     worker host) is imported to refuse a flag, only the flags' own parser."""
     code = (
         "import sys\n"
         "from endpointlab.cli import main\n"
         "try:\n"
-        "    main(['serve', '--port', '0', '--model-root', '/nowhere/at/all'])\n"
+        f"    main(['serve', '--port', '0', *{flags!r}])\n"
         "finally:\n"
         "    heavy = ('endpointlab.emulator.', 'uvicorn', 'botocore')\n"
         "    print(sorted(m for m in sys.modules if m.startswith(heavy)))\n"
@@ -111,6 +127,7 @@ def test_a_bad_flag_is_refused_before_the_emulator_is_even_imported(tmp_path: Pa
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
     )
     assert finished.returncode == 2
-    assert finished.stderr.startswith("endpointlab: error: --model-root /nowhere/at/all")
+    assert finished.stderr.startswith(f"endpointlab: error: {error}")
+    assert len(finished.stderr.strip().splitlines()) == 1
     # The provisioning-time model reads its own flags; it is light (asyncio, yaml).
     assert finished.stdout.strip() == "['endpointlab.emulator.provisioning']"

@@ -23,6 +23,7 @@ import psutil
 import pytest
 
 from endpointlab.emulator.endpoints.realtime import Instance, RealtimeSettings
+from endpointlab.emulator.workers.fork.forking import ForkServer
 from endpointlab.emulator.workers.fork.framed_child import WorkerSpec
 from endpointlab.emulator.workers.fork.host import RemoteWorker, WorkerHost, WorkerStartError
 from endpointlab.models.contract import InvocationRequest
@@ -49,7 +50,7 @@ def transform_fn(model, data, content_type, accept):
 
 SETTINGS = RealtimeSettings()
 ZYGOTE_MAIN = "from endpointlab.emulator.workers.fork.zygote import main; main({fd})"
-HOST = WorkerHost()
+HOST = WorkerHost(ForkServer(["numpy"]))  # the models here import no ML library
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -17,6 +17,7 @@ import pytest
 from endpointlab.emulator.endpoints.base import ModelPackage, ThrottledError
 from endpointlab.emulator.endpoints.serverless import ServerlessSettings, ServerlessVariant
 from endpointlab.emulator.records import ServerlessConfig, Variant
+from endpointlab.emulator.workers.fork.forking import ForkServer
 from endpointlab.emulator.workers.fork.host import WorkerHost
 from endpointlab.models.contract import InvocationRequest
 
@@ -40,7 +41,7 @@ PID = InvocationRequest(body=b"pid", content_type="text/plain", accept=None)
 
 @pytest.fixture(scope="module")
 def host() -> Iterator[WorkerHost]:
-    host = WorkerHost()
+    host = WorkerHost(ForkServer(["numpy"]))  # the models here import no ML library
     yield host
     host.close()  # its fork server
 

@@ -64,6 +64,7 @@ from endpointlab.emulator.wire import (
     service_model,
 )
 from endpointlab.emulator.wire.rest_xml import RestXmlCodec
+from endpointlab.emulator.workers.fork.forking import ForkServer
 from endpointlab.emulator.workers.fork.host import WorkerHost
 from endpointlab.emulator.workers.fork.memory_limit import MemoryLimits
 from endpointlab.emulator.workers.fork.process_tree import become_subreaper, kill_descendants
@@ -114,7 +115,7 @@ class Emulator:
             auth = load_auth_file(settings.auth_file)  # AuthFileError before any state is made
         self.authenticator = None if auth is None else Authenticator(auth, settings.region)
         data_dir = settings.data_dir
-        self.host = host or WorkerHost()
+        self.host = host or WorkerHost(ForkServer(settings.preload))
         self.memory_limits = MemoryLimits.detect()
         self.store = Store(data_dir / "state.sqlite3")
         # S3: the emulator's own buckets; artifacts and async outputs use them too, unless

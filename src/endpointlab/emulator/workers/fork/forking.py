@@ -17,7 +17,9 @@ import subprocess
 import sys
 import threading
 import weakref
+from collections.abc import Sequence
 
+from endpointlab.config import DEFAULT_PRELOAD
 from endpointlab.emulator.workers.fork.process_tree import kill_descendants
 from endpointlab.emulator.workers.fork.zygote import EXIT_CODE, PID
 
@@ -60,7 +62,8 @@ class ForkedProcess:
 class ForkServer:
     """The fork-server process and the control socket to it; ``fork`` is thread-safe."""
 
-    def __init__(self) -> None:
+    def __init__(self, preload: Sequence[str] = DEFAULT_PRELOAD) -> None:
+        self._preload = tuple(preload)  # what the fork server imports before its first fork
         self._lock = threading.Lock()
         self._process: subprocess.Popen[bytes] | None = None
         self._control: socket.socket | None = None
@@ -133,7 +136,10 @@ class ForkServer:
         # larger CPU share raises its own limit (framed_child). No OpenMP team is ever started in
         # the fork server, so a worker can start one.
         environment.update(dict.fromkeys(THREAD_VARIABLES, "1"))
-        code = f"from endpointlab.emulator.workers.fork.zygote import main; main({theirs.fileno()})"
+        code = (
+            "from endpointlab.emulator.workers.fork.zygote import main; "
+            f"main({theirs.fileno()}, {list(self._preload)!r})"
+        )
         try:
             self._process = subprocess.Popen(
                 [sys.executable, "-c", code],

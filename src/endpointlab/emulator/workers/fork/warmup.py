@@ -16,16 +16,11 @@ import importlib
 import sys
 import tempfile
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
-PRELOAD = (
-    "numpy",
-    "joblib",
-    "sklearn.ensemble",
-    "sklearn.linear_model",
-    "xgboost",
-    "onnxruntime",
+# Imported whatever ``serve --preload`` says: what every worker runs.
+ALWAYS = (
     "threadpoolctl",
     "endpointlab.models.contract",
     "endpointlab.emulator.workers.fork.framed_child",
@@ -35,10 +30,10 @@ _FEATURES = 4
 _ROW = ",".join(["1.5"] * _FEATURES)
 
 
-def preload(stop: Callable[[], bool] = lambda: False) -> bool:
-    """Import the libraries every worker needs (a missing optional one is skipped); False when
-    ``stop()`` said to give up between two imports."""
-    for name in PRELOAD:
+def preload(libraries: Sequence[str], stop: Callable[[], bool] = lambda: False) -> bool:
+    """Import ``libraries`` and what every worker needs (a missing optional one is skipped);
+    False when ``stop()`` said to give up between two imports."""
+    for name in (*libraries, *ALWAYS):
         if stop():
             return False
         with contextlib.suppress(ImportError):
@@ -48,8 +43,11 @@ def preload(stop: Callable[[], bool] = lambda: False) -> bool:
 
 def warm_up() -> None:
     """Load a tiny XGBoost model through the handler contract and invoke it in every request
-    format. Model-independent state only: the model is the fork server's own and discarded.
-    A failure here costs workers memory, not correctness: it is reported and ignored."""
+    format, if XGBoost was preloaded. Model-independent state only: the model is the fork
+    server's own and discarded. A failure here costs workers memory, not correctness: it is
+    reported and ignored."""
+    if "xgboost" not in sys.modules:
+        return
     try:
         _warm_up()
     except Exception:  # the fork server must start whatever happens here

@@ -28,8 +28,10 @@ import socket
 import struct
 import sys
 import traceback
+from collections.abc import Sequence
 from typing import NoReturn
 
+from endpointlab.config import DEFAULT_PRELOAD
 from endpointlab.emulator.workers.fork.framed_child import serve_spawned
 from endpointlab.emulator.workers.fork.process_tree import become_subreaper, kill_descendants
 from endpointlab.emulator.workers.fork.warmup import preload, warm_up
@@ -39,14 +41,14 @@ EXIT_CODE = struct.Struct("=q")  # written on a child's status pipe when it has 
 FD = struct.Struct("=i")  # a file descriptor in SCM_RIGHTS ancillary data
 
 
-def main(control_fd: int) -> None:
+def main(control_fd: int, libraries: Sequence[str] = DEFAULT_PRELOAD) -> None:
     """The fork server's life: preload, warm up, then fork on request until the host is gone."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the group; the host decides
     become_subreaper()
     # Until it serves, SIGTERM (a host stopping before any fork) ends it cleanly, even mid-import,
     # and a host that is gone (crashed) ends it between two imports.
     signal.signal(signal.SIGTERM, _exit_at_once)
-    if not preload(stop=lambda: _host_gone(control_fd)):
+    if not preload(libraries, stop=lambda: _host_gone(control_fd)):
         return
     warm_up()
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
