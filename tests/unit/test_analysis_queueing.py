@@ -111,3 +111,12 @@ def test_the_recommendation_says_where_an_async_configurations_time_went() -> No
     assert any(c.startswith("processing dominates async-q's") for c in answer.would_change)
     plain = recommend([chosen.model_copy(update={"cost": cost})], objective, None)
     assert not any("queued" in reason for reason in plain.reasons)
+    # Nothing meets a tighter objective: the closest one's split says what would help.
+    missed = recommend(
+        [chosen.model_copy(update={"async_split": queued, "cost": cost})],
+        Objective(percentile=99, latency_ms=500.0),
+        None,
+    )
+    assert missed.chosen is None
+    assert any(r.startswith("async-q's requests spent 75% of their time") for r in missed.reasons)
+    assert any(c.startswith("queueing dominates async-q's") for c in missed.would_change)

@@ -241,14 +241,18 @@ def _nothing_meets(
         )
     elif any(c.origin == "projected" for c in configs):
         statement += " Some figures are projected, not measured."
+    would_change = [
+        f"closest: {closest.name} ({'; '.join(verdicts[closest.name].failures)}); a looser "
+        "objective, more memory or concurrency, or a larger instance type"
+    ]
+    if (advice := queueing_advice(closest)) is not None:
+        missed.append(advice[0])
+        would_change.append(advice[1])
     return Recommendation(
         chosen=None,
         runner_up=None,
         statement=statement,
         reasons=missed,
-        would_change=[
-            f"closest: {closest.name} ({'; '.join(verdicts[closest.name].failures)}); a looser "
-            "objective, more memory or concurrency, or a larger instance type"
-        ],
+        would_change=would_change,
         warnings=[note for c in configs for note in _caveats(c)],
     )
