@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from endpointlab.results.run_result import (
+    AsyncSplit,
     ConfigurationResult,
     Cost,
     CostComparison,
@@ -28,6 +29,7 @@ from endpointlab.results.run_result import (
     PhaseSummary,
     Recommendation,
     RunResult,
+    ServerTimes,
     TimelinePoint,
     Traffic,
     save_run_result,
@@ -350,6 +352,22 @@ def async_configuration(rng: random.Random) -> ConfigurationResult:
         backlog=backlog,
         cold_at=(12, 40),
     )
+    split = AsyncSplit(
+        queue=ServerTimes(
+            metric="TimeInBacklog", samples=200, mean=1400.0, p50=1200.0, p90=2600.0,
+            p99=2900.0, max=3000.0, periods=1,
+        ),
+        total=ServerTimes(
+            metric="TotalProcessingTime", samples=200, mean=2500.0, p50=2400.0, p90=3800.0,
+            p99=4300.0, max=4500.0, periods=1,
+        ),
+        model=ServerTimes(
+            metric="ModelLatency", samples=200, mean=700.0, p50=680.0, p90=900.0, p99=1000.0,
+            max=1100.0, periods=1,
+        ),
+        processing_mean=1100.0,
+        answered=200,
+    )  # fmt: skip
     return configuration(
         "async-ml.m5.large-0to2",
         "async",
@@ -366,7 +384,7 @@ def async_configuration(rng: random.Random) -> ConfigurationResult:
         hourly=0.115,
         entitled=2.0,
         points=points,
-    )
+    ).model_copy(update={"async_split": split})
 
 
 def run(plan: str, configurations: list[ConfigurationResult], **extra: Any) -> RunResult:

@@ -1,10 +1,12 @@
 """``endpointlab load --async`` as a user runs it, against the emulator: each request is an
 InvokeEndpointAsync whose answer the engine finds by polling S3, recorded with its submit
-latency, its time to the answer and its outcome (completed, failed, lost to the deadline)."""
+latency, its time to the answer and its outcome (completed, failed, lost to the deadline); then
+the server's queue/processing split of those requests as ``bench`` pulls it from CloudWatch."""
 
 from __future__ import annotations
 
 import csv
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,10 +14,11 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from endpointlab.bench.asynchronous import server_split
 from endpointlab.cli import main
 from endpointlab.loadgen.async_client import async_invocation
 from endpointlab.results import CSV_COLUMNS, read_records
-from tests.api.support import INSTANCE, Deployer, unique
+from tests.api.support import INSTANCE, Deployer, client, unique
 from tests.api.test_load_cli import write_args
 
 BUCKET = "load-async"
@@ -57,6 +60,7 @@ def test_load_async_records_submit_time_time_to_output_and_outcome(
         {"Body": "sleep 1.5", "ContentType": "text/plain"},  # past the 1 s deadline
     )
     parquet, as_csv = tmp_path / "async.parquet", tmp_path / "async.csv"
+    began = time.time()
     # In-process, as the CLI runs (a subprocess would double the test's time for imports).
     environment = {
         "AWS_ENDPOINT_URL": emulator_url, "AWS_DEFAULT_REGION": "us-east-1",
@@ -88,6 +92,35 @@ def test_load_async_records_submit_time_time_to_output_and_outcome(
         header = next(csv.reader(handle))
     assert tuple(header) == CSV_COLUMNS
     assert header[-3:] == ["submit_ms", "output_ms", "async_outcome"]
+
+    # The server's split (CloudWatch, per request), once it has finished the lost request too.
+    cloudwatch = client("cloudwatch", emulator_url)
+    records = [completed, failed, lost]
+    for _ in range(100):
+        split, problem = server_split(cloudwatch, endpoint, (began, time.time()), records)
+        assert split is not None, problem
+        if split.total.samples == 3:
+            break
+        time.sleep(0.05)  # waiting for the request past the deadline to finish (1.5 s)
+    queue, total, model = split.queue, split.total, split.model
+    assert (queue.samples, total.samples, split.answered) == (3, 3, 2)
+    assert split.findings == [
+        f"{metric} has 3 samples but the client found 2 answers (1 lost to the caller's "
+        "deadline may have finished after it)"
+        for metric in ("TimeInBacklog", "TotalProcessingTime")
+    ]
+    assert model is not None and model.samples == 3 and model.max is not None
+    # ModelLatency is in microseconds, the split in ms: the sleeping request ran 1.5 s.
+    assert 1500 <= model.max <= total.max
+    assert total.p99 == total.max and total.p99 is not None and total.p99 >= 1500
+    # p50 is the slower of the two answered requests: the server's view within the client's.
+    answered = [completed, failed]
+    assert queue.p50 is not None and total.p50 is not None
+    assert 0 <= queue.p50 <= total.p50
+    assert min(r.output_ms or 0 for r in answered) - 100 <= total.p50
+    assert total.p50 <= max(r.service_ms for r in answered) + 250
+    assert split.processing_mean == pytest.approx((total.mean or 0) - (queue.mean or 0))
+    assert split.processing_mean is not None and split.processing_mean >= 1500 / 3
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from endpointlab.results.run_result import VERSION
 from tests.report_runs import write_run
 
 
@@ -31,7 +32,10 @@ def test_a_newer_version_or_a_missing_directory_is_one_clear_line(tmp_path: Path
     data = json.loads(path.read_text())
     data["version"] = 99
     path.write_text(json.dumps(data))
-    message = "is run-result version 99, newer than this endpointlab reads (1): upgrade endpointlab"
+    message = (
+        f"is run-result version 99, newer than this endpointlab reads ({VERSION}): "
+        "upgrade endpointlab"
+    )
     done = endpointlab("report", str(tmp_path))
     assert done.returncode == 2
     assert done.stderr == f"endpointlab: error: {path} {message}\n"

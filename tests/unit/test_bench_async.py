@@ -1,9 +1,11 @@
 """The async plan and figures of ``endpointlab bench async`` (bench/builtin.py,
-bench/asynchronous.py): the built-in plan, the AsyncInferenceConfig and settings it deploys, and
-the figures computed from synthetic records and watched instance counts with known answers."""
+bench/asynchronous.py): the built-in plan, the AsyncInferenceConfig and settings it deploys, the
+figures computed from synthetic records and watched instance counts with known answers, and the
+server's queue/processing split kept by a re-analysis, in summaries.csv and the end table."""
 
 from __future__ import annotations
 
+import csv
 from pathlib import Path
 from typing import Any
 
@@ -15,13 +17,16 @@ from endpointlab.bench.deploy import Names
 from endpointlab.bench.execute import settings_of
 from endpointlab.bench.plan import Async
 from endpointlab.bench.reanalyse import reanalyse
+from endpointlab.bench.summary import summary_table
 from endpointlab.loadgen.async_client import as_async
 from endpointlab.loadgen.client import Invocation
 from endpointlab.results import RequestRecord
 from endpointlab.results.run_result import (
+    AsyncSplit,
     ConfigurationResult,
     Environment,
     RunResult,
+    ServerTimes,
     TimelinePoint,
     save_run_result,
 )
@@ -51,6 +56,16 @@ RECORDS = [
 ]  # fmt: skip
 # Zero instances until 102.5, then one, two at 103.5.
 SAMPLES = [(99.0, 0), (100.2, 0), (101.0, 0), (102.5, 1), (103.5, 2), (104.2, 2)]
+SPLIT = AsyncSplit(
+    queue=ServerTimes(metric="TimeInBacklog", samples=3, mean=6.0, p50=5.0, p90=9.0, p99=9.0),
+    total=ServerTimes(
+        metric="TotalProcessingTime", samples=3, mean=3000.0, p50=2000.0, p90=4000.0, p99=4000.0
+    ),
+    processing_mean=2994.0,
+    answered=2,
+    findings=["TimeInBacklog has 3 samples but the client found 2 answers"],
+)
+SPLIT_COLUMNS = rundir.SUMMARY_COLUMNS[-8:]
 
 
 def test_the_quick_async_plan_scales_from_zero_with_a_compressed_clock() -> None:
@@ -104,7 +119,7 @@ def test_invoke_endpoint_arguments_become_async_ones() -> None:
     }  # fmt: skip
 
 
-def test_reanalysing_an_async_run_keeps_the_instances_and_backlog_it_watched(
+def test_reanalysing_an_async_run_keeps_what_it_watched_and_the_servers_split(
     tmp_path: Path,
 ) -> None:
     plan = builtin_plan("async", True, {"artifact": "model.tar.gz"})
@@ -123,11 +138,26 @@ def test_reanalysing_an_async_run_keeps_the_instances_and_backlog_it_watched(
         environment=environment, objective=plan.objective,
         configurations=[ConfigurationResult(
             name=config.name, kind="async", timeline=points, records=files,
-            asynchronous=asynchronous.figures(RECORDS, SAMPLES),
+            asynchronous=asynchronous.figures(RECORDS, SAMPLES), async_split=SPLIT,
         )],
     )  # fmt: skip
     save_run_result(result, tmp_path)
-    [again] = reanalyse(tmp_path, lambda r: r).configurations
+    redone = reanalyse(tmp_path, lambda r: r)
+    [again] = redone.configurations
     assert [p.instances for p in again.timeline] == [p.instances for p in points]
     assert [p.backlog for p in again.timeline] == [p.backlog for p in points]
     assert again.asynchronous == result.configurations[0].asynchronous
+    assert again.async_split == SPLIT  # pulled from CloudWatch, not in the records: kept
+    with (tmp_path / rundir.SUMMARIES_FILE).open(newline="") as handle:
+        phase_row, total_row = csv.DictReader(handle)
+    assert phase_row["phase"] == "q" and phase_row["queue_p50_ms"] == ""
+    assert total_row["phase"] == "total"
+    assert {k: v for k, v in total_row.items() if k in SPLIT_COLUMNS} == {
+        "server_samples": "3", "queue_p50_ms": "5.000", "queue_p90_ms": "9.000",
+        "queue_p99_ms": "9.000", "received_to_finished_p50_ms": "2000.000",
+        "received_to_finished_p90_ms": "4000.000", "received_to_finished_p99_ms": "4000.000",
+        "processing_mean_ms": "2994.000",
+    }  # fmt: skip
+    table = summary_table(redone)
+    assert f"  {config.name}: server per request (CloudWatch): queue p50/p90/p99 5/9/9 ms" in table
+    assert f"  {config.name}: ! {SPLIT.findings[0]}" in table

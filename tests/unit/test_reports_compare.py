@@ -108,6 +108,8 @@ def test_the_terminal_summary_puts_the_recommendation_first_and_labels_figures()
     assert "warning: rt-ml.c5.large: projected (simulated) figures, not measured." in text
     for name in ("sls-2048-mc2", "rt-ml.c5.large", "async-ml.m5.large-0to2"):
         assert name in text
+    # The async configuration's split, said to be the server's.
+    assert "async-ml.m5.large-0to2: server per request (CloudWatch): queue p50/p90/p99" in text
 
 
 def test_the_terminal_comparison_flags_differences_first() -> None:

@@ -11,6 +11,7 @@ import pytest
 
 from endpointlab.reports import render
 from endpointlab.results.run_result import (
+    VERSION,
     ConfigurationResult,
     Environment,
     Objective,
@@ -31,14 +32,15 @@ PLOTS = {
         "timeline-instances",
     },
     "realtime": ALWAYS | {"percentiles-by-load", "timeline-instances"},
-    "async": ALWAYS | {"timeline-events", "timeline-instances", "timeline-backlog"},
+    "async": ALWAYS
+    | {"timeline-events", "timeline-instances", "timeline-backlog", "queue-vs-processing"},
     "compare": ALWAYS
     | {
         "timeline-events",
         "throttles-by-clients",
         "monthly-cost",
     }
-    | {"percentiles-by-load", "timeline-instances", "timeline-backlog"},
+    | {"percentiles-by-load", "timeline-instances", "timeline-backlog", "queue-vs-processing"},
 }
 
 
@@ -155,7 +157,7 @@ def test_an_unreadable_run_result_raises_the_one_line_error(tmp_path: Path) -> N
     with pytest.raises(RunResultError, match="no run result at"):
         render(tmp_path)
     path = write_run("async", tmp_path) / "run-result.json"
-    path.write_text(path.read_text().replace('"version": 1,', '"version": 0,', 1))
+    path.write_text(path.read_text().replace(f'"version": {VERSION},', '"version": 0,', 1))
     with pytest.raises(RunResultError, match=r"json has an unknown run-result version 0$"):
         render(tmp_path)
     assert not (tmp_path / "report.html").exists()
@@ -187,3 +189,39 @@ def test_the_cost_plot_says_when_there_is_no_break_even() -> None:
     )
     plot = monthly_cost(never)
     assert plot is not None and plot.caption.startswith("No break-even between")
+
+
+def test_an_async_configuration_shows_the_servers_queue_and_processing(
+    reports: dict[str, str],
+) -> None:
+    html = reports["async"]
+    section = html[html.index('<h2 id="queue">') : html.index('<h2 id="summaries">')]
+    assert "not client-side timings" in section  # where the figures come from
+    assert "200 answers found (client)" in section
+    rows = re.findall(r"<tr>\s*(.*?)\s*</tr>", section, re.S)
+    cells = [re.findall(r"<td[^>]*>(.*?)</td>", row) for row in rows[1:]]
+
+    def shown(*values: int) -> list[str]:
+        return [f"{v:,} ms" for v in values]
+
+    assert cells == [
+        ["In the queue (TimeInBacklog)", "200", *shown(1400, 1200, 2600, 2900, 3000)],
+        ["Processing (TotalProcessingTime less TimeInBacklog)", "200", "1,100 ms", *["\u2013"] * 4],
+        ["of which the model (ModelLatency)", "200", *shown(700, 680, 900, 1000, 1100)],
+        ["Received to finished (TotalProcessingTime)", "200", *shown(2500, 2400, 3800, 4300, 4500)],
+    ]
+    assert "Queue vs processing" not in reports["realtime"]
+
+
+def test_a_split_without_its_processing_time_keeps_its_table_and_findings(tmp_path: Path) -> None:
+    from endpointlab.analysis.queueing import async_split
+
+    split = async_split(
+        {"TimeInBacklog": [{"Unit": "Milliseconds", "SampleCount": 3.0, "Average": 2.0}]},
+        answered=4,
+    )
+    save_run_result(bare(name="q", kind="async", async_split=split.model_dump()), tmp_path)
+    html = render(tmp_path).read_text(encoding="utf-8")
+    assert "queue-vs-processing" not in html  # no processing time: nothing to stack
+    assert "⚠ TimeInBacklog has 3 samples but the client found 4 answers" in html
+    assert "TimeInBacklog counts 3 requests and TotalProcessingTime 0" in html

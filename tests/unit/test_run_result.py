@@ -1,4 +1,5 @@
-"""The run-result file: round trip, JSON without NaN, one-line errors for files it cannot read."""
+"""The run-result file: round trip, JSON without NaN, one-line errors for files it cannot read,
+older versions migrated."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from endpointlab.results.run_result import (
+    AsyncSplit,
     ConfigurationResult,
     Environment,
     LatencyStats,
@@ -16,6 +18,7 @@ from endpointlab.results.run_result import (
     PhaseSummary,
     RunResult,
     RunResultError,
+    ServerTimes,
     load_run_result,
     save_run_result,
 )
@@ -98,3 +101,35 @@ def test_a_bad_field_is_named(tmp_path: Path) -> None:
 def test_a_missing_run_dir_says_where_it_looked(tmp_path: Path) -> None:
     with pytest.raises(RunResultError, match="no run result at"):
         load_run_result(tmp_path / "nope")
+
+
+def test_a_version_1_run_result_loads_without_an_async_split(tmp_path: Path) -> None:
+    data = json.loads(save_run_result(_result(), tmp_path).read_text())
+    assert data["version"] == 2
+    current = load_run_result(tmp_path)
+    data["version"] = 1  # as version 1 wrote it: no async_split anywhere
+    for config in data["configurations"]:
+        del config["async_split"]
+    (tmp_path / "run-result.json").write_text(json.dumps(data))
+    loaded = load_run_result(tmp_path)
+    assert loaded.version == 2
+    assert loaded.configurations[0].async_split is None
+    assert loaded == current
+
+
+def test_an_async_split_is_saved_and_loaded_back(tmp_path: Path) -> None:
+    split = AsyncSplit(
+        queue=ServerTimes(metric="TimeInBacklog", samples=3, mean=2.0, p50=1.0, periods=1),
+        total=ServerTimes(metric="TotalProcessingTime", samples=3, mean=5.0, p99=math.inf),
+        processing_mean=3.0,
+        answered=2,
+        findings=["TimeInBacklog has 3 samples but the client found 2 answers"],
+    )
+    config = ConfigurationResult(name="a", kind="async", async_split=split)
+    save_run_result(_result().model_copy(update={"configurations": [config]}), tmp_path)
+    [loaded] = load_run_result(tmp_path).configurations
+    assert loaded.async_split is not None
+    assert loaded.async_split.total.p99 is None  # no infinity in JSON
+    assert loaded.async_split == split.model_copy(
+        update={"total": split.total.model_copy(update={"p99": None})}
+    )

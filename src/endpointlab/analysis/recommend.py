@@ -13,6 +13,7 @@ import math
 from collections.abc import Sequence
 
 from endpointlab.analysis.objective import Verdict, describe, evaluate
+from endpointlab.analysis.queueing import queueing_advice
 from endpointlab.results.run_result import (
     ConfigurationResult,
     CostComparison,
@@ -167,6 +168,9 @@ def recommend(
             f"{chosen.name} was measured within the objective up to {sustained:.3g}/s; "
             "a higher peak was not measured"
         )
+    if (advice := queueing_advice(chosen)) is not None:
+        reasons.append(advice[0])
+        would_change.append(advice[1])
     deciding = [chosen] if runner_up is None else [chosen, runner_up]
     warnings = [note for c in deciding for note in _caveats(c)]
     statement = (
@@ -237,14 +241,18 @@ def _nothing_meets(
         )
     elif any(c.origin == "projected" for c in configs):
         statement += " Some figures are projected, not measured."
+    would_change = [
+        f"closest: {closest.name} ({'; '.join(verdicts[closest.name].failures)}); a looser "
+        "objective, more memory or concurrency, or a larger instance type"
+    ]
+    if (advice := queueing_advice(closest)) is not None:
+        missed.append(advice[0])
+        would_change.append(advice[1])
     return Recommendation(
         chosen=None,
         runner_up=None,
         statement=statement,
         reasons=missed,
-        would_change=[
-            f"closest: {closest.name} ({'; '.join(verdicts[closest.name].failures)}); a looser "
-            "objective, more memory or concurrency, or a larger instance type"
-        ],
+        would_change=would_change,
         warnings=[note for c in configs for note in _caveats(c)],
     )

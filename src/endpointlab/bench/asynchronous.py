@@ -8,7 +8,8 @@ StepScaling policy (+1) on an alarm over HasBacklogWithoutCapacity that brings a
 when requests wait at zero. The figures, from the records and the watched instance counts:
 the drain time (first send to last answer found), the scale-from-zero time (first send at zero
 instances to an instance in service), the requests lost to the caller's deadline and the
-client's view of the backlog (accepted, answer not yet found) over time.
+client's view of the backlog (accepted, answer not yet found) over time; afterwards the server's
+own split of each request's time into queue and processing (CloudWatch, per request).
 """
 
 from __future__ import annotations
@@ -22,13 +23,21 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from endpointlab.analysis import queueing
 from endpointlab.bench.deploy import VARIANT, Names
+from endpointlab.bench.observe import pull_per_request
 from endpointlab.bench.plan import Async
 from endpointlab.bench.targets import Connection
-from endpointlab.loadgen.async_client import LOST, AsyncRuntimeClient, s3_endpoint_url
+from endpointlab.loadgen.async_client import (
+    COMPLETED,
+    FAILED,
+    LOST,
+    AsyncRuntimeClient,
+    s3_endpoint_url,
+)
 from endpointlab.loadgen.retries import RetryMode, RetrySettings
 from endpointlab.results import RequestRecord
-from endpointlab.results.run_result import TimelinePoint
+from endpointlab.results.run_result import AsyncSplit, TimelinePoint
 
 DIMENSION = "sagemaker:variant:DesiredInstanceCount"
 
@@ -199,6 +208,24 @@ class InstanceWatcher:
                 count = described["ProductionVariants"][0]["CurrentInstanceCount"]
                 self.samples.append((time.time(), int(count)))
             self._stop.wait(self._every_s)
+
+
+def server_split(
+    cloudwatch: Any,
+    endpoint: str,
+    window: tuple[float, float],
+    records: Sequence[RequestRecord],
+    warmed: int = 0,
+) -> tuple[AsyncSplit | None, str]:
+    """The server's queue/processing split of the requests in ``window`` (Unix s), from
+    CloudWatch, checked against the answers the client found (``warmed``: warm-up ones); None
+    and a one-line problem when CloudWatch could not answer."""
+    datapoints, problem = pull_per_request(cloudwatch, endpoint, queueing.METRICS, *window)
+    if problem:
+        return None, problem
+    answered = warmed + sum(r.async_outcome in (COMPLETED, FAILED) for r in records)
+    lost = sum(r.async_outcome == LOST for r in records)
+    return queueing.async_split(datapoints, answered, lost), ""
 
 
 def _answered(record: RequestRecord) -> float:

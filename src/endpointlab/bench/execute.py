@@ -20,6 +20,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from endpointlab.analysis import queueing
 from endpointlab.analysis.host import entitled_vcpus, host_check
 from endpointlab.analysis.summary import with_instances
 from endpointlab.bench import asynchronous, rundir, scaling
@@ -244,6 +245,7 @@ class _Measured:
         self.instances: list[tuple[float, float]] = []  # (Unix s, CurrentInstanceCount)
         self.scaled = ""  # the scalable target's resource id, once registered
         self.samples: list[tuple[float, int]] = []  # async: the watched instance counts
+        self.warmed = 0  # async: warm-up requests answered (in the server's metrics too)
 
     def run(self, head: str) -> ConfigurationResult:
         runner, say = self.runner, self.runner.say
@@ -292,7 +294,17 @@ class _Measured:
         )
         if problem:
             say(f"{head}: {problem}\n")
-        result = self._result(load_samples, metrics)
+        split = None
+        if isinstance(self.config, Async) and self.records:
+            split, problem = asynchronous.server_split(
+                runner.connection.cloudwatch,
+                self.names.endpoint,
+                (started, ended),
+                self.records,
+                self.warmed,
+            )
+            say(f"{head}: {queueing.describe(split) if split else problem}\n")
+        result = self._result(load_samples, metrics).model_copy(update={"async_split": split})
         if result.asynchronous:
             say(f"{head}: {asynchronous.describe(result.asynchronous)}\n")
         if interrupted:
@@ -345,7 +357,8 @@ class _Measured:
     def _load(self, head: str) -> None:
         runner, plan = self.runner, self.runner.plan
         for _ in range(plan.warmup.requests):
-            self._phase("warm-up", Load(Burst(1), "warm-up", 1, None), scored=False)
+            got = self._phase("warm-up", Load(Burst(1), "warm-up", 1, None), scored=False)
+            self.warmed += sum(r.async_outcome in ("Completed", "Failed") for r in got)
         if self.config.kind == "serverless" or isinstance(self.config, Async):
             self._phases(head)  # an async run's instances are watched around its load
             return

@@ -1,6 +1,7 @@
 """What the runner watches besides the requests: the host's load and the endpoint's instance
 count (DescribeEndpoint) while a configuration runs, and the endpoint's CloudWatch metrics
-afterwards (through boto3, as on AWS).
+afterwards (through boto3, as on AWS): one-minute series, and an async endpoint's per-request
+metrics over the whole window.
 """
 
 from __future__ import annotations
@@ -8,6 +9,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,3 +140,41 @@ def pull_metrics(
     except (ClientError, BotoCoreError) as error:
         return series, f"CloudWatch metrics not pulled: {error}"
     return {name: sorted(points) for name, points in series.items() if points}, ""
+
+
+def pull_per_request(
+    cloudwatch: Any, endpoint: str, metrics: Sequence[str], start: float, end: float
+) -> tuple[dict[str, list[dict[str, Any]]], str]:
+    """Per-request metrics of the endpoint's variant (namespace AWS/SageMaker) between
+    ``start`` and ``end`` (Unix s) as one period spanning the window, since percentiles of
+    several periods cannot be combined: each metric's datapoints with SampleCount, Average,
+    Maximum, Unit and ExtendedStatistics p50/p90/p99; and a one-line problem ("" if none)."""
+    first = int(start - start % PERIOD_S)
+    last = int(end - end % PERIOD_S) + PERIOD_S
+    common = {
+        "Namespace": "AWS/SageMaker",
+        "Dimensions": [
+            {"Name": "EndpointName", "Value": endpoint},
+            {"Name": "VariantName", "Value": VARIANT},
+        ],
+        "StartTime": datetime.fromtimestamp(first, UTC),
+        "EndTime": datetime.fromtimestamp(last, UTC),
+        "Period": last - first,
+    }
+    found: dict[str, list[dict[str, Any]]] = {}
+    try:
+        for metric in metrics:
+            points: dict[tuple[Any, str], dict[str, Any]] = {}
+            # The API reference takes Statistics or ExtendedStatistics, not both: two calls.
+            for asked in (
+                {"Statistics": ["SampleCount", "Average", "Maximum"]},
+                {"ExtendedStatistics": ["p50", "p90", "p99"]},
+            ):
+                answer = cloudwatch.get_metric_statistics(MetricName=metric, **common, **asked)
+                for point in answer.get("Datapoints", []):
+                    key = (point["Timestamp"], point.get("Unit", ""))
+                    points.setdefault(key, {}).update(point)
+            found[metric] = [points[key] for key in sorted(points, key=str)]
+    except (ClientError, BotoCoreError) as error:
+        return found, f"CloudWatch per-request metrics not pulled: {error}"
+    return found, ""

@@ -1,8 +1,9 @@
 """The run directory a bench run writes and every later step reads.
 
 Layout: run-result.json, plan.yaml, environment.json, records/<configuration>.parquet and .csv,
-summaries.csv, metrics/<configuration>.json (CloudWatch series as pulled), emulator.log (local
-target) and report.html (the reports package).
+summaries.csv (an async configuration's total row adds the server's queue/processing split),
+metrics/<configuration>.json (CloudWatch series as pulled), emulator.log (local target) and
+report.html (the reports package).
 """
 
 from __future__ import annotations
@@ -21,7 +22,12 @@ import psutil  # type: ignore[import-untyped]
 
 from endpointlab.bench.plan import Plan, load_plan, plan_yaml
 from endpointlab.results import RequestRecord, read_records, write_csv, write_parquet
-from endpointlab.results.run_result import ConfigurationResult, Environment, RunResult
+from endpointlab.results.run_result import (
+    ConfigurationResult,
+    Environment,
+    PhaseSummary,
+    RunResult,
+)
 
 PLAN_FILE = "plan.yaml"
 ENVIRONMENT_FILE = "environment.json"
@@ -138,7 +144,29 @@ SUMMARY_COLUMNS = (
     "max_ms",
     "throughput_per_s",
     "oversubscribed",
+    # async configurations, on their total row: the server's per-request split (CloudWatch)
+    "server_samples",
+    "queue_p50_ms",
+    "queue_p90_ms",
+    "queue_p99_ms",
+    "received_to_finished_p50_ms",
+    "received_to_finished_p90_ms",
+    "received_to_finished_p99_ms",
+    "processing_mean_ms",
 )
+
+
+def _split_cells(config: ConfigurationResult, phase: PhaseSummary) -> list[object]:
+    """The async split's columns: on the configuration's total row only (it spans the run)."""
+    split = config.async_split
+    if split is None or phase is not config.total:
+        return [""] * 8
+    queue, total = split.queue, split.total
+    figures = (queue.p50, queue.p90, queue.p99, total.p50, total.p90, total.p99)
+    return [
+        queue.samples,
+        *("" if v is None else f"{v:.3f}" for v in (*figures, split.processing_mean)),
+    ]
 
 
 def write_summaries(run_dir: Path, result: RunResult) -> None:
@@ -169,5 +197,6 @@ def write_summaries(run_dir: Path, result: RunResult) -> None:
                         ),
                         f"{phase.throughput_per_s:.3f}",
                         "" if config.host is None else config.host.oversubscribed,
+                        *_split_cells(config, phase),
                     ]
                 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from endpointlab.analysis.queueing import describe
 from endpointlab.results.run_result import (
     ConfigurationResult,
     LatencyStats,
@@ -134,6 +135,9 @@ def summary_table(result: RunResult) -> str:
         for note in (sustained(config, objective), utilisation(config)):
             if note:
                 lines.append(f"  {config.name}: {note}")
+        if config.async_split is not None:
+            lines.append(f"  {config.name}: {describe(config.async_split)}")
+            lines += [f"  {config.name}: ! {note}" for note in config.async_split.findings]
         if config.status_reason:
             lines.append(f"  {config.name}: {config.status_reason}")
         if config.host is not None and config.host.oversubscribed:

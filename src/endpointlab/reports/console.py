@@ -1,5 +1,6 @@
 """The terminal summary of a run (rich tables): the recommendation first, then one line per
-configuration, then every warning (oversubscribed host, projected figures).
+configuration, an async configuration's queue/processing split (the server's), then every
+warning (oversubscribed host, projected figures).
 
 Printed at the end of ``bench`` and by ``endpointlab report --console RUN_DIR``.
 """
@@ -12,6 +13,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from endpointlab.analysis.queueing import describe
 from endpointlab.reports import compare, tables
 from endpointlab.reports.compare import RunComparison
 from endpointlab.results.run_result import RunResult
@@ -101,6 +103,11 @@ def print_summary(result: RunResult, console: Console | None = None) -> None:
     out.print(head)
     out.print(recommendation_panel(result))
     out.print(configurations_table(result))
+    for config in result.configurations:
+        if config.async_split is not None:
+            out.print(Text(f"{config.name}: {describe(config.async_split)}"))
+            for finding in config.async_split.findings:
+                out.print(Text(f"warning: {config.name}: {finding}", style="yellow"))
     for warning in tables.warnings(result):
         out.print(Text(f"warning: {warning}", style="yellow"))
 

@@ -19,7 +19,7 @@ from bokeh.embed import file_html
 from bokeh.resources import Resources
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from endpointlab.reports import compare, figures, serverless, tables
+from endpointlab.reports import compare, figures, queueing, serverless, tables
 from endpointlab.reports.compare import RunComparison
 from endpointlab.reports.style import Plot
 from endpointlab.reports.timelines import timeline_plots
@@ -106,6 +106,7 @@ def raw_files(result: RunResult, run_dir: Path) -> list[tuple[str, str, bool]]:
 def report_html(result: RunResult, run_dir: Path) -> str:
     """The HTML text of the report of ``result``, whose raw files sit in ``run_dir``."""
     shown = sections(result)
+    split_plot = queueing.queue_vs_processing(result)
     context = {
         "result": result,
         "objective": tables.objective_text(result),
@@ -123,9 +124,14 @@ def report_html(result: RunResult, run_dir: Path) -> str:
         "plan_text": yaml.safe_dump(result.plan, sort_keys=False) if result.plan else "(none)",
         "environment": tables.environment_rows(result),
         "raw_files": raw_files(result, run_dir),
+        "split_tables": queueing.split_tables(result),
+        "split_plot": split_plot,
+        "split_header": queueing.SPLIT_HEADER,
+        "split_source": queueing.SOURCE,
     }
     title = f"{result.plan_name} report: {result.run_id}"
     plots = [plot for section in shown for plot in section.plots]
+    plots += [split_plot] if split_plot is not None else []
     return page("report.html.j2", title, plots, context)
 
 

@@ -18,7 +18,7 @@ from typing import Any, Final, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 FORMAT: Final = "endpointlab.run-result"
-VERSION: Final = 1
+VERSION: Final = 2  # 2: ConfigurationResult.async_split
 FILE_NAME = "run-result.json"
 
 Kind = Literal["serverless", "realtime", "async"]
@@ -155,6 +155,38 @@ class Cost(_Model):
     price_source: str = ""
 
 
+class ServerTimes(_Model):
+    """One per-request CloudWatch metric of an endpoint over a configuration's window, in ms:
+    the server's measurement of each request it finished, not a client-side timing.
+    Percentiles come only from a single CloudWatch period (they cannot be combined)."""
+
+    metric: str  # TimeInBacklog, TotalProcessingTime, ModelLatency
+    samples: int = 0  # SampleCount: one per request
+    mean: float | None = None
+    p50: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+    max: float | None = None
+    periods: int = 0  # CloudWatch datapoints combined
+
+
+class AsyncSplit(_Model):
+    """Where an async configuration's requests spent their time, from the endpoint's own
+    per-request metrics: ``queue`` (TimeInBacklog: received to processing), ``total``
+    (TotalProcessingTime: received to finished, the queue included, as AWS defines it) and
+    ``model`` (ModelLatency). ``processing_mean`` is total's mean less queue's, when both count
+    the same requests (means subtract; percentiles do not). ``answered`` is the requests whose
+    answer the client found (warm-up included), which the sample counts should equal;
+    ``findings`` says where they do not."""
+
+    queue: ServerTimes
+    total: ServerTimes
+    model: ServerTimes | None = None
+    processing_mean: float | None = None
+    answered: int | None = None
+    findings: list[str] = Field(default_factory=list)
+
+
 class ConfigurationResult(_Model):
     """One deployed (or simulated) configuration and what it did."""
 
@@ -174,6 +206,7 @@ class ConfigurationResult(_Model):
     records: list[str] = Field(default_factory=list)  # raw record files, relative to the run dir
     # async configurations: drain_s, scale_from_zero_s, lost_to_deadline... (bench/asynchronous)
     asynchronous: dict[str, float | None] | None = None
+    async_split: AsyncSplit | None = None  # async configurations: the server's queue/processing
 
 
 class CostPoint(_Model):
@@ -208,7 +241,7 @@ class RunResult(_Model):
     """A whole run. ``origin`` is ``projected`` for a simulation; ``source_run`` names its input."""
 
     format: Literal["endpointlab.run-result"] = FORMAT
-    version: Literal[1] = VERSION
+    version: Literal[2] = VERSION
     run_id: str
     plan_name: str
     created_at: str  # ISO 8601, UTC
@@ -229,8 +262,13 @@ class RunResult(_Model):
         raise KeyError(name)
 
 
+def _added_async_split(data: dict[str, Any]) -> dict[str, Any]:
+    """Version 1 had no ``async_split``: its configurations have none (None), as before."""
+    return {**data, "version": 2}
+
+
 # version -> a function turning that version's JSON object into the next version's.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: _added_async_split}
 
 
 def _finite(value: Any) -> Any:
