@@ -15,7 +15,8 @@ from typing import Any
 import boto3
 import pytest
 
-from endpointlab.bench.execute import INTERRUPTED, Runner, RunSettings, resource_prefix
+from endpointlab.bench.execute import Runner, resource_prefix
+from endpointlab.bench.measure import INTERRUPTED, RunSettings
 from endpointlab.bench.plan import parse_plan
 from endpointlab.bench.rundir import environment
 from endpointlab.bench.targets import local_connection

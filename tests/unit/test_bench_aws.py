@@ -15,7 +15,8 @@ from click.testing import CliRunner
 
 from endpointlab.bench.deploy import deploy, leftovers, names_for, teardown, variant
 from endpointlab.bench.estimate import DEPLOY_ALLOWANCE_S, estimate
-from endpointlab.bench.execute import Runner, RunSettings
+from endpointlab.bench.execute import Runner
+from endpointlab.bench.measure import RunSettings
 from endpointlab.bench.plan import parse_plan
 from endpointlab.bench.rundir import environment
 from endpointlab.bench.targets import Connection

@@ -22,7 +22,8 @@ from endpointlab.analysis.cost import PriceTable
 from endpointlab.bench import builtin, rundir
 from endpointlab.bench.aws import AwsPlanError, aws_target, confirm_aws
 from endpointlab.bench.deploy import leftovers
-from endpointlab.bench.execute import INTERRUPTED, Runner, RunSettings, resource_prefix
+from endpointlab.bench.execute import Runner, resource_prefix
+from endpointlab.bench.measure import INTERRUPTED, RunSettings
 from endpointlab.bench.plan import Plan, PlanError, load_plan
 from endpointlab.bench.projection import with_projections
 from endpointlab.bench.reanalyse import analyse, reanalyse
