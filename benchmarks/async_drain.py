@@ -24,13 +24,9 @@ The server is not pinned: two instances need both cores.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
-import subprocess
-import sys
 import tempfile
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
@@ -39,39 +35,12 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from _serve import serve
 from endpointlab.models.examples import build_examples
 
-LISTENING = "endpointlab emulator listening on "
 BUCKET = "drain"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:drained"
 ONE_WORKER = {"SAGEMAKER_MODEL_SERVER_WORKERS": "1"}
-
-
-@contextlib.contextmanager
-def serve(data_dir: Path, scaling_clock: float) -> Iterator[str]:
-    data_dir.mkdir(parents=True)
-    log = data_dir / "serve.log"
-    command = [sys.executable, "-m", "endpointlab", "serve", "--port", "0"]
-    command += ["--data-dir", str(data_dir), "--model-root", str(data_dir.parent)]
-    command += ["--scaling-clock", f"{scaling_clock:g}"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=out)
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            found = [ln for ln in log.read_text().splitlines() if ln.startswith(LISTENING)]
-            if found:
-                break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"endpointlab serve did not start:\n{log.read_text()}")
-            time.sleep(0.05)  # waiting for the announcement line
-        yield found[0][len(LISTENING) :].split()[0]
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def client(url: str, service: str) -> Any:
@@ -235,7 +204,9 @@ def main() -> None:
         request = json.loads(lines[0])
         body = {"Body": request["Body"], "ContentType": request["ContentType"]}
         data_dir = root / "data"
-        with serve(data_dir, args.scaling_clock) as url:
+        clock_flag = ("--scaling-clock", f"{args.scaling_clock:g}")
+        with serve(data_dir, "--model-root", str(root), *clock_flag) as serving:
+            url = serving.url
             sm, s3 = client(url, "sagemaker"), client(url, "s3")
             s3.create_bucket(Bucket=BUCKET)
             s3.put_object(Bucket=BUCKET, Key="input.json", Body=body["Body"].encode())

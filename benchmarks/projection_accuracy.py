@@ -19,7 +19,6 @@ core 1. Loaded machines shift both sides; say so with the figures.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import os
 import subprocess
@@ -27,13 +26,13 @@ import sys
 import tempfile
 import textwrap
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from _serve import serve
 from endpointlab.analysis import finish
 from endpointlab.analysis.summary import summarise_phase
 from endpointlab.models.artifact import pack_model_dir
@@ -50,7 +49,6 @@ from endpointlab.results.run_result import (
 )
 from endpointlab.results.store import read_records
 
-LISTENING = "endpointlab emulator listening on "
 SERVER_CORE, CLIENT_CORE = "0", "1"
 MODEL = """
 import random
@@ -75,30 +73,6 @@ CONFIGS = [
 ]  # fmt: skip
 Figures = dict[str, float | None]
 BOUNDS = {"p50": 0.10, "p99": 0.15, "throttles": 0.01, "instances": 0.05, "cost": 0.02}
-
-
-@contextlib.contextmanager
-def serve(work: Path) -> Iterator[str]:
-    data = work / "data"
-    data.mkdir()
-    log = work / "serve.log"
-    command = ["taskset", "-c", SERVER_CORE, sys.executable, "-m", "endpointlab", "serve"]
-    command += ["--port", "0", "--data-dir", str(data), "--model-root", str(work)]
-    with log.open("wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=out)
-    try:
-        deadline = time.monotonic() + 120
-        while not (found := [ln for ln in log.read_text().splitlines() if LISTENING in ln]):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"endpointlab serve did not start:\n{log.read_text()}")
-            time.sleep(0.05)  # waiting for the announcement line
-        yield found[0].split(LISTENING, 1)[1].split()[0]
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
 
 
 def client(url: str, service: str = "sagemaker") -> Any:
@@ -250,7 +224,8 @@ def main() -> None:
         (work / "model" / "code").mkdir(parents=True)  # a --keep dir must be new
         (work / "model" / "code" / "inference.py").write_text(textwrap.dedent(MODEL))
         archive = pack_model_dir(work / "model", work / "model.tar.gz")
-        with serve(work) as url:
+        with serve(work / "data", "--model-root", str(work), core=int(SERVER_CORE)) as serving:
+            url = serving.url
             for config in CONFIGS:
                 if args.only in (None, config[0]):
                     compare(url, archive, work, config, args.seconds)

@@ -21,16 +21,15 @@ import signal
 import statistics
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import boto3
 import psutil
 
+from _serve import serve
 from endpointlab.models.examples import build_examples
 
 HERE = Path(__file__).resolve().parent.parent
-LISTENING = re.compile(r"listening on (http://127\.0\.0\.1:\d+)")
 
 
 def tree_cpu_s(pid: int) -> float:
@@ -46,19 +45,13 @@ def tree_cpu_s(pid: int) -> float:
 
 
 def one_checkout(checkout: Path, archive: Path, work: Path, args: argparse.Namespace) -> list:
-    log = work / "serve.log"
     flags = ["--model-root", str(archive.parent)] if checkout == HERE else []
-    command = ["taskset", "-c", "0", str(checkout / ".venv/bin/python"), "-m", "endpointlab",
-               "serve", "--port", "0", "--data-dir", str(work / "data"), *flags]  # fmt: skip
-    with log.open("wb") as out:
-        serve = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, cwd=archive.parent)
-    try:
-        deadline = time.monotonic() + 60
-        while not (found := LISTENING.search(log.read_text())):
-            if serve.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"serve in {checkout} did not start:\n{log.read_text()}")
-            time.sleep(0.1)
-        env = {**os.environ, "AWS_ENDPOINT_URL": found.group(1), "AWS_DEFAULT_REGION": "us-east-1",
+    python = str(checkout / ".venv/bin/python")
+    with serve(
+        work / "data", *flags, core=0, python=python, cwd=archive.parent, stop_signal=signal.SIGINT
+    ) as serving:
+        url, serve_pid = serving.url, serving.process.pid
+        env = {**os.environ, "AWS_ENDPOINT_URL": url, "AWS_DEFAULT_REGION": "us-east-1",
                "AWS_ACCESS_KEY_ID": "bench", "AWS_SECRET_ACCESS_KEY": "bench"}  # fmt: skip
         sagemaker = boto3.client(
             "sagemaker", endpoint_url=env["AWS_ENDPOINT_URL"], region_name="us-east-1",
@@ -83,14 +76,11 @@ def one_checkout(checkout: Path, archive: Path, work: Path, args: argparse.Names
                 str(archive.parent / "invoke_args.jsonl"),
                 "--out", str(work / "r.csv")]  # fmt: skip
         subprocess.run(load, env=env, capture_output=True, check=True)  # warm-up
-        before = tree_cpu_s(serve.pid)
+        before = tree_cpu_s(serve_pid)
         out = subprocess.run(load, env=env, capture_output=True, text=True, check=True).stdout
-        used = tree_cpu_s(serve.pid) - before
+        used = tree_cpu_s(serve_pid) - before
         served = int(re.search(r"successes\s+(\d+)", out).group(1))  # type: ignore[union-attr]
         return [served, used * 1e6 / served]
-    finally:
-        serve.send_signal(signal.SIGINT)
-        serve.wait(timeout=30)
 
 
 def main() -> None:

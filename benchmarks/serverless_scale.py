@@ -30,7 +30,6 @@ import shutil
 import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterator
@@ -45,12 +44,12 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
+from _serve import serve
 from endpointlab.models.examples import build_examples
 
 MB = 1024 * 1024
 PARTS = ("cold", "scale", "throughput")
 COLD_HEADER = "x-endpointlab-cold-start-ms"
-LISTENING = "endpointlab emulator listening on "
 SERVER_CORE, CLIENT_CORE = 0, 1
 
 
@@ -70,34 +69,11 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(data_dir: Path, *flags: str) -> Iterator[Server]:
-    data_dir.mkdir(parents=True)
-    log = data_dir / "serve.log"
-    command = ["taskset", "-c", str(SERVER_CORE), sys.executable, "-m", "endpointlab", "serve"]
-    command += ["--port", "0"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            # The example archive sits beside the data directories: allow it as a model root.
-            [*command, "--data-dir", str(data_dir), "--model-root", str(data_dir.parent), *flags],
-            stdout=out,
-            stderr=out,
-        )
-    try:
-        deadline = time.monotonic() + 120
-        while True:
-            found = [ln for ln in log.read_text().splitlines() if ln.startswith(LISTENING)]
-            if found:
-                break
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit(f"endpointlab serve did not start:\n{log.read_text()}")
-            time.sleep(0.05)  # waiting for the announcement line
-        yield Server(process, found[0][len(LISTENING) :].split()[0], data_dir)
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            process.kill()
+def serving(data_dir: Path, *flags: str) -> Iterator[Server]:
+    # The example archive sits beside the data directories: allow it as a model root.
+    model_root = ("--model-root", str(data_dir.parent))
+    with serve(data_dir, *model_root, *flags, core=SERVER_CORE) as started:
+        yield Server(started.process, started.url, data_dir)
 
 
 def deploy(server: Server, name: str, archive: Path, variant: dict[str, Any]) -> None:
@@ -362,10 +338,10 @@ def main() -> None:
     print(f"endpointlab serverless capacity: server on core {SERVER_CORE}, load client on core "
           f"{CLIENT_CORE} ({os.cpu_count()} CPUs on this machine)")  # fmt: skip
     if "cold" in parts:
-        with serve(work / "cold", "--serverless-keep-warm", "0.25") as server:
+        with serving(work / "cold", "--serverless-keep-warm", "0.25") as server:
             report_cold_starts(server, examples, args.samples)
     if parts & {"scale", "throughput"}:
-        with serve(work / "scale") as server:
+        with serving(work / "scale") as server:
             if "scale" in parts:
                 report_burst_and_memory(server, examples["rtb-ctr"], args.burst)
             if "throughput" in parts:
