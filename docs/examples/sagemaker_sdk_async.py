@@ -92,12 +92,12 @@ print("get_result (input_path):", response.get_result(WAIT))
 # predict() waits for the output itself.
 print("predict:", predictor.predict({"x": 3}, waiter_config=WAIT))
 
-# Not there yet: one look, no waiter.
+# One look, no waiter: the result, or ObjectNotExistedError while it is still running.
 response = predictor.predict_async(data={"x": 4})
 try:
-    response.get_result()
+    print("one look:", response.get_result())
 except Exception as error:
-    print("not yet:", type(error).__name__)  # ObjectNotExistedError
+    print("one look:", type(error).__name__)
 
 predictor.delete_endpoint()
 model.delete_model()
