@@ -23,13 +23,13 @@ def cw(request: Any, emulator_url: str, tmp_path_factory: pytest.TempPathFactory
     return cloudwatch_client(emulator_url, request.param, tmp_path_factory.mktemp("models"))
 
 
-def put_per_minute(cw: Any, namespace: str, value: float) -> None:
-    """``value`` in each of the last three minutes and the current one: whichever minute the
-    alarm is evaluated in, its last three complete periods hold one datapoint each."""
+def put_per_minute(cw: Any, namespace: str, value: float, minutes: int = 3) -> None:
+    """``value`` in each of the last ``minutes`` minutes and the current one: whichever minute
+    the alarm is evaluated in, its last ``minutes`` complete periods hold one datapoint each."""
     minute = math.floor(time.time() / 60) * 60
     data = [
         {"MetricName": "Depth", "Value": value, "Timestamp": datetime.fromtimestamp(at, UTC)}
-        for at in (minute - 170, minute - 110, minute - 50, minute + 10)
+        for at in [minute - 50 - 60 * back for back in range(minutes)] + [minute + 10]
     ]
     cw.put_metric_data(Namespace=namespace, MetricData=data)
 
@@ -87,6 +87,21 @@ def test_alarms_follow_known_data(cw: Any) -> None:
     assert sorted(a["AlarmName"] for a in for_metric["MetricAlarms"]) == sorted(names[:2])
     cw.delete_alarms(AlarmNames=names)
     assert cw.describe_alarms(AlarmNames=names)["MetricAlarms"] == []
+
+
+def test_a_reason_past_three_datapoints_counts_them_and_lists_the_five_newest(cw: Any) -> None:
+    # As target tracking's AlarmLow reads on AWS: "Threshold Crossed: 15 datapoints were less
+    # than the threshold (63.0). The most recent datapoints which crossed the threshold: [...]."
+    namespace = f"Test/{uuid.uuid4().hex[:10]}"
+    put_per_minute(cw, namespace, 5.0, minutes=6)
+    found = alarm(cw, f"six-{namespace}", namespace, EvaluationPeriods=6)
+    lead = "Threshold Crossed: 6 datapoints were greater than the threshold (4.0). The most "
+    lead += "recent datapoints which crossed the threshold: ["
+    assert found["StateValue"] == "ALARM"
+    assert found["StateReason"].startswith(lead), found["StateReason"]
+    assert found["StateReason"].endswith(")].")
+    assert found["StateReason"].count("5.0 (") == 5
+    cw.delete_alarms(AlarmNames=[f"six-{namespace}"])
 
 
 def test_set_alarm_state_and_errors(cw: Any) -> None:

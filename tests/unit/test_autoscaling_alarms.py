@@ -91,3 +91,16 @@ def test_missing_data_treatments() -> None:
 def test_newest_value_skips_missing_periods() -> None:
     assert newest_value(points(1, 2, None)) == 2
     assert newest_value(points(None)) is None
+
+
+def test_past_three_datapoints_a_reason_counts_them_and_lists_the_five_newest() -> None:
+    verdict = evaluate(rule(m=4, n=6), points(5, 1, 6, 7, 8, 9), statistic="Sum", period=60, now=0)
+    assert verdict.reason == (
+        "Threshold Crossed: 5 out of the last 6 datapoints were greater than the threshold (4.0). "
+        "The most recent datapoints which crossed the threshold: [9.0 (30/11/26 00:59:00), "
+        "8.0 (30/11/26 00:58:00), 7.0 (30/11/26 00:57:00), 6.0 (30/11/26 00:56:00), "
+        "5.0 (30/11/26 00:54:00)] (minimum 4 datapoints for OK -> ALARM transition)."
+    )
+    many = evaluate(rule(m=6, n=6), points(*[5] * 6), statistic="Sum", period=60, now=0)
+    assert many.reason.startswith("Threshold Crossed: 6 datapoints were greater than the threshold")
+    assert many.reason.count("5.0 (") == 5
