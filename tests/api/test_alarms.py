@@ -76,7 +76,11 @@ def test_alarms_follow_known_data(cw: Any) -> None:
         "Insufficient Data: 3 datapoints were unknown.",
     )
     breaching = alarm(cw, f"gap-{namespace}", f"{namespace}/none", TreatMissingData="breaching")
-    assert breaching["StateValue"] == "ALARM"
+    assert (breaching["StateValue"], breaching["StateReason"]) == (
+        "ALARM",
+        "Threshold Crossed: no datapoints were received for 3 periods and 3 missing datapoints "
+        "were treated as [Breaching].",
+    )
     names = [f"{p}-{namespace}" for p in ("high", "ok", "empty", "gap")]
     in_alarm = cw.describe_alarms(AlarmNames=names, StateValue="ALARM")["MetricAlarms"]
     assert [a["AlarmName"] for a in in_alarm] == sorted([names[0], names[3]])
@@ -89,9 +93,10 @@ def test_alarms_follow_known_data(cw: Any) -> None:
     assert cw.describe_alarms(AlarmNames=names)["MetricAlarms"] == []
 
 
-def test_a_reason_past_three_datapoints_counts_them_and_lists_the_five_newest(cw: Any) -> None:
-    # As target tracking's AlarmLow reads on AWS: "Threshold Crossed: 15 datapoints were less
-    # than the threshold (63.0). The most recent datapoints which crossed the threshold: [...]."
+def test_reasons_are_worded_as_cloudwatch_words_them(cw: Any) -> None:
+    # Past three datapoints a reason counts them, as target tracking's AlarmLow reads on AWS:
+    # "Threshold Crossed: 15 datapoints were less than the threshold (63.0). The most recent
+    # datapoints which crossed the threshold: [...]."; filled-in missing data is named.
     namespace = f"Test/{uuid.uuid4().hex[:10]}"
     put_per_minute(cw, namespace, 5.0, minutes=6)
     found = alarm(cw, f"six-{namespace}", namespace, EvaluationPeriods=6)
@@ -101,7 +106,13 @@ def test_a_reason_past_three_datapoints_counts_them_and_lists_the_five_newest(cw
     assert found["StateReason"].startswith(lead), found["StateReason"]
     assert found["StateReason"].endswith(")].")
     assert found["StateReason"].count("5.0 (") == 5
-    cw.delete_alarms(AlarmNames=[f"six-{namespace}"])
+    quiet = alarm(cw, f"quiet-{namespace}", f"{namespace}/none", TreatMissingData="notBreaching")
+    assert (quiet["StateValue"], quiet["StateReason"]) == (
+        "OK",
+        "Threshold Crossed: no datapoints were received for 3 periods and 3 missing datapoints "
+        "were treated as [NonBreaching].",
+    )
+    cw.delete_alarms(AlarmNames=[f"six-{namespace}", f"quiet-{namespace}"])
 
 
 def test_set_alarm_state_and_errors(cw: Any) -> None:
