@@ -23,13 +23,13 @@ def cw(request: Any, emulator_url: str, tmp_path_factory: pytest.TempPathFactory
     return cloudwatch_client(emulator_url, request.param, tmp_path_factory.mktemp("models"))
 
 
-def put_per_minute(cw: Any, namespace: str, value: float) -> None:
-    """``value`` in each of the last three minutes and the current one: whichever minute the
-    alarm is evaluated in, its last three complete periods hold one datapoint each."""
+def put_per_minute(cw: Any, namespace: str, value: float, minutes: int = 3) -> None:
+    """``value`` in each of the last ``minutes`` minutes and the current one: whichever minute
+    the alarm is evaluated in, its last ``minutes`` complete periods hold one datapoint each."""
     minute = math.floor(time.time() / 60) * 60
     data = [
         {"MetricName": "Depth", "Value": value, "Timestamp": datetime.fromtimestamp(at, UTC)}
-        for at in (minute - 170, minute - 110, minute - 50, minute + 10)
+        for at in [minute - 50 - 60 * back for back in range(minutes)] + [minute + 10]
     ]
     cw.put_metric_data(Namespace=namespace, MetricData=data)
 
@@ -76,7 +76,11 @@ def test_alarms_follow_known_data(cw: Any) -> None:
         "Insufficient Data: 3 datapoints were unknown.",
     )
     breaching = alarm(cw, f"gap-{namespace}", f"{namespace}/none", TreatMissingData="breaching")
-    assert breaching["StateValue"] == "ALARM"
+    assert (breaching["StateValue"], breaching["StateReason"]) == (
+        "ALARM",
+        "Threshold Crossed: no datapoints were received for 3 periods and 3 missing datapoints "
+        "were treated as [Breaching].",
+    )
     names = [f"{p}-{namespace}" for p in ("high", "ok", "empty", "gap")]
     in_alarm = cw.describe_alarms(AlarmNames=names, StateValue="ALARM")["MetricAlarms"]
     assert [a["AlarmName"] for a in in_alarm] == sorted([names[0], names[3]])
@@ -87,6 +91,28 @@ def test_alarms_follow_known_data(cw: Any) -> None:
     assert sorted(a["AlarmName"] for a in for_metric["MetricAlarms"]) == sorted(names[:2])
     cw.delete_alarms(AlarmNames=names)
     assert cw.describe_alarms(AlarmNames=names)["MetricAlarms"] == []
+
+
+def test_reasons_are_worded_as_cloudwatch_words_them(cw: Any) -> None:
+    # Past three datapoints a reason counts them, as target tracking's AlarmLow reads on AWS:
+    # "Threshold Crossed: 15 datapoints were less than the threshold (63.0). The most recent
+    # datapoints which crossed the threshold: [...]."; filled-in missing data is named.
+    namespace = f"Test/{uuid.uuid4().hex[:10]}"
+    put_per_minute(cw, namespace, 5.0, minutes=6)
+    found = alarm(cw, f"six-{namespace}", namespace, EvaluationPeriods=6)
+    lead = "Threshold Crossed: 6 datapoints were greater than the threshold (4.0). The most "
+    lead += "recent datapoints which crossed the threshold: ["
+    assert found["StateValue"] == "ALARM"
+    assert found["StateReason"].startswith(lead), found["StateReason"]
+    assert found["StateReason"].endswith(")].")
+    assert found["StateReason"].count("5.0 (") == 5
+    quiet = alarm(cw, f"quiet-{namespace}", f"{namespace}/none", TreatMissingData="notBreaching")
+    assert (quiet["StateValue"], quiet["StateReason"]) == (
+        "OK",
+        "Threshold Crossed: no datapoints were received for 3 periods and 3 missing datapoints "
+        "were treated as [NonBreaching].",
+    )
+    cw.delete_alarms(AlarmNames=[f"six-{namespace}", f"quiet-{namespace}"])
 
 
 def test_set_alarm_state_and_errors(cw: Any) -> None:

@@ -14,7 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from tests.api.s3_support import crc32_b64, error_code, md5_b64, new_bucket
-from tests.api.support import error_of
+from tests.api.support import ACCOUNT, error_of
 
 
 @pytest.fixture
@@ -309,3 +309,33 @@ def test_copy_errors(s3: Any, bucket: str) -> None:
             Bucket=bucket, Key="dst", CopySource=f"{bucket}/src", MetadataDirective="MOVE"
         )
     assert error_code(caught) == ("InvalidArgument", 400)
+
+
+def test_a_bucket_owner_condition_naming_another_account_is_denied(s3: Any, bucket: str) -> None:
+    # The SageMaker Python SDK sends ExpectedBucketOwner for its default bucket; S3 answers
+    # 403 AccessDenied when the bucket belongs to another account, and does nothing.
+    mine, theirs = ACCOUNT, "210987654321"
+    s3.put_object(Bucket=bucket, Key="k", Body=b"v", ExpectedBucketOwner=mine)
+    assert s3.get_object(Bucket=bucket, Key="k", ExpectedBucketOwner=mine)["Body"].read() == b"v"
+    denied = {
+        "put": lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"w", ExpectedBucketOwner=theirs),
+        "get": lambda: s3.get_object(Bucket=bucket, Key="k", ExpectedBucketOwner=theirs),
+        "list": lambda: s3.list_objects_v2(Bucket=bucket, ExpectedBucketOwner=theirs),
+        "delete": lambda: s3.delete_object(Bucket=bucket, Key="k", ExpectedBucketOwner=theirs),
+        "copy": lambda: s3.copy_object(
+            Bucket=bucket, Key="c", CopySource=f"{bucket}/k", ExpectedSourceBucketOwner=theirs
+        ),
+    }
+    for call in denied.values():
+        with pytest.raises(ClientError) as caught:
+            call()
+        assert error_of(caught) == {
+            "Code": "AccessDenied",
+            "Message": "Access Denied",
+            "Status": 403,
+        }
+    with pytest.raises(ClientError) as caught:
+        s3.head_object(Bucket=bucket, Key="k", ExpectedBucketOwner=theirs)
+    assert error_code(caught) == ("403", 403)  # HEAD errors have no body
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"v"
+    assert [o["Key"] for o in s3.list_objects_v2(Bucket=bucket)["Contents"]] == ["k"]

@@ -91,3 +91,36 @@ def test_missing_data_treatments() -> None:
 def test_newest_value_skips_missing_periods() -> None:
     assert newest_value(points(1, 2, None)) == 2
     assert newest_value(points(None)) is None
+
+
+def test_past_three_datapoints_a_reason_counts_them_and_lists_the_five_newest() -> None:
+    verdict = evaluate(rule(m=4, n=6), points(5, 1, 6, 7, 8, 9), statistic="Sum", period=60, now=0)
+    assert verdict.reason == (
+        "Threshold Crossed: 5 out of the last 6 datapoints were greater than the threshold (4.0). "
+        "The most recent datapoints which crossed the threshold: [9.0 (30/11/26 00:59:00), "
+        "8.0 (30/11/26 00:58:00), 7.0 (30/11/26 00:57:00), 6.0 (30/11/26 00:56:00), "
+        "5.0 (30/11/26 00:54:00)] (minimum 4 datapoints for OK -> ALARM transition)."
+    )
+    many = evaluate(rule(m=6, n=6), points(*[5] * 6), statistic="Sum", period=60, now=0)
+    assert many.reason.startswith("Threshold Crossed: 6 datapoints were greater than the threshold")
+    assert many.reason.count("5.0 (") == 5
+
+
+def test_missing_datapoints_a_treatment_filled_in_are_named_as_cloudwatch_names_them() -> None:
+    # Reasons captured from CloudWatch, verbatim but for the times.
+    gap = Rule(0.0, Comparison.LESS_OR_EQUAL, 8, 8, MissingData.BREACHING)
+    assert evaluate(gap, points(*[None] * 8), statistic="Sum", period=900, now=0).reason == (
+        "Threshold Crossed: no datapoints were received for 8 periods and 8 missing datapoints "
+        "were treated as [Breaching]."
+    )
+    back = evaluate(gap, points(*[None] * 7, 2.0), statistic="Sum", period=900, now=0)
+    assert (back.state, back.reason) == (
+        AlarmState.OK,
+        "Threshold Crossed: 1 datapoint [2.0 (30/11/26 01:01:00)] was not less than or equal to "
+        "the threshold (0.0) and 7 missing datapoints were treated as [Breaching].",
+    )
+    quiet = Rule(0.0, Comparison.GREATER, 1, 1, MissingData.NOT_BREACHING)
+    assert evaluate(quiet, points(None), statistic="Sum", period=60, now=0).reason == (
+        "Threshold Crossed: no datapoints were received for 1 period and 1 missing datapoint was "
+        "treated as [NonBreaching]."
+    )

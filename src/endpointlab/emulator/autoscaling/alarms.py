@@ -4,7 +4,9 @@
 no data), applies TreatMissingData, and goes to ALARM when at least DatapointsToAlarm of them
 breach the threshold, to OK when fewer do, and to INSUFFICIENT_DATA when none has data
 (``missing``) or stays as it is (``ignore``). Reasons are worded as CloudWatch words them
-(``Threshold Crossed: 3 datapoints [...] were greater than the threshold (4.0).``).
+(``Threshold Crossed: 3 datapoints [...] were greater than the threshold (4.0).``; past three
+datapoints ``15 datapoints were less than ... The most recent datapoints which crossed the
+threshold: [...]``).
 """
 
 from __future__ import annotations
@@ -14,6 +16,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+
+# A reason lists up to 3 datapoints; past that it counts them and lists the 5 most recent
+# ("Threshold Crossed: 15 datapoints were less than the threshold (63.0). The most recent
+# datapoints which crossed the threshold: [...]."), as captured reasons show: 3 listed; 5, 15,
+# 24 and 30 counted. Where 4 falls is UNCONFIRMED (counted here).
+INLINE_DATAPOINTS = 3
+RECENT_DATAPOINTS = 5
 
 
 class AlarmState(StrEnum):
@@ -108,8 +117,8 @@ def evaluate(
         else:
             holding.append((at, value))
     if len(breaching) >= rule.datapoints_to_alarm:
-        return Verdict(AlarmState.ALARM, _crossed(rule, breaching, len(points), alarm=True), data)
-    return Verdict(AlarmState.OK, _crossed(rule, holding, len(points), alarm=False), data)
+        return Verdict(AlarmState.ALARM, _crossed(rule, breaching, points, alarm=True), data)
+    return Verdict(AlarmState.OK, _crossed(rule, holding, points, alarm=False), data)
 
 
 def newest_value(points: Sequence[Point]) -> float | None:
@@ -117,26 +126,54 @@ def newest_value(points: Sequence[Point]) -> float | None:
     return next((value for _, value in reversed(points) if value is not None), None)
 
 
-def _crossed(rule: Rule, chosen: Sequence[Point], total: int, *, alarm: bool) -> str:
-    count = len(chosen)
-    shown = ", ".join(_shown(at, value) for at, value in reversed(chosen))
+def _crossed(rule: Rule, chosen: Sequence[Point], points: Sequence[Point], *, alarm: bool) -> str:
+    """The reason: the datapoints received on the side that decided (``chosen``), then the
+    missing ones a treatment filled in (``and 7 missing datapoints were treated as
+    [Breaching]``, or ``no datapoints were received for 1 period and ...``, as CloudWatch says)."""
+    total = len(points)
+    received = [(at, value) for at, value in chosen if value is not None]
+    count = len(received)
+    newest = list(reversed(received))
     verb = "was" if count == 1 else "were"
     phrase = rule.comparison.phrase if alarm else f"not {rule.comparison.phrase}"
     plural = "datapoint" if count == 1 else "datapoints"
     threshold = _number(rule.threshold)
-    if rule.datapoints_to_alarm == rule.evaluation_periods or count == total:
-        return (
-            f"Threshold Crossed: {count} {plural} [{shown}] {verb} {phrase} the threshold "
-            f"({threshold})."
+    m_of_n = rule.datapoints_to_alarm != rule.evaluation_periods and len(chosen) != total
+    counted = f"{count} out of the last {total} datapoints" if m_of_n else f"{count} {plural}"
+    missing = sum(1 for _, value in points if value is None)
+    filled = _filled(rule, missing)
+    if count == 0 and filled:
+        periods = "period" if missing == 1 else "periods"
+        text = f"Threshold Crossed: no datapoints were received for {missing} {periods}"
+    elif count <= INLINE_DATAPOINTS:
+        shown = ", ".join(_shown(at, value) for at, value in newest)
+        text = f"Threshold Crossed: {counted} [{shown}] {verb} {phrase} the threshold ({threshold})"
+    else:
+        shown = ", ".join(_shown(at, value) for at, value in newest[:RECENT_DATAPOINTS])
+        text = (
+            f"Threshold Crossed: {counted} {verb} {phrase} the threshold ({threshold}). The most "
+            f"recent datapoints which crossed the threshold: [{shown}]"
         )
+    if filled:
+        text += f" and {filled}"
+    if not m_of_n:
+        return text + "."
     # The M-out-of-N wording (UNCONFIRMED beyond its common shape).
     needed = rule.datapoints_to_alarm if alarm else total - rule.datapoints_to_alarm + 1
     transition = "OK -> ALARM" if alarm else "ALARM -> OK"
     return (
-        f"Threshold Crossed: {count} out of the last {total} datapoints [{shown}] {verb} "
-        f"{phrase} the threshold ({threshold}) (minimum {needed} "
-        f"{'datapoint' if needed == 1 else 'datapoints'} for {transition} transition)."
+        f"{text} (minimum {needed} {'datapoint' if needed == 1 else 'datapoints'} for "
+        f"{transition} transition)."
     )
+
+
+def _filled(rule: Rule, missing: int) -> str:
+    """``7 missing datapoints were treated as [Breaching]``, or "" when none was filled in."""
+    label = {MissingData.BREACHING: "Breaching", MissingData.NOT_BREACHING: "NonBreaching"}
+    if missing == 0 or rule.treat_missing not in label:
+        return ""
+    were = "datapoint was" if missing == 1 else "datapoints were"
+    return f"{missing} missing {were} treated as [{label[rule.treat_missing]}]"
 
 
 def _shown(at: int, value: float | None) -> str:

@@ -206,6 +206,10 @@ def metadata_too_large(size: int) -> ServiceError:
     )
 
 
+def access_denied() -> ServiceError:
+    return ServiceError("AccessDenied", "Access Denied", status=403)
+
+
 def precondition_failed(condition: str) -> ServiceError:
     return ServiceError(
         "PreconditionFailed",

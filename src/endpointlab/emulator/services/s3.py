@@ -31,6 +31,7 @@ from urllib.parse import parse_qs
 from endpointlab.emulator.auth import Api, Authenticator, Dialect
 from endpointlab.emulator.errors import ServiceError
 from endpointlab.emulator.objects import LocalObjectStore, Uploads, errors
+from endpointlab.emulator.records import ACCOUNT_ID
 from endpointlab.emulator.services.s3_buckets import BucketOperations
 from endpointlab.emulator.services.s3_common import Body, S3Request, S3Result
 from endpointlab.emulator.services.s3_multipart import MultipartOperations
@@ -49,6 +50,10 @@ MAX_XML_BYTES = 8 * 1024 * 1024  # CompleteMultipartUpload with 10,000 parts fit
 VIRTUAL_HOST_SUFFIXES = (".s3.localhost", ".localhost")
 _UNSIGNED_POST_KEYS = ("uploads", "uploadId", "delete")
 _HEX_SHA256 = re.compile(r"[0-9a-fA-F]{64}")
+# S3's bucket owner condition (x-amz-expected-bucket-owner, and x-amz-source-expected-bucket-owner
+# for copies): every bucket here belongs to the one account, so naming another fails with 403
+# AccessDenied, as S3 answers when the bucket is owned by a different account.
+_OWNER_CONDITIONS = ("ExpectedBucketOwner", "ExpectedSourceBucketOwner")
 
 
 class Response(Protocol):
@@ -251,6 +256,8 @@ class S3Route:
         parsed = wire.parse(_Signed(method, path, query, headers), raw)  # path-style
         if self._auth is not None and principal is not None:
             self._auth.authorize(principal, self._api, operation, parsed.params)
+        if any(parsed.params.get(m, ACCOUNT_ID) != ACCOUNT_ID for m in _OWNER_CONDITIONS):
+            raise errors.access_denied()
         region = signing_region(headers, query) or self._region
         request = S3Request(
             operation, parsed.params, headers, region, headers.get("host", ""), body, raw
