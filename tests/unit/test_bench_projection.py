@@ -35,7 +35,7 @@ def _records(phase: str, clients: int, latency_ms: float, count: int) -> list[Re
     return out
 
 
-def _run(tmp_path: Path, oversubscribed: bool) -> RunResult:
+def _run(tmp_path: Path, oversubscribed: bool, only_calm: bool = False) -> RunResult:
     # One ml.c5.large (2 workers): alone a request takes 50 ms; at 4 clients the shared host
     # stretched it to 200 ms, where 2 workers of their own would answer 4 clients in ~100 ms.
     calm = _records("calm", 1, SERVICE_MS, 200)
@@ -50,6 +50,7 @@ def _run(tmp_path: Path, oversubscribed: bool) -> RunResult:
             update={"duration_s": 10.0}
         ),
     ]
+    phases = phases[:1] if only_calm else phases
     host = HostCheck(host_cores=2, entitled_vcpus=2.0, oversubscribed=oversubscribed)
     config = ConfigurationResult(
         name="rt",
@@ -92,3 +93,16 @@ def test_an_oversubscribed_configuration_gets_a_projected_twin_with_its_own_cpus
 def test_a_configuration_with_its_own_cpus_is_left_as_measured(tmp_path: Path) -> None:
     result = with_projections(_run(tmp_path, False), tmp_path, lambda _: None)
     assert [c.name for c in result.configurations] == ["rt"]
+
+
+def test_a_single_closed_phase_twin_has_that_phase_as_its_total(tmp_path: Path) -> None:
+    """A closed loop cannot be replayed together with other phases as one run, but a
+    configuration measured in one phase has that phase as its whole run (the end table and the
+    report read the total)."""
+    result = with_projections(_run(tmp_path, True, only_calm=True), tmp_path, lambda _: None)
+    twin = result.configurations[1]
+    assert [p.name for p in twin.phases] == ["calm"]
+    assert twin.total == twin.phases[0]
+    (tmp_path / "two").mkdir()
+    two_phases = with_projections(_run(tmp_path / "two", True), tmp_path / "two", lambda _: None)
+    assert two_phases.configurations[1].total is None  # percentiles of phases do not add up

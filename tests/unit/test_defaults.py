@@ -1,5 +1,5 @@
-"""Defaults live in one place (the config package): the endpoint kinds, the container and the CLI's help
-take theirs from it, so changing a default changes it everywhere."""
+"""Defaults live in one place (the config package): the endpoint kinds, the container and the
+CLI's help take theirs from it, so changing a default changes it everywhere."""
 
 from __future__ import annotations
 

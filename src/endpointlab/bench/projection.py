@@ -111,6 +111,8 @@ def _twin(
         whole_total = projected.configurations[0].total
         if whole_total is not None:
             total = whole_total.model_copy(update={"server": server})
+    elif len(phases) == 1 == len(config.phases):  # one phase (a closed loop): it is the whole run
+        total = phases[0]
     return ConfigurationResult(
         name=config.name + SUFFIX,
         kind=config.kind,
