@@ -4,7 +4,8 @@ Building ``rtb-ctr`` and ``image-classifier`` trains an XGBoost model and a CNN 
 each on two cores). Tests only read the archives, so they share one build, cached under
 ``build/test-cache/`` and keyed on everything that determines the bytes: the source of
 ``endpointlab.models`` and the versions of Python and of the libraries that train and serialise.
-A changed key builds afresh; a lock keeps concurrent pytest runs from building the same key twice.
+A changed key builds afresh; a lock per example keeps concurrent pytest runs (and xdist's
+workers) from building the same example twice.
 """
 
 from __future__ import annotations
@@ -59,7 +60,8 @@ def example_models() -> dict[str, BuiltExample]:
 
 def _cached(name: str, root: Path) -> BuiltExample:
     root.mkdir(parents=True, exist_ok=True)
-    with (root / ".lock").open("w") as lock:
+    # One lock per example: a test waiting for one never waits for another's build.
+    with (root / f".{name}.lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
         done = root / name
         if not (done / ARCHIVE_NAME).is_file() or not (done / INVOKE_ARGS_NAME).is_file():
