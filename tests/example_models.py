@@ -48,7 +48,8 @@ def example_model(name: str) -> BuiltExample:
         current = CACHE_ROOT / f"examples-{cache_key()}"
         if not current.exists():  # builds for code or libraries that are no more
             for stale in CACHE_ROOT.glob("examples-*"):
-                shutil.rmtree(stale, ignore_errors=True)
+                if stale != current:  # another worker may have just begun it
+                    shutil.rmtree(stale, ignore_errors=True)
         _memo[name] = _cached(name, current)
     return _memo[name]
 
