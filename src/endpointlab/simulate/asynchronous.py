@@ -33,7 +33,9 @@ def simulate_async(  # noqa: PLR0915 (one loop of locals: that is its speed)
 ) -> Recorder:
     arrival_rng, services, colds = seeded_streams(seed, service, cold)
     rec = Recorder()
-    at_append, lat_append, info_append = rec.at.append, rec.latency_ms.append, rec.info.append
+    ats: list[float] = []  # rows buffered between chunks of arrivals
+    lats: list[float] = []
+    infos: list[int] = []
     timeout, ttl, slots = spec.invocation_timeout_s, spec.ttl_s, spec.per_instance
     horizon = traffic.duration_s
     heap: list[tuple[float, int, float, int]] = []
@@ -55,6 +57,7 @@ def simulate_async(  # noqa: PLR0915 (one loop of locals: that is its speed)
     t = 0.0
     while True:
         if ti == count:
+            rec.take(ats, lats, infos)
             chunk = next(chunks, None)
             times = [INF] if chunk is None else chunk.tolist()
             ti, count = 0, len(times)
@@ -62,9 +65,9 @@ def simulate_async(  # noqa: PLR0915 (one loop of locals: that is its speed)
         if heap and heap[0][0] <= next_open:
             t, code, arrived, word = pop(heap)
             if code == DONE:
-                at_append(arrived)
-                lat_append((t - arrived) * 1000.0)
-                info_append(word)
+                ats.append(arrived)
+                lats.append((t - arrived) * 1000.0)
+                infos.append(word)
                 busy -= 1
             elif code == TICK:
                 assert scaler is not None
@@ -95,9 +98,9 @@ def simulate_async(  # noqa: PLR0915 (one loop of locals: that is its speed)
         while queue and busy < in_service * slots:
             arrived = queue.popleft()
             if t - arrived > ttl:
-                at_append(arrived)
-                lat_append(ttl * 1000.0)
-                info_append(1 | EXPIRED << OUTCOME_SHIFT)
+                ats.append(arrived)
+                lats.append(ttl * 1000.0)
+                infos.append(1 | EXPIRED << OUTCOME_SHIFT)
                 continue
             try:
                 duration = svc[si]
@@ -112,9 +115,10 @@ def simulate_async(  # noqa: PLR0915 (one loop of locals: that is its speed)
             busy += 1
             push(heap, (t + duration, DONE, arrived, word))
     for arrived in queue:  # no capacity was ever coming: each expires at its TTL
-        at_append(arrived)
-        lat_append(ttl * 1000.0)
-        info_append(1 | EXPIRED << OUTCOME_SHIFT)
+        ats.append(arrived)
+        lats.append(ttl * 1000.0)
+        infos.append(1 | EXPIRED << OUTCOME_SHIFT)
+    rec.take(ats, lats, infos)
     rec.compute_s = compute
     rec.end_s = max(horizon, t)
     rec.capacity.append((rec.end_s, in_service + starting))

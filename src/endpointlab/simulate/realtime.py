@@ -13,10 +13,17 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
+from operator import itemgetter
 
 from endpointlab.simulate.arrivals import ClosedTraffic, Traffic
 from endpointlab.simulate.distributions import Distribution, seeded_streams
-from endpointlab.simulate.outcome import DEADLINE, MODEL_ERROR, OUTCOME_SHIFT, Recorder
+from endpointlab.simulate.outcome import (
+    BUFFERED,
+    DEADLINE,
+    MODEL_ERROR,
+    OUTCOME_SHIFT,
+    Recorder,
+)
 from endpointlab.simulate.scaling import Scaler
 from endpointlab.simulate.specs import ClientSpec, RealtimeSpec
 
@@ -36,7 +43,9 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
     client = client or ClientSpec()
     arrival_rng, services, colds = seeded_streams(seed, service, cold)
     rec = Recorder()
-    at_append, lat_append, info_append = rec.at.append, rec.latency_ms.append, rec.info.append
+    ats: list[float] = []  # rows buffered between chunks of arrivals
+    lats: list[float] = []
+    infos: list[int] = []
     deadline = client.deadline_s if client.deadline_s is not None else INF
     timeout = spec.invocation_timeout_s
     workers = spec.workers
@@ -69,9 +78,11 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
     times: list[float] = []
     ti = count = 0
     several = len(serving) > 1
+    loads = itemgetter(*serving)  # the outstanding counts of the serving instances, in order
     t = 0.0
     while True:
         if ti == count:
+            rec.take(ats, lats, infos)
             chunk = next(chunks, None)
             times = [INF] if chunk is None else chunk.tolist()
             ti, count = 0, len(times)
@@ -83,11 +94,14 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
                 if latency > deadline:
                     latency = deadline
                     word = (word & 0x1FF) | DEADLINE << OUTCOME_SHIFT
-                at_append(intended)
-                lat_append(latency * 1000.0)
-                info_append(word)
-                if closed and intended + latency + think < horizon:
-                    push(heap, (intended + latency + think, SEND, 0.0, 0, 0))
+                ats.append(intended)
+                lats.append(latency * 1000.0)
+                infos.append(word)
+                if closed:
+                    if len(ats) >= BUFFERED:
+                        rec.take(ats, lats, infos)
+                    if intended + latency + think < horizon:
+                        push(heap, (intended + latency + think, SEND, 0.0, 0, 0))
                 left = outstanding[index] - 1
                 outstanding[index] = left
                 if left >= workers:  # the queue is not empty: its head takes the worker
@@ -134,6 +148,7 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
                     del serving[max(1, wanted) :]
                     rec.capacity.append((t, live))
                 several = len(serving) > 1
+                loads = itemgetter(*serving)
                 if t + period < horizon or heap or next_open != INF:
                     push(heap, (t + period, TICK, 0.0, 0, 0))
                 continue
@@ -143,6 +158,7 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
                 outstanding.append(0)
                 queues.append(deque())
                 several = True
+                loads = itemgetter(*serving)
                 continue
         elif next_open == INF:
             break
@@ -152,12 +168,9 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
         # A request arrives at t.
         invocations += 1
         index = serving[0]
-        if several and outstanding[index]:
-            for index in serving:  # the first idle instance is the least busy
-                if not outstanding[index]:
-                    break
-            else:
-                index = min(serving, key=outstanding.__getitem__)
+        if several and outstanding[index]:  # the first idle, else the first least busy
+            counts = loads(outstanding)
+            index = serving[counts.index(min(counts))]
         held = outstanding[index] + 1
         outstanding[index] = held
         if held <= workers:
@@ -174,6 +187,7 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
             push(heap, (t + duration, DONE, intended, word, index))
         else:
             queues[index].append(intended)
+    rec.take(ats, lats, infos)
     rec.compute_s = compute
     rec.end_s = max(horizon, t)
     rec.capacity.append((rec.end_s, live))

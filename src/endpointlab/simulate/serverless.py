@@ -18,6 +18,7 @@ import random
 from endpointlab.simulate.arrivals import ClosedTraffic, Traffic
 from endpointlab.simulate.distributions import Distribution, seeded_streams
 from endpointlab.simulate.outcome import (
+    BUFFERED,
     COLD_BIT,
     DEADLINE,
     MODEL_ERROR,
@@ -45,7 +46,9 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
     arrival_rng, services, colds = seeded_streams(seed, service, cold)
     retrier = Retrier(client.retry, random.Random(seed).random)
     rec = Recorder()
-    at_append, lat_append, info_append = rec.at.append, rec.latency_ms.append, rec.info.append
+    ats: list[float] = []  # rows buffered between chunks of arrivals
+    lats: list[float] = []
+    infos: list[int] = []
     cold_append = rec.cold_ms.append  # one per cold row, in row order
     deadline = client.deadline_s if client.deadline_s is not None else INF
     timeout = spec.invocation_timeout_s
@@ -70,6 +73,7 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
     t = 0.0
     while True:
         if ti == count:
+            rec.take(ats, lats, infos)
             chunk = next(chunks, None)
             times = [INF] if chunk is None else chunk.tolist()
             ti, count = 0, len(times)
@@ -84,19 +88,21 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
                     idle.append(t)
                     if extra:
                         cold_append(extra * 1000.0)
-                outcome = (word >> OUTCOME_SHIFT) & 7
                 latency = t - intended + overhead_s
                 if latency > deadline:
-                    latency, outcome = deadline, DEADLINE
+                    latency = deadline
                     word = (word & 0x1FF) | DEADLINE << OUTCOME_SHIFT
-                at_append(intended)
-                lat_append(latency * 1000.0)
-                info_append(word)
-                if standard and outcome == 0:
+                ats.append(intended)
+                lats.append(latency * 1000.0)
+                infos.append(word)
+                if standard and not word >> OUTCOME_SHIFT:
                     retrier.after_success((word & 15) > 1)
-                if closed and intended + latency + think < horizon:
-                    end = intended + latency + think
-                    push(heap, (end, SEND, end, 1, 0.0))
+                if closed:
+                    if len(ats) >= BUFFERED:
+                        rec.take(ats, lats, infos)
+                    if intended + latency + think < horizon:
+                        end = intended + latency + think
+                        push(heap, (end, SEND, end, 1, 0.0))
                 continue
             attempt, throttles = word, int(extra)
         elif next_open == INF:
@@ -112,9 +118,9 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
             if delay is None or t + delay - intended >= deadline:
                 gave_up = THROTTLED if delay is None else DEADLINE
                 latency = t - intended + overhead_s if delay is None else deadline
-                at_append(intended)
-                lat_append(latency * 1000.0)
-                info_append(attempt | throttles << 4 | gave_up << OUTCOME_SHIFT)
+                ats.append(intended)
+                lats.append(latency * 1000.0)
+                infos.append(attempt | throttles << 4 | gave_up << OUTCOME_SHIFT)
                 if closed and intended + latency + think < horizon:
                     end = intended + latency + think
                     push(heap, (end, SEND, end, 1, 0.0))
@@ -147,6 +153,7 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
         else:
             setup = max(colds.next(), 1e-9)
             push(heap, (t + setup + duration, DONE, intended, word | COLD_BIT, setup))
+    rec.take(ats, lats, infos)
     rec.compute_s, rec.served = compute, served
     rec.reclaimed = reclaimed
     rec.end_s = max(horizon, t)
