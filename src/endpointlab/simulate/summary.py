@@ -144,7 +144,7 @@ def phase_summary(
         error_rate=(requests - successes) / requests if requests else 0.0,
         throughput_per_s=throughput,
         throughput_per_min=throughput * 60.0,
-        latency=(everything := latency_stats(latency[ok])),
+        latency=(everything := latency_stats(_where(latency, ok))),
         warm_latency=latency_stats(latency[ok & ~cold]) if cold.any() else everything,
         cold_latency=latency_stats(latency[ok & cold]) if (ok & cold).any() else None,
         server={"ColdStart": latency_stats(setup)} if len(setup) else {},
@@ -196,13 +196,15 @@ def timeline_from_rows(rows: Rows, step: float) -> list[TimelinePoint]:
         colds += np.bincount(answer, weights=rows.cold[lo:hi], minlength=buckets)
     busy += np.cumsum(spans)[:buckets] * step
     ok = rows.outcome == OK
-    good, bins = rows.latency_ms[ok], last[ok]
-    order = np.argsort(bins, kind="stable")  # rows come in answer order: nearly sorted already
-    bounds = np.searchsorted(bins[order], np.arange(buckets + 1))
-    grouped = good[order]
+    good, bins = _where(rows.latency_ms, ok), _where(last, ok)
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(bins, minlength=buckets))))
+    # Rows come in answer order, so the intervals are usually sorted already; else a stable
+    # sort of small integers (numpy's radix sort) groups them in the same order.
+    if len(bins) > 1 and (bins[1:] < bins[:-1]).any():
+        good = good[np.argsort(bins.astype(np.min_scalar_type(buckets)), kind="stable")]
     points = []
     for b in range(buckets):
-        chosen = grouped[bounds[b] : bounds[b + 1]]
+        chosen = good[bounds[b] : bounds[b + 1]]
         points.append(
             TimelinePoint(
                 t=b * step,
@@ -215,6 +217,11 @@ def timeline_from_rows(rows: Rows, step: float) -> list[TimelinePoint]:
             )
         )
     return points
+
+
+def _where(values: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """``values[chosen]``, without the copy when every value is chosen (the common case)."""
+    return values if chosen.all() else values[chosen]
 
 
 def _p99(values: np.ndarray) -> float:
