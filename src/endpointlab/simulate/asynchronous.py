@@ -16,7 +16,13 @@ from collections import deque
 
 from endpointlab.simulate.arrivals import Traffic
 from endpointlab.simulate.distributions import Distribution, seeded_streams
-from endpointlab.simulate.outcome import EXPIRED, MODEL_ERROR, OUTCOME_SHIFT, Recorder
+from endpointlab.simulate.outcome import (
+    BUFFERED,
+    EXPIRED,
+    MODEL_ERROR,
+    OUTCOME_SHIFT,
+    Recorder,
+)
 from endpointlab.simulate.scaling import Scaler
 from endpointlab.simulate.specs import AsyncSpec
 
@@ -57,19 +63,24 @@ def simulate_async(  # noqa: PLR0915 (one loop of locals: that is its speed)
     t = 0.0
     while True:
         if ti == count:
-            rec.take(ats, lats, infos)
+            if len(ats) >= BUFFERED:
+                rec.take(ats, lats, infos)
             chunk = next(chunks, None)
             times = [INF] if chunk is None else chunk.tolist()
             ti, count = 0, len(times)
         next_open = times[ti]
-        if heap and heap[0][0] <= next_open:
+        # Events due before the next arrival, in an inner loop (they are half of all events).
+        while heap and heap[0][0] <= next_open:
             t, code, arrived, word = pop(heap)
             if code == DONE:
                 ats.append(arrived)
                 lats.append((t - arrived) * 1000.0)
                 infos.append(word)
                 busy -= 1
-            elif code == TICK:
+                if queue:  # a waiting request takes the slot
+                    break
+                continue
+            if code == TICK:
                 assert scaler is not None
                 backlog = len(queue)
                 metric = backlog / in_service if in_service else None
@@ -85,12 +96,13 @@ def simulate_async(  # noqa: PLR0915 (one loop of locals: that is its speed)
                 if t + period < horizon or queue or busy or starting or next_open != INF:
                     push(heap, (t + period, TICK, 0.0, 0))
                 continue
-            else:  # READY
-                starting -= 1
-                in_service += 1
-        elif next_open == INF:
+            # READY
+            starting -= 1
+            in_service += 1
             break
         else:
+            if next_open == INF:
+                break
             t = next_open
             ti += 1
             queue.append(t)

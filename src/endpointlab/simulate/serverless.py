@@ -73,12 +73,14 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
     t = 0.0
     while True:
         if ti == count:
-            rec.take(ats, lats, infos)
+            if len(ats) >= BUFFERED:
+                rec.take(ats, lats, infos)
             chunk = next(chunks, None)
             times = [INF] if chunk is None else chunk.tolist()
             ti, count = 0, len(times)
         next_open = times[ti]
-        if heap and heap[0][0] <= next_open:
+        # Events due before the next arrival, in an inner loop (they are half of all events).
+        while heap and heap[0][0] <= next_open:
             t, code, intended, word, extra = pop(heap)
             if code == DONE:  # extra: -1 on a provisioned instance, else the cold start (s)
                 in_flight -= 1
@@ -104,10 +106,11 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
                         end = intended + latency + think
                         push(heap, (end, SEND, end, 1, 0.0))
                 continue
-            attempt, throttles = word, int(extra)
-        elif next_open == INF:
+            attempt, throttles = word, int(extra)  # SEND: a retry or a closed loop's next call
             break
         else:
+            if next_open == INF:
+                break
             t = intended = next_open
             ti += 1
             attempt, throttles = 1, 0
