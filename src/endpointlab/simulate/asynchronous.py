@@ -14,10 +14,9 @@ import heapq
 import math
 from collections import deque
 
-from endpointlab.simulate.arrivals import Traffic
+from endpointlab.simulate.arrivals import Traffic, pieces
 from endpointlab.simulate.distributions import Distribution, seeded_streams
 from endpointlab.simulate.outcome import (
-    BUFFERED,
     EXPIRED,
     MODEL_ERROR,
     OUTCOME_SHIFT,
@@ -39,7 +38,7 @@ def simulate_async(  # noqa: PLR0915 (one loop of locals: that is its speed)
 ) -> Recorder:
     arrival_rng, services, colds = seeded_streams(seed, service, cold)
     rec = Recorder()
-    ats: list[float] = []  # rows buffered between chunks of arrivals
+    ats: list[float] = []  # rows buffered while the loop works through a piece of arrivals
     lats: list[float] = []
     infos: list[int] = []
     timeout, ttl, slots = spec.invocation_timeout_s, spec.ttl_s, spec.per_instance
@@ -57,16 +56,14 @@ def simulate_async(  # noqa: PLR0915 (one loop of locals: that is its speed)
         push(heap, (period, TICK, 0.0, 0))
     svc, si = services.batch(), 0
     compute = 0.0
-    chunks = traffic.chunks(arrival_rng)
+    arrivals = pieces(traffic.chunks(arrival_rng))
     times: list[float] = []
     ti = count = 0
     t = 0.0
     while True:
         if ti == count:
-            if len(ats) >= BUFFERED:
-                rec.take(ats, lats, infos)
-            chunk = next(chunks, None)
-            times = [INF] if chunk is None else chunk.tolist()
+            rec.take(ats, lats, infos)
+            times = next(arrivals, [INF])
             ti, count = 0, len(times)
         next_open = times[ti]
         # Events due before the next arrival, in an inner loop (they are half of all events).

@@ -21,7 +21,7 @@ ERROR_CODES = {
 }
 COLD_BIT = 1 << 8
 OUTCOME_SHIFT = 9
-BUFFERED = 1 << 16  # rows a loop with no chunk of arrivals to come buffers at most
+BUFFERED = 4096  # rows a closed loop (one chunk of arrivals) buffers at most
 
 
 def info(attempts: int, throttled: int, cold: bool, outcome: int) -> int:

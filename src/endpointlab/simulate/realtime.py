@@ -13,9 +13,8 @@ from __future__ import annotations
 import heapq
 import math
 from collections import deque
-from operator import itemgetter
 
-from endpointlab.simulate.arrivals import ClosedTraffic, Traffic
+from endpointlab.simulate.arrivals import ClosedTraffic, Traffic, pieces
 from endpointlab.simulate.distributions import Distribution, seeded_streams
 from endpointlab.simulate.outcome import (
     BUFFERED,
@@ -43,7 +42,7 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
     client = client or ClientSpec()
     arrival_rng, services, colds = seeded_streams(seed, service, cold)
     rec = Recorder()
-    ats: list[float] = []  # rows buffered between chunks of arrivals
+    ats: list[float] = []  # rows buffered while the loop works through a piece of arrivals
     lats: list[float] = []
     infos: list[int] = []
     deadline = client.deadline_s if client.deadline_s is not None else INF
@@ -54,16 +53,22 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
     horizon = traffic.duration_s
     heap: list[tuple[float, int, float, int, int]] = []
     push, pop = heapq.heappush, heapq.heappop
-    # Per instance: outstanding requests (its busy workers are min(outstanding, workers)) and
-    # its queue; ``serving`` lists the instances that take new requests.
+    # Per instance: outstanding requests (its busy workers are min(outstanding, workers)), its
+    # queue and its place in ``serving``, the instances that take new requests (-1: draining or
+    # stopped). ``load`` has the serving instances' outstanding counts in that order and
+    # ``least`` their minimum, kept up to date, so routing is one list search.
     outstanding: list[int] = []
     queues: list[deque[float]] = []
+    place: list[int] = []
     serving: list[int] = []
-    draining: set[int] = set()
+    load: list[int] = []
     for _ in range(spec.instances):
+        place.append(len(serving))
         serving.append(len(outstanding))
         outstanding.append(0)
         queues.append(deque())
+        load.append(0)
+    least = 0
     live = spec.instances  # instances billed: starting, serving or draining
     rec.capacity.append((0.0, live))
     scaler = Scaler(spec.scaling, spec.instances) if spec.scaling else None
@@ -74,18 +79,14 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
     starting = 0
     compute = 0.0
     svc, si = services.batch(), 0
-    chunks = traffic.chunks(arrival_rng)
+    arrivals = pieces(traffic.chunks(arrival_rng))
     times: list[float] = []
     ti = count = 0
-    several = len(serving) > 1
-    loads = itemgetter(*serving)  # the outstanding counts of the serving instances, in order
     t = 0.0
     while True:
         if ti == count:
-            if len(ats) >= BUFFERED:
-                rec.take(ats, lats, infos)
-            chunk = next(chunks, None)
-            times = [INF] if chunk is None else chunk.tolist()
+            rec.take(ats, lats, infos)
+            times = next(arrivals, [INF])
             ti, count = 0, len(times)
         next_open = times[ti]
         # Events due before the next arrival, in an inner loop (they are half of all events).
@@ -106,6 +107,11 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
                         push(heap, (intended + latency + think, SEND, 0.0, 0, 0))
                 left = outstanding[index] - 1
                 outstanding[index] = left
+                position = place[index]
+                if position >= 0:
+                    load[position] = left
+                    if left < least:  # noqa: PLR1730 (min() is a call, this is the hot loop)
+                        least = left
                 if left >= workers:  # the queue is not empty: its head takes the worker
                     waited = queues[index].popleft()
                     try:
@@ -119,8 +125,7 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
                         duration, word = timeout, 1 | MODEL_ERROR << OUTCOME_SHIFT
                     compute += duration
                     push(heap, (t + duration, DONE, waited, word, index))
-                elif draining and not left and index in draining:
-                    draining.discard(index)
+                elif position < 0 and not left:  # a draining instance stops
                     live -= 1
                     rec.capacity.append((t, live))
                 continue
@@ -144,24 +149,24 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
                     rec.capacity.append((t, live))
                 elif wanted < current and in_service > 1:
                     for index in serving[max(1, wanted) :]:
-                        if outstanding[index]:
-                            draining.add(index)
-                        else:
+                        place[index] = -1
+                        if not outstanding[index]:
                             live -= 1
                     del serving[max(1, wanted) :]
+                    del load[max(1, wanted) :]
+                    least = min(load)
                     rec.capacity.append((t, live))
-                several = len(serving) > 1
-                loads = itemgetter(*serving)
                 if t + period < horizon or heap or next_open != INF:
                     push(heap, (t + period, TICK, 0.0, 0, 0))
                 continue
             # READY
             starting -= 1
+            place.append(len(serving))
             serving.append(len(outstanding))
             outstanding.append(0)
             queues.append(deque())
-            several = True
-            loads = itemgetter(*serving)
+            load.append(0)
+            least = 0
         else:
             if next_open == INF:
                 break
@@ -169,12 +174,12 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
             ti += 1
         # A request arrives at t.
         invocations += 1
-        index = serving[0]
-        if several and outstanding[index]:  # the first idle, else the first least busy
-            counts = loads(outstanding)
-            index = serving[counts.index(min(counts))]
-        held = outstanding[index] + 1
-        outstanding[index] = held
+        position = load.index(least)  # the first idle instance, else the first least busy
+        index = serving[position]
+        held = least + 1
+        load[position] = outstanding[index] = held
+        if least not in load:
+            least = held
         if held <= workers:
             try:
                 duration = svc[si]
