@@ -15,7 +15,7 @@ import heapq
 import math
 import random
 
-from endpointlab.simulate.arrivals import ClosedTraffic, Traffic
+from endpointlab.simulate.arrivals import ClosedTraffic, Traffic, pieces
 from endpointlab.simulate.distributions import Distribution, seeded_streams
 from endpointlab.simulate.outcome import (
     BUFFERED,
@@ -30,7 +30,6 @@ from endpointlab.simulate.retries import Retrier
 from endpointlab.simulate.specs import ClientSpec, ServerlessSpec
 
 INF = math.inf
-DONE, SEND = 0, 1
 
 
 def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed)
@@ -46,7 +45,7 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
     arrival_rng, services, colds = seeded_streams(seed, service, cold)
     retrier = Retrier(client.retry, random.Random(seed).random)
     rec = Recorder()
-    ats: list[float] = []  # rows buffered between chunks of arrivals
+    ats: list[float] = []  # rows buffered while the loop works through a piece of arrivals
     lats: list[float] = []
     infos: list[int] = []
     cold_append = rec.cold_ms.append  # one per cold row, in row order
@@ -57,7 +56,12 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
     closed = isinstance(traffic, ClosedTraffic)
     think = traffic.think_s if isinstance(traffic, ClosedTraffic) else 0.0
     horizon = traffic.duration_s
-    heap: list[tuple[float, int, float, int, float]] = []
+    # Completions and client sends (retries, a closed loop's next call) in two heaps: the few
+    # completions in flight then need no walk past the many retries waiting out their backoff.
+    # At equal times a completion comes first, then a send, then an arrival, as in one heap.
+    heap: list[tuple[float, float, int, float]] = []  # (done, intended, info word, extra)
+    sends: list[tuple[float, float, int, int]] = []  # (time, intended, attempt, throttles)
+    next_send = INF
     push, pop = heapq.heappush, heapq.heappop
     in_flight = 0
     idle_provisioned = spec.provisioned_concurrency
@@ -66,51 +70,52 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
     served = 0
     reclaimed = 0
     svc, si = services.batch(), 0
-    chunks = traffic.chunks(arrival_rng)
+    arrivals = pieces(traffic.chunks(arrival_rng))
     standard = retrier.standard
     times: list[float] = []
     ti = count = 0
     t = 0.0
     while True:
         if ti == count:
-            if len(ats) >= BUFFERED:
-                rec.take(ats, lats, infos)
-            chunk = next(chunks, None)
-            times = [INF] if chunk is None else chunk.tolist()
+            rec.take(ats, lats, infos)
+            times = next(arrivals, [INF])
             ti, count = 0, len(times)
         next_open = times[ti]
-        # Events due before the next arrival, in an inner loop (they are half of all events).
-        while heap and heap[0][0] <= next_open:
-            t, code, intended, word, extra = pop(heap)
-            if code == DONE:  # extra: -1 on a provisioned instance, else the cold start (s)
-                in_flight -= 1
-                if extra < 0:
-                    idle_provisioned += 1
-                else:
-                    idle.append(t)
-                    if extra:
-                        cold_append(extra * 1000.0)
-                latency = t - intended + overhead_s
-                if latency > deadline:
-                    latency = deadline
-                    word = (word & 0x1FF) | DEADLINE << OUTCOME_SHIFT
-                ats.append(intended)
-                lats.append(latency * 1000.0)
-                infos.append(word)
-                if standard and not word >> OUTCOME_SHIFT:
-                    retrier.after_success((word & 15) > 1)
-                if closed:
-                    if len(ats) >= BUFFERED:
-                        rec.take(ats, lats, infos)
-                    if intended + latency + think < horizon:
-                        end = intended + latency + think
-                        push(heap, (end, SEND, end, 1, 0.0))
-                continue
-            attempt, throttles = word, int(extra)  # SEND: a retry or a closed loop's next call
-            break
-        else:
-            if next_open == INF:
+        upcoming = next_send if next_send <= next_open else next_open
+        # Completions due before the next send or arrival, in an inner loop.
+        while heap and heap[0][0] <= upcoming:
+            # extra: -1 on a provisioned instance, else the cold start (s)
+            t, intended, word, extra = pop(heap)
+            in_flight -= 1
+            if extra < 0:
+                idle_provisioned += 1
+            else:
+                idle.append(t)
+                if extra:
+                    cold_append(extra * 1000.0)
+            latency = t - intended + overhead_s
+            if latency > deadline:
+                latency = deadline
+                word = (word & 0x1FF) | DEADLINE << OUTCOME_SHIFT
+            ats.append(intended)
+            lats.append(latency * 1000.0)
+            infos.append(word)
+            if standard and not word >> OUTCOME_SHIFT:
+                retrier.after_success((word & 15) > 1)
+            if closed:
+                if len(ats) >= BUFFERED:
+                    rec.take(ats, lats, infos)
+                if intended + latency + think < horizon:
+                    end = intended + latency + think
+                    push(sends, (end, end, 1, 0))
+                    next_send = sends[0][0]
+                    upcoming = next_send if next_send <= next_open else next_open
+        if next_send <= next_open:
+            if next_send == INF:
                 break
+            t, intended, attempt, throttles = pop(sends)
+            next_send = sends[0][0] if sends else INF
+        else:
             t = intended = next_open
             ti += 1
             attempt, throttles = 1, 0
@@ -126,9 +131,11 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
                 infos.append(attempt | throttles << 4 | gave_up << OUTCOME_SHIFT)
                 if closed and intended + latency + think < horizon:
                     end = intended + latency + think
-                    push(heap, (end, SEND, end, 1, 0.0))
+                    push(sends, (end, end, 1, 0))
+                    next_send = sends[0][0]
             else:
-                push(heap, (t + delay, SEND, intended, attempt + 1, float(throttles)))
+                push(sends, (t + delay, intended, attempt + 1, throttles))
+                next_send = sends[0][0]
             continue
         in_flight += 1
         try:
@@ -145,17 +152,17 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
         served += 1
         if idle_provisioned:
             idle_provisioned -= 1
-            push(heap, (t + duration, DONE, intended, word, -1.0))
+            push(heap, (t + duration, intended, word, -1.0))
             continue
         if idle and t - idle[-1] > keep_warm:
             reclaimed += len(idle)  # the newest is past keep-warm, so are all older ones
             idle.clear()
         if idle:
             idle.pop()
-            push(heap, (t + duration, DONE, intended, word, 0.0))
+            push(heap, (t + duration, intended, word, 0.0))
         else:
             setup = max(colds.next(), 1e-9)
-            push(heap, (t + setup + duration, DONE, intended, word | COLD_BIT, setup))
+            push(heap, (t + setup + duration, intended, word | COLD_BIT, setup))
     rec.take(ats, lats, infos)
     rec.compute_s, rec.served = compute, served
     rec.reclaimed = reclaimed
