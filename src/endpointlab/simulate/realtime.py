@@ -27,7 +27,7 @@ from endpointlab.simulate.scaling import Scaler
 from endpointlab.simulate.specs import ClientSpec, RealtimeSpec
 
 INF = math.inf
-DONE, SEND, TICK, READY = 0, 1, 2, 3
+SEND, TICK, READY = 1, 2, 3
 
 
 def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
@@ -51,7 +51,10 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
     closed = isinstance(traffic, ClosedTraffic)
     think = traffic.think_s if isinstance(traffic, ClosedTraffic) else 0.0
     horizon = traffic.duration_s
-    heap: list[tuple[float, int, float, int, int]] = []
+    # Completions in one heap, the rest (scaling ticks, instances ready, a closed loop's sends)
+    # in another; at equal times a completion comes first, then those, then an arrival.
+    heap: list[tuple[float, float, int, int]] = []  # (done, intended, info word, instance)
+    control: list[tuple[float, int]] = []
     push, pop = heapq.heappush, heapq.heappop
     # Per instance: outstanding requests (its busy workers are min(outstanding, workers)), its
     # queue and its place in ``serving``, the instances that take new requests (-1: draining or
@@ -74,7 +77,8 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
     scaler = Scaler(spec.scaling, spec.instances) if spec.scaling else None
     period = spec.scaling.period_s if spec.scaling else INF
     if scaler:
-        push(heap, (period, TICK, 0.0, 0, 0))
+        push(control, (period, TICK))
+    next_control = control[0][0] if control else INF
     invocations = 0
     starting = 0
     compute = 0.0
@@ -89,49 +93,52 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
             times = next(arrivals, [INF])
             ti, count = 0, len(times)
         next_open = times[ti]
-        # Events due before the next arrival, in an inner loop (they are half of all events).
-        while heap and heap[0][0] <= next_open:
-            t, code, intended, word, index = pop(heap)
-            if code == DONE:
-                latency = t - intended + overhead_s
-                if latency > deadline:
-                    latency = deadline
-                    word = (word & 0x1FF) | DEADLINE << OUTCOME_SHIFT
-                ats.append(intended)
-                lats.append(latency * 1000.0)
-                infos.append(word)
-                if closed:
-                    if len(ats) >= BUFFERED:
-                        rec.take(ats, lats, infos)
-                    if intended + latency + think < horizon:
-                        push(heap, (intended + latency + think, SEND, 0.0, 0, 0))
-                left = outstanding[index] - 1
-                outstanding[index] = left
-                position = place[index]
-                if position >= 0:
-                    load[position] = left
-                    if left < least:  # noqa: PLR1730 (min() is a call, this is the hot loop)
-                        least = left
-                if left >= workers:  # the queue is not empty: its head takes the worker
-                    waited = queues[index].popleft()
-                    try:
-                        duration = svc[si]
-                    except IndexError:  # the batch is spent
-                        svc, si = services.batch(), 0
-                        duration = svc[0]
-                    si += 1
-                    word = 1
-                    if duration > timeout:
-                        duration, word = timeout, 1 | MODEL_ERROR << OUTCOME_SHIFT
-                    compute += duration
-                    push(heap, (t + duration, DONE, waited, word, index))
-                elif position < 0 and not left:  # a draining instance stops
-                    live -= 1
-                    rec.capacity.append((t, live))
-                continue
-            if code == SEND:
-                intended = t
+        upcoming = next_control if next_control <= next_open else next_open
+        # Completions due before the next control event or arrival, in an inner loop.
+        while heap and heap[0][0] <= upcoming:
+            t, intended, word, index = pop(heap)
+            latency = t - intended + overhead_s
+            if latency > deadline:
+                latency = deadline
+                word = (word & 0x1FF) | DEADLINE << OUTCOME_SHIFT
+            ats.append(intended)
+            lats.append(latency * 1000.0)
+            infos.append(word)
+            if closed:
+                if len(ats) >= BUFFERED:
+                    rec.take(ats, lats, infos)
+                if intended + latency + think < horizon:
+                    push(control, (intended + latency + think, SEND))
+                    next_control = control[0][0]
+                    upcoming = next_control if next_control <= next_open else next_open
+            left = outstanding[index] - 1
+            outstanding[index] = left
+            position = place[index]
+            if position >= 0:
+                load[position] = left
+                if left < least:  # noqa: PLR1730 (min() is a call, this is the hot loop)
+                    least = left
+            if left >= workers:  # the queue is not empty: its head takes the worker
+                waited = queues[index].popleft()
+                try:
+                    duration = svc[si]
+                except IndexError:  # the batch is spent
+                    svc, si = services.batch(), 0
+                    duration = svc[0]
+                si += 1
+                word = 1
+                if duration > timeout:
+                    duration, word = timeout, 1 | MODEL_ERROR << OUTCOME_SHIFT
+                compute += duration
+                push(heap, (t + duration, waited, word, index))
+            elif position < 0 and not left:  # a draining instance stops
+                live -= 1
+                rec.capacity.append((t, live))
+        if next_control <= next_open:
+            if next_control == INF:
                 break
+            t, code = pop(control)
+            next_control = control[0][0] if control else INF
             if code == TICK:
                 assert scaler is not None
                 in_service = len(serving)
@@ -142,8 +149,7 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
                 current = in_service + starting
                 if wanted > current:
                     for _ in range(wanted - current):
-                        ready = t + spec.provisioning_s + colds.next()
-                        push(heap, (ready, READY, 0.0, 0, 0))
+                        push(control, (t + spec.provisioning_s + colds.next(), READY))
                     starting += wanted - current
                     live += wanted - current
                     rec.capacity.append((t, live))
@@ -156,20 +162,21 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
                     del load[max(1, wanted) :]
                     least = min(load)
                     rec.capacity.append((t, live))
-                if t + period < horizon or heap or next_open != INF:
-                    push(heap, (t + period, TICK, 0.0, 0, 0))
+                if t + period < horizon or heap or control or next_open != INF:
+                    push(control, (t + period, TICK))
+                next_control = control[0][0] if control else INF
                 continue
-            # READY
-            starting -= 1
-            place.append(len(serving))
-            serving.append(len(outstanding))
-            outstanding.append(0)
-            queues.append(deque())
-            load.append(0)
-            least = 0
+            if code == READY:
+                starting -= 1
+                place.append(len(serving))
+                serving.append(len(outstanding))
+                outstanding.append(0)
+                queues.append(deque())
+                load.append(0)
+                least = 0
+                continue
+            intended = t  # SEND: a closed loop's next call
         else:
-            if next_open == INF:
-                break
             t = intended = next_open
             ti += 1
         # A request arrives at t.
@@ -191,7 +198,7 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
             if duration > timeout:
                 duration, word = timeout, 1 | MODEL_ERROR << OUTCOME_SHIFT
             compute += duration
-            push(heap, (t + duration, DONE, intended, word, index))
+            push(heap, (t + duration, intended, word, index))
         else:
             queues[index].append(intended)
     rec.take(ats, lats, infos)
