@@ -31,6 +31,14 @@ def step_of(duration: float) -> float:
     return max(1.0, float(math.ceil(duration / MAX_POINTS)))
 
 
+def last_answer(at: np.ndarray, latency_ms: np.ndarray) -> float:
+    """When the last answer came (s), worked out in slices: no month-sized temporaries."""
+    return max(
+        float((at[lo : lo + SLICE] + latency_ms[lo : lo + SLICE] / 1000.0).max())
+        for lo in range(0, len(at), SLICE)
+    )
+
+
 def records_of(rec: Recorder, bounds: list[tuple[str, float, float]]) -> list[RequestRecord]:
     """Request records as the load engine would have written them (times from 0)."""
     rows = rec.arrays()
@@ -121,7 +129,7 @@ def phase_summary(
     ok = outcome == OK
     requests, successes = len(at), int(ok.sum())
     started = float(at.min()) if requests else None
-    duration = float((at + latency / 1000.0).max() - at.min()) if requests else 0.0
+    duration = last_answer(at, latency) - float(at.min()) if requests else 0.0
     codes, counts = np.unique(outcome[~ok], return_counts=True)
     errors = sorted(
         ((ERROR_CODES[int(c)], int(n)) for c, n in zip(codes, counts, strict=True)),
@@ -169,7 +177,7 @@ def timeline_from_rows(rows: Rows, step: float) -> list[TimelinePoint]:
     slices, so a month of rows makes no month-sized temporaries)."""
     if not len(rows.at):
         return []
-    ended_max = float((rows.at + rows.latency_ms / 1000.0).max())
+    ended_max = last_answer(rows.at, rows.latency_ms)
     buckets = max(1, math.ceil(ended_max / step))
     busy, completed, throttles, errors, colds = (np.zeros(buckets) for _ in range(5))
     spans = np.zeros(buckets + 1)
@@ -237,7 +245,7 @@ def timeline_of(
     rec: Recorder, rows: Rows, records: list[RequestRecord] | None
 ) -> list[TimelinePoint]:
     """The timeline, with the instance count (time-weighted mean per interval) added."""
-    ended = float((rows.at + rows.latency_ms / 1000.0).max()) if len(rows.at) else 0.0
+    ended = last_answer(rows.at, rows.latency_ms) if len(rows.at) else 0.0
     step = step_of(ended)
     points = record_timeline(records, 0.0, step) if records is not None else None
     points = points if points is not None else timeline_from_rows(rows, step)
