@@ -72,7 +72,7 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
     reclaimed = 0
     svc, si = services.batch(), 0
     arrivals = pieces(traffic.chunks(arrival_rng))
-    standard = retrier.standard
+    standard, after_throttle = retrier.standard, retrier.after_throttle
     times: list[float] = []
     ti = count = 0
     t = 0.0
@@ -122,7 +122,7 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
             attempt, throttles = 1, 0
         # An attempt arrives at t.
         if in_flight >= limit:
-            delay = retrier.after_throttle(attempt)
+            delay = after_throttle(attempt)
             throttles += 1
             if delay is None or t + delay - intended >= deadline:
                 gave_up = THROTTLED if delay is None else DEADLINE
@@ -155,13 +155,13 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
             idle_provisioned -= 1
             push(heap, (t + duration, intended, word, -1.0))
             continue
-        if idle and t - idle[-1] > keep_warm:
-            reclaimed += len(idle)  # the newest is past keep-warm, so are all older ones
-            idle.clear()
-        if idle:
+        if idle and t - idle[-1] <= keep_warm:
             idle.pop()
             push(heap, (t + duration, intended, word, 0.0))
         else:
+            if idle:
+                reclaimed += len(idle)  # the newest is past keep-warm, so are all older ones
+                idle.clear()
             setup = max(colds.next(), 1e-9)
             push(heap, (t + setup + duration, intended, word | COLD_BIT, setup))
     rec.take(ats, lats, infos)
