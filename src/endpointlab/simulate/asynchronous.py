@@ -16,12 +16,7 @@ from collections import deque
 
 from endpointlab.simulate.arrivals import Traffic, pieces
 from endpointlab.simulate.distributions import Distribution, seeded_streams
-from endpointlab.simulate.outcome import (
-    EXPIRED,
-    MODEL_ERROR,
-    OUTCOME_SHIFT,
-    Recorder,
-)
+from endpointlab.simulate.outcome import EXPIRED, MODEL_ERROR, OUTCOME_SHIFT, Recorder
 from endpointlab.simulate.scaling import Scaler
 from endpointlab.simulate.specs import AsyncSpec
 
