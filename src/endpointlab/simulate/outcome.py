@@ -21,6 +21,7 @@ ERROR_CODES = {
 }
 COLD_BIT = 1 << 8
 OUTCOME_SHIFT = 9
+BUFFERED = 4096  # rows a closed loop (one chunk of arrivals) buffers at most
 
 
 def info(attempts: int, throttled: int, cold: bool, outcome: int) -> int:
@@ -40,6 +41,15 @@ class Recorder:
     served: int = 0  # requests admitted to an instance (serverless)
     reclaimed: int = 0
     end_s: float = 0.0
+
+    def take(self, at: list[float], latency_ms: list[float], info: list[int]) -> None:
+        """Move rows a hot loop buffered in plain lists (cheaper to append to) into the arrays."""
+        self.at.fromlist(at)
+        self.latency_ms.fromlist(latency_ms)
+        self.info.fromlist(info)
+        at.clear()
+        latency_ms.clear()
+        info.clear()
 
     def arrays(self) -> Rows:
         return Rows(

@@ -14,14 +14,20 @@ import heapq
 import math
 from collections import deque
 
-from endpointlab.simulate.arrivals import ClosedTraffic, Traffic
+from endpointlab.simulate.arrivals import ClosedTraffic, Traffic, pieces
 from endpointlab.simulate.distributions import Distribution, seeded_streams
-from endpointlab.simulate.outcome import DEADLINE, MODEL_ERROR, OUTCOME_SHIFT, Recorder
+from endpointlab.simulate.outcome import (
+    BUFFERED,
+    DEADLINE,
+    MODEL_ERROR,
+    OUTCOME_SHIFT,
+    Recorder,
+)
 from endpointlab.simulate.scaling import Scaler
 from endpointlab.simulate.specs import ClientSpec, RealtimeSpec
 
 INF = math.inf
-DONE, SEND, TICK, READY = 0, 1, 2, 3
+SEND, TICK, READY = 1, 2, 3
 
 
 def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
@@ -36,81 +42,104 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
     client = client or ClientSpec()
     arrival_rng, services, colds = seeded_streams(seed, service, cold)
     rec = Recorder()
-    at_append, lat_append, info_append = rec.at.append, rec.latency_ms.append, rec.info.append
+    ats: list[float] = []  # rows buffered while the loop works through a piece of arrivals
+    lats: list[float] = []
+    infos: list[int] = []
     deadline = client.deadline_s if client.deadline_s is not None else INF
     timeout = spec.invocation_timeout_s
     workers = spec.workers
     closed = isinstance(traffic, ClosedTraffic)
     think = traffic.think_s if isinstance(traffic, ClosedTraffic) else 0.0
     horizon = traffic.duration_s
-    heap: list[tuple[float, int, float, int, int]] = []
+    # Completions in one heap, the rest (scaling ticks, instances ready, a closed loop's sends)
+    # in another; at equal times a completion comes first, then those, then an arrival.
+    heap: list[tuple[float, float, int, int]] = []  # (done, intended, info word, instance)
+    control: list[tuple[float, int]] = []
     push, pop = heapq.heappush, heapq.heappop
-    # Per instance: outstanding requests (its busy workers are min(outstanding, workers)) and
-    # its queue; ``serving`` lists the instances that take new requests.
+    # Per instance: outstanding requests (its busy workers are min(outstanding, workers)), its
+    # queue and its place in ``serving``, the instances that take new requests (-1: draining or
+    # stopped). ``load`` has the serving instances' outstanding counts in that order and
+    # ``least`` their minimum, kept up to date, so routing is one list search.
     outstanding: list[int] = []
     queues: list[deque[float]] = []
+    place: list[int] = []
     serving: list[int] = []
-    draining: set[int] = set()
+    load: list[int] = []
     for _ in range(spec.instances):
+        place.append(len(serving))
         serving.append(len(outstanding))
         outstanding.append(0)
         queues.append(deque())
+        load.append(0)
+    least = 0
     live = spec.instances  # instances billed: starting, serving or draining
     rec.capacity.append((0.0, live))
     scaler = Scaler(spec.scaling, spec.instances) if spec.scaling else None
     period = spec.scaling.period_s if spec.scaling else INF
     if scaler:
-        push(heap, (period, TICK, 0.0, 0, 0))
+        push(control, (period, TICK))
+    next_control = control[0][0] if control else INF
     invocations = 0
     starting = 0
     compute = 0.0
     svc, si = services.batch(), 0
-    chunks = traffic.chunks(arrival_rng)
+    arrivals = pieces(traffic.chunks(arrival_rng))
     times: list[float] = []
     ti = count = 0
-    several = len(serving) > 1
     t = 0.0
     while True:
         if ti == count:
-            chunk = next(chunks, None)
-            times = [INF] if chunk is None else chunk.tolist()
+            rec.take(ats, lats, infos)
+            times = next(arrivals, [INF])
             ti, count = 0, len(times)
         next_open = times[ti]
-        if heap and heap[0][0] <= next_open:
-            t, code, intended, word, index = pop(heap)
-            if code == DONE:
-                latency = t - intended + overhead_s
-                if latency > deadline:
-                    latency = deadline
-                    word = (word & 0x1FF) | DEADLINE << OUTCOME_SHIFT
-                at_append(intended)
-                lat_append(latency * 1000.0)
-                info_append(word)
-                if closed and intended + latency + think < horizon:
-                    push(heap, (intended + latency + think, SEND, 0.0, 0, 0))
-                left = outstanding[index] - 1
-                outstanding[index] = left
-                if left >= workers:  # the queue is not empty: its head takes the worker
-                    waited = queues[index].popleft()
-                    try:
-                        duration = svc[si]
-                    except IndexError:  # the batch is spent
-                        svc, si = services.batch(), 0
-                        duration = svc[0]
-                    si += 1
-                    word = 1
-                    if duration > timeout:
-                        duration, word = timeout, 1 | MODEL_ERROR << OUTCOME_SHIFT
-                    compute += duration
-                    push(heap, (t + duration, DONE, waited, word, index))
-                elif draining and not left and index in draining:
-                    draining.discard(index)
-                    live -= 1
-                    rec.capacity.append((t, live))
-                continue
-            if code == SEND:
-                intended = t
-            elif code == TICK:
+        upcoming = next_control if next_control <= next_open else next_open
+        # Completions due before the next control event or arrival, in an inner loop.
+        while heap and heap[0][0] <= upcoming:
+            t, intended, word, index = pop(heap)
+            latency = t - intended + overhead_s
+            if latency > deadline:
+                latency = deadline
+                word = (word & 0x1FF) | DEADLINE << OUTCOME_SHIFT
+            ats.append(intended)
+            lats.append(latency * 1000.0)
+            infos.append(word)
+            if closed:
+                if len(ats) >= BUFFERED:
+                    rec.take(ats, lats, infos)
+                if intended + latency + think < horizon:
+                    push(control, (intended + latency + think, SEND))
+                    next_control = control[0][0]
+                    upcoming = next_control if next_control <= next_open else next_open
+            left = outstanding[index] - 1
+            outstanding[index] = left
+            position = place[index]
+            if position >= 0:
+                load[position] = left
+                if left < least:  # noqa: PLR1730 (min() is a call, this is the hot loop)
+                    least = left
+            if left >= workers:  # the queue is not empty: its head takes the worker
+                waited = queues[index].popleft()
+                try:
+                    duration = svc[si]
+                except IndexError:  # the batch is spent
+                    svc, si = services.batch(), 0
+                    duration = svc[0]
+                si += 1
+                word = 1
+                if duration > timeout:
+                    duration, word = timeout, 1 | MODEL_ERROR << OUTCOME_SHIFT
+                compute += duration
+                push(heap, (t + duration, waited, word, index))
+            elif position < 0 and not left:  # a draining instance stops
+                live -= 1
+                rec.capacity.append((t, live))
+        if next_control <= next_open:
+            if next_control == INF:
+                break
+            t, code = pop(control)
+            next_control = control[0][0] if control else INF
+            if code == TICK:
                 assert scaler is not None
                 in_service = len(serving)
                 # No invocations, no datapoint: the alarms see INSUFFICIENT_DATA, nothing scales.
@@ -120,46 +149,44 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
                 current = in_service + starting
                 if wanted > current:
                     for _ in range(wanted - current):
-                        ready = t + spec.provisioning_s + colds.next()
-                        push(heap, (ready, READY, 0.0, 0, 0))
+                        push(control, (t + spec.provisioning_s + colds.next(), READY))
                     starting += wanted - current
                     live += wanted - current
                     rec.capacity.append((t, live))
                 elif wanted < current and in_service > 1:
                     for index in serving[max(1, wanted) :]:
-                        if outstanding[index]:
-                            draining.add(index)
-                        else:
+                        place[index] = -1
+                        if not outstanding[index]:
                             live -= 1
                     del serving[max(1, wanted) :]
+                    del load[max(1, wanted) :]
+                    least = min(load)
                     rec.capacity.append((t, live))
-                several = len(serving) > 1
-                if t + period < horizon or heap or next_open != INF:
-                    push(heap, (t + period, TICK, 0.0, 0, 0))
+                if t + period < horizon or heap or control or next_open != INF:
+                    push(control, (t + period, TICK))
+                next_control = control[0][0] if control else INF
                 continue
-            else:  # READY
+            if code == READY:
                 starting -= 1
+                place.append(len(serving))
                 serving.append(len(outstanding))
                 outstanding.append(0)
                 queues.append(deque())
-                several = True
+                load.append(0)
+                least = 0
                 continue
-        elif next_open == INF:
-            break
+            intended = t  # SEND: a closed loop's next call
         else:
             t = intended = next_open
             ti += 1
         # A request arrives at t.
         invocations += 1
-        index = serving[0]
-        if several and outstanding[index]:
-            for index in serving:  # the first idle instance is the least busy
-                if not outstanding[index]:
-                    break
-            else:
-                index = min(serving, key=outstanding.__getitem__)
-        held = outstanding[index] + 1
-        outstanding[index] = held
+        position = load.index(least)  # the first idle instance, else the first least busy
+        index = serving[position]
+        held = least + 1
+        load[position] = outstanding[index] = held
+        if least not in load:
+            least = held
         if held <= workers:
             try:
                 duration = svc[si]
@@ -171,9 +198,10 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
             if duration > timeout:
                 duration, word = timeout, 1 | MODEL_ERROR << OUTCOME_SHIFT
             compute += duration
-            push(heap, (t + duration, DONE, intended, word, index))
+            push(heap, (t + duration, intended, word, index))
         else:
             queues[index].append(intended)
+    rec.take(ats, lats, infos)
     rec.compute_s = compute
     rec.end_s = max(horizon, t)
     rec.capacity.append((rec.end_s, live))

@@ -31,6 +31,14 @@ def step_of(duration: float) -> float:
     return max(1.0, float(math.ceil(duration / MAX_POINTS)))
 
 
+def last_answer(at: np.ndarray, latency_ms: np.ndarray) -> float:
+    """When the last answer came (s), worked out in slices: no month-sized temporaries."""
+    return max(
+        float((at[lo : lo + SLICE] + latency_ms[lo : lo + SLICE] / 1000.0).max())
+        for lo in range(0, len(at), SLICE)
+    )
+
+
 def records_of(rec: Recorder, bounds: list[tuple[str, float, float]]) -> list[RequestRecord]:
     """Request records as the load engine would have written them (times from 0)."""
     rows = rec.arrays()
@@ -121,7 +129,7 @@ def phase_summary(
     ok = outcome == OK
     requests, successes = len(at), int(ok.sum())
     started = float(at.min()) if requests else None
-    duration = float((at + latency / 1000.0).max() - at.min()) if requests else 0.0
+    duration = last_answer(at, latency) - float(at.min()) if requests else 0.0
     codes, counts = np.unique(outcome[~ok], return_counts=True)
     errors = sorted(
         ((ERROR_CODES[int(c)], int(n)) for c, n in zip(codes, counts, strict=True)),
@@ -144,7 +152,7 @@ def phase_summary(
         error_rate=(requests - successes) / requests if requests else 0.0,
         throughput_per_s=throughput,
         throughput_per_min=throughput * 60.0,
-        latency=(everything := latency_stats(latency[ok])),
+        latency=(everything := latency_stats(_where(latency, ok))),
         warm_latency=latency_stats(latency[ok & ~cold]) if cold.any() else everything,
         cold_latency=latency_stats(latency[ok & cold]) if (ok & cold).any() else None,
         server={"ColdStart": latency_stats(setup)} if len(setup) else {},
@@ -169,7 +177,7 @@ def timeline_from_rows(rows: Rows, step: float) -> list[TimelinePoint]:
     slices, so a month of rows makes no month-sized temporaries)."""
     if not len(rows.at):
         return []
-    ended_max = float((rows.at + rows.latency_ms / 1000.0).max())
+    ended_max = last_answer(rows.at, rows.latency_ms)
     buckets = max(1, math.ceil(ended_max / step))
     busy, completed, throttles, errors, colds = (np.zeros(buckets) for _ in range(5))
     spans = np.zeros(buckets + 1)
@@ -196,13 +204,15 @@ def timeline_from_rows(rows: Rows, step: float) -> list[TimelinePoint]:
         colds += np.bincount(answer, weights=rows.cold[lo:hi], minlength=buckets)
     busy += np.cumsum(spans)[:buckets] * step
     ok = rows.outcome == OK
-    good, bins = rows.latency_ms[ok], last[ok]
-    order = np.argsort(bins, kind="stable")  # rows come in answer order: nearly sorted already
-    bounds = np.searchsorted(bins[order], np.arange(buckets + 1))
-    grouped = good[order]
+    good, bins = _where(rows.latency_ms, ok), _where(last, ok)
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(bins, minlength=buckets))))
+    # Rows come in answer order, so the intervals are usually sorted already; else a stable
+    # sort of small integers (numpy's radix sort) groups them in the same order.
+    if len(bins) > 1 and (bins[1:] < bins[:-1]).any():
+        good = good[np.argsort(bins.astype(np.min_scalar_type(buckets)), kind="stable")]
     points = []
     for b in range(buckets):
-        chosen = grouped[bounds[b] : bounds[b + 1]]
+        chosen = good[bounds[b] : bounds[b + 1]]
         points.append(
             TimelinePoint(
                 t=b * step,
@@ -215,6 +225,11 @@ def timeline_from_rows(rows: Rows, step: float) -> list[TimelinePoint]:
             )
         )
     return points
+
+
+def _where(values: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+    """``values[chosen]``, without the copy when every value is chosen (the common case)."""
+    return values if chosen.all() else values[chosen]
 
 
 def _p99(values: np.ndarray) -> float:
@@ -230,7 +245,7 @@ def timeline_of(
     rec: Recorder, rows: Rows, records: list[RequestRecord] | None
 ) -> list[TimelinePoint]:
     """The timeline, with the instance count (time-weighted mean per interval) added."""
-    ended = float((rows.at + rows.latency_ms / 1000.0).max()) if len(rows.at) else 0.0
+    ended = last_answer(rows.at, rows.latency_ms) if len(rows.at) else 0.0
     step = step_of(ended)
     points = record_timeline(records, 0.0, step) if records is not None else None
     points = points if points is not None else timeline_from_rows(rows, step)
