@@ -11,6 +11,7 @@ import pytest
 from endpointlab.loadgen import shapes
 from endpointlab.results.records import RequestRecord
 from endpointlab.simulate import (
+    ClosedTraffic,
     OpenTraffic,
     Phase,
     TraceTraffic,
@@ -18,9 +19,18 @@ from endpointlab.simulate import (
     simulate_realtime,
     simulate_serverless,
 )
+from endpointlab.simulate.arrivals import MIN_CYCLE_S
 from endpointlab.simulate.distributions import Constant, Empirical, Exponential
 from endpointlab.simulate.inputs import inputs_from
-from endpointlab.simulate.outcome import DEADLINE, EXPIRED, MODEL_ERROR, OK, THROTTLED, Recorder
+from endpointlab.simulate.outcome import (
+    DEADLINE,
+    EXPIRED,
+    MODEL_ERROR,
+    OK,
+    OUTCOME_SHIFT,
+    THROTTLED,
+    Recorder,
+)
 from endpointlab.simulate.retries import RetryConfig
 from endpointlab.simulate.scaling import TargetTracking
 from endpointlab.simulate.specs import AsyncSpec, ClientSpec, RealtimeSpec, ServerlessSpec
@@ -197,3 +207,18 @@ def test_without_traffic_real_time_does_not_scale_in() -> None:
     policy = TargetTracking(target=100, min_capacity=1, max_capacity=8)
     rec = simulate_realtime(RealtimeSpec(4, 1, scaling=policy), burst, Constant(0.01), Constant(0))
     assert [n for _, n in rec.capacity] == [4, 4]
+
+
+@pytest.mark.timeout(60)
+def test_a_closed_loop_whose_answers_take_no_time_still_advances_the_clock() -> None:
+    """Throttles with no retry and no client overhead, or a zero service time, answer at once;
+    each client's cycle is still at least MIN_CYCLE_S, so the loop ends at the horizon."""
+    traffic = ClosedTraffic(4, 1.0)
+    no_retry = ClientSpec(RetryConfig("none"))
+    free = Constant(0.0)
+    throttled = simulate_serverless(ServerlessSpec(2), traffic, Constant(0.5), free, no_retry, 1)
+    rows = throttled.arrays()
+    assert (rows.info >> OUTCOME_SHIFT == THROTTLED).any()
+    assert 0 < len(rows.at) <= 4 * 1.0 / MIN_CYCLE_S + 4
+    instant = simulate_realtime(RealtimeSpec(1, 1), traffic, free, free, no_retry, 1)
+    assert 0 < len(instant.at) <= 4 * 1.0 / MIN_CYCLE_S + 4

@@ -99,9 +99,16 @@ class OpenTraffic:
             begin += phase.duration_s
 
 
+# The shortest cycle of a closed-loop client (answer plus think time): no call over a network
+# returns in less. It keeps a loop whose answers would take no time at all (a throttle with no
+# retry and no measured client overhead, a zero service time) from never advancing the clock.
+MIN_CYCLE_S = 0.001
+
+
 @dataclass(frozen=True)
 class ClosedTraffic:
-    """``clients`` each sending the next request ``think_s`` after the last one ended."""
+    """``clients`` each sending the next request ``think_s`` after the last one ended (at least
+    MIN_CYCLE_S after it was sent)."""
 
     clients: int
     duration_s: float

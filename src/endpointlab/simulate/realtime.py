@@ -14,7 +14,7 @@ import heapq
 import math
 from collections import deque
 
-from endpointlab.simulate.arrivals import ClosedTraffic, Traffic, pieces
+from endpointlab.simulate.arrivals import MIN_CYCLE_S, ClosedTraffic, Traffic, pieces
 from endpointlab.simulate.distributions import Distribution, seeded_streams
 from endpointlab.simulate.outcome import (
     BUFFERED,
@@ -107,8 +107,9 @@ def simulate_realtime(  # noqa: PLR0915 (one loop of locals: that is its speed)
             if closed:
                 if len(ats) >= BUFFERED:
                     rec.take(ats, lats, infos)
-                if intended + latency + think < horizon:
-                    push(control, (intended + latency + think, SEND))
+                end = intended + max(latency + think, MIN_CYCLE_S)
+                if end < horizon:
+                    push(control, (end, SEND))
                     next_control = control[0][0]
                     upcoming = next_control if next_control <= next_open else next_open
             left = outstanding[index] - 1

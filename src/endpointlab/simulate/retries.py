@@ -48,13 +48,18 @@ class RetryConfig:
 class Retrier:
     """One client's retry state (the standard mode's quota is shared by all its calls)."""
 
-    __slots__ = ("_random", "attempts", "quota", "standard")
+    __slots__ = ("attempts", "quota", "random", "standard")
 
     def __init__(self, config: RetryConfig, rand: Callable[[], float] | None = None) -> None:
         self.attempts = config.attempts
         self.standard = config.mode == "standard"
         self.quota = QUOTA
-        self._random = rand or random.Random(0).random
+        self.random = rand or random.Random(0).random
+
+    def legacy_backoff(self) -> list[float]:
+        """Legacy mode's backoff cap by attempt (index 1..attempts-1), for a loop that inlines
+        ``after_throttle``: ``random() * cap[attempt]``, no retry from attempt ``attempts``."""
+        return [0.0] + [2.0 ** (attempt - 1) for attempt in range(1, self.attempts)]
 
     def after_throttle(self, attempt: int) -> float | None:
         """The delay before retrying a throttled ``attempt`` (1-based), or None to give up."""
@@ -64,8 +69,8 @@ class Retrier:
             if self.quota < THROTTLE_COST:
                 return None
             self.quota -= THROTTLE_COST
-            return self._random() * min(2.0 ** (attempt - 1), MAX_BACKOFF_S)
-        return self._random() * 2.0 ** (attempt - 1)
+            return self.random() * min(2.0 ** (attempt - 1), MAX_BACKOFF_S)
+        return self.random() * 2.0 ** (attempt - 1)
 
     def after_success(self, retried: bool) -> None:
         """botocore's after-call refund: 1 for a first-try success, the last cost after retries."""

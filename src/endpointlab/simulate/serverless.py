@@ -16,7 +16,7 @@ import heapq
 import math
 import random
 
-from endpointlab.simulate.arrivals import ClosedTraffic, Traffic, pieces
+from endpointlab.simulate.arrivals import MIN_CYCLE_S, ClosedTraffic, Traffic, pieces
 from endpointlab.simulate.distributions import Distribution, seeded_streams
 from endpointlab.simulate.outcome import (
     BUFFERED,
@@ -73,6 +73,8 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
     svc, si = services.batch(), 0
     arrivals = pieces(traffic.chunks(arrival_rng))
     standard, after_throttle = retrier.standard, retrier.after_throttle
+    # Legacy mode (and none) inlined: the same draw as after_throttle, without a call per throttle.
+    last_attempt, backoff, rand = retrier.attempts, retrier.legacy_backoff(), retrier.random
     times: list[float] = []
     ti = count = 0
     t = 0.0
@@ -106,8 +108,8 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
             if closed:
                 if len(ats) >= BUFFERED:
                     rec.take(ats, lats, infos)
-                if intended + latency + think < horizon:
-                    end = intended + latency + think
+                end = intended + max(latency + think, MIN_CYCLE_S)
+                if end < horizon:
                     push(sends, (end, end, 1, 0))
                     next_send = sends[0][0]
                     upcoming = next_send if next_send <= next_open else next_open
@@ -122,7 +124,10 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
             attempt, throttles = 1, 0
         # An attempt arrives at t.
         if in_flight >= limit:
-            delay = after_throttle(attempt)
+            if standard:
+                delay = after_throttle(attempt)
+            else:
+                delay = rand() * backoff[attempt] if attempt < last_attempt else None
             throttles += 1
             if delay is None or t + delay - intended >= deadline:
                 gave_up = THROTTLED if delay is None else DEADLINE
@@ -130,8 +135,7 @@ def simulate_serverless(  # noqa: PLR0915 (one loop of locals: that is its speed
                 ats.append(intended)
                 lats.append(latency * 1000.0)
                 infos.append(attempt | throttles << 4 | gave_up << OUTCOME_SHIFT)
-                if closed and intended + latency + think < horizon:
-                    end = intended + latency + think
+                if closed and (end := intended + max(latency + think, MIN_CYCLE_S)) < horizon:
                     push(sends, (end, end, 1, 0))
                     next_send = sends[0][0]
             else:
