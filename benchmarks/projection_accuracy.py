@@ -13,7 +13,10 @@ requests of the measured and the projected unseen run, and whether each is withi
 bounds (p50 10%, p99 15%, throttles 1 point, instances 5%, cost 2%). The load client runs on
 core 1. Loaded machines shift both sides; say so with the figures.
 
-    uv run python benchmarks/projection_accuracy.py [--seconds 60] [--only NAME] [--keep DIR]
+    uv run python benchmarks/projection_accuracy.py [--seconds 180] [--only NAME] [--keep DIR]
+
+Shorter runs learn too few service times: at 60 s the throttle rate alone moves by more than
+the 1-point bound from one earlier run to the next.
 """
 
 from __future__ import annotations
@@ -215,7 +218,7 @@ def report(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=int, default=60)
+    parser.add_argument("--seconds", type=int, default=180)
     parser.add_argument("--only", choices=[c[0] for c in CONFIGS], default=None)
     parser.add_argument("--keep", type=Path, default=None, help="Keep the runs in this new dir.")
     args = parser.parse_args()
