@@ -33,9 +33,11 @@ def libraries_for(model_dir: Path, environment: Mapping[str, str]) -> list[str]:
     code_dir = model_dir / "code"
     program = environment.get("SAGEMAKER_PROGRAM") or "inference.py"
     user_code = code_dir / (program if program.endswith(".py") else f"{program}.py")
-    for source in sorted(code_dir.rglob("*.py")) if code_dir.is_dir() else ():
-        wanted += [name for name in _imported(source) if name.split(".")[0] in HEAVY]
-    if not (user_code.is_file() and "model_fn" in _defined(user_code)):
+    sources = sorted(code_dir.rglob("*.py")) if code_dir.is_dir() else []
+    trees = {source: _tree(source) for source in sources}  # each file read and parsed once
+    for tree in trees.values():
+        wanted += [name for name in _imported(tree) if name.split(".")[0] in HEAVY]
+    if "model_fn" not in _defined(trees.get(user_code)):
         kind = find_model_kind(model_dir)
         wanted += FOR_BUILTIN.get(kind, ()) if kind is not None else ()
     return list(dict.fromkeys(wanted))
@@ -55,8 +57,7 @@ def _tree(source: Path) -> ast.Module | None:
         return None  # the worker reports it when it imports the module
 
 
-def _imported(source: Path) -> list[str]:
-    tree = _tree(source)
+def _imported(tree: ast.Module | None) -> list[str]:
     names: list[str] = []
     for node in ast.walk(tree) if tree is not None else ():
         if isinstance(node, ast.Import):
@@ -66,7 +67,6 @@ def _imported(source: Path) -> list[str]:
     return names
 
 
-def _defined(source: Path) -> set[str]:
-    tree = _tree(source)
+def _defined(tree: ast.Module | None) -> set[str]:
     body = tree.body if tree is not None else []
     return {node.name for node in body if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)}
