@@ -92,6 +92,16 @@ class InstancePoller:
         self._poll()  # the count as the phases ended
 
 
+def _variant(endpoint: str) -> list[dict[str, str]]:
+    """The dimensions of the bench's one variant of ``endpoint``."""
+    return [{"Name": "EndpointName", "Value": endpoint}, {"Name": "VariantName", "Value": VARIANT}]
+
+
+def _whole_periods(start: float, end: float) -> tuple[int, int]:
+    """``start`` and ``end`` (Unix s) widened to whole CloudWatch periods."""
+    return int(start - start % PERIOD_S), int(end - end % PERIOD_S) + PERIOD_S
+
+
 def pull_metrics(
     cloudwatch: Any, endpoint: str, start: float, end: float
 ) -> tuple[dict[str, list[tuple[float, float]]], str]:
@@ -104,10 +114,7 @@ def pull_metrics(
                 "Metric": {
                     "Namespace": namespace,
                     "MetricName": name,
-                    "Dimensions": [
-                        {"Name": "EndpointName", "Value": endpoint},
-                        {"Name": "VariantName", "Value": VARIANT},
-                    ],
+                    "Dimensions": _variant(endpoint),
                 },
                 "Period": PERIOD_S,
                 "Stat": stat,
@@ -116,8 +123,7 @@ def pull_metrics(
         }
         for index, (namespace, name, stat) in enumerate(ENDPOINT_METRICS)
     ]
-    first = datetime.fromtimestamp(start - start % PERIOD_S, UTC)
-    last = datetime.fromtimestamp(end - end % PERIOD_S + PERIOD_S, UTC)
+    first, last = (datetime.fromtimestamp(t, UTC) for t in _whole_periods(start, end))
     series: dict[str, list[tuple[float, float]]] = {}
     token: str | None = None
     try:
@@ -149,14 +155,10 @@ def pull_per_request(
     ``start`` and ``end`` (Unix s) as one period spanning the window, since percentiles of
     several periods cannot be combined: each metric's datapoints with SampleCount, Average,
     Maximum, Unit and ExtendedStatistics p50/p90/p99; and a one-line problem ("" if none)."""
-    first = int(start - start % PERIOD_S)
-    last = int(end - end % PERIOD_S) + PERIOD_S
+    first, last = _whole_periods(start, end)
     common = {
         "Namespace": "AWS/SageMaker",
-        "Dimensions": [
-            {"Name": "EndpointName", "Value": endpoint},
-            {"Name": "VariantName", "Value": VARIANT},
-        ],
+        "Dimensions": _variant(endpoint),
         "StartTime": datetime.fromtimestamp(first, UTC),
         "EndTime": datetime.fromtimestamp(last, UTC),
         "Period": last - first,
